@@ -1,0 +1,65 @@
+"""The ``avsc-sk`` command line: parse arguments, call the library, print one line per error.
+
+Each command lives in its own module ``_<command>.py`` exposing ``add_parser(subparsers)``
+(which sets ``func`` on its parser) and importable functions that do the work; this
+module only dispatches. An :class:`~avsc_sk.errors.AvscError` (or a file the OS cannot
+open) becomes ``avsc-sk: error: <message>`` and exit status 2; ``AVSC_DEBUG=1`` shows
+the traceback instead.
+"""
+
+import argparse
+import importlib
+import os
+import sys
+
+from ..errors import AvscError
+
+__all__ = ["main", "build_parser"]
+
+#: Command modules, in the order ``avsc-sk --help`` lists them.
+COMMANDS = ("demo", "fit", "predict", "evaluate", "compare", "report", "tune", "synth", "convert", "extract")
+
+
+def build_parser():
+    """The argument parser with every available command."""
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="avsc-sk",
+        description="Audio-visual scene classification with scikit-learn on OpenL3 (or classical) embeddings.",
+    )
+    parser.add_argument("--version", action="version", version=f"avsc-sk {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"._{name}", __package__)
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__package__}._{name}":
+                continue  # a command not built yet
+            raise
+        module.add_parser(sub)
+    return parser
+
+
+def _fail(message):
+    print(f"avsc-sk: error: {message}", file=sys.stderr)
+    return 2
+
+
+def main(argv=None):
+    """Entry point of ``avsc-sk`` and ``python -m avsc_sk``; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if os.environ.get("AVSC_DEBUG"):
+        return args.func(args) or 0
+    try:
+        return args.func(args) or 0
+    except AvscError as exc:
+        return _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+        name = getattr(exc, "filename", None) or ""
+        return _fail(f"{name}: {exc.strerror or exc}; check the path and its permissions")
+    except KeyboardInterrupt:
+        return _fail("interrupted; outputs already complete were kept, partial ones were discarded") or 130
+    except MemoryError:
+        return _fail("out of memory; use fewer clips (--clips), fewer frames (--frames) or a smaller model")

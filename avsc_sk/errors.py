@@ -1,0 +1,39 @@
+"""The exception family of avsc-sk.
+
+Every error a user can cause is an :class:`AvscError`. The CLI prints it as one
+line, ``avsc-sk: error: <message>``, and exits with status 2; messages name the
+offending value or file, what was expected, and how to fix it.
+"""
+
+__all__ = [
+    "AvscError",
+    "DataError",
+    "ConfigError",
+    "OutputExistsError",
+    "RunError",
+    "MissingDependencyError",
+]
+
+
+class AvscError(Exception):
+    """Root of every error avsc-sk raises on purpose."""
+
+
+class DataError(AvscError, ValueError):
+    """Input data (features, metadata, predictions) is missing, malformed or inconsistent."""
+
+
+class ConfigError(AvscError, ValueError):
+    """A configuration file or command-line override is invalid."""
+
+
+class OutputExistsError(AvscError, FileExistsError):
+    """An output path exists and ``--force`` was not given."""
+
+
+class RunError(AvscError):
+    """A run directory is incomplete, from another version, or fails its integrity checks."""
+
+
+class MissingDependencyError(AvscError, ImportError):
+    """An optional dependency needed by the requested feature is not installed."""
