@@ -1,0 +1,121 @@
+"""FramePooler: frame-level embeddings -> one clip vector per modality block."""
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .errors import ConfigError, DataError
+
+__all__ = ["FramePooler", "POOLING_STATS"]
+
+#: Statistics FramePooler computes over the frames of a clip, in output order.
+POOLING_STATS = ("mean", "std", "max", "min")
+
+# Pool this many clips at a time: the temporaries of std/quantiles then stay small
+# (a 512-clip chunk of 96 x 512 float32 frames is 100 MB) instead of the split's size.
+_CHUNK = 512
+
+
+class FramePooler(TransformerMixin, BaseEstimator):
+    """Pool the frames of each clip into statistics over time.
+
+    Each row of ``X`` holds one clip's ``n_frames`` frames of ``d`` values, frame after
+    frame (``d = n_features / n_frames``). The output row is, per statistic, the ``d``
+    values of that statistic over the frames: ``[mean | std | ... | q_0.1 | ...]``.
+
+    Parameters
+    ----------
+    n_frames : int, default=1
+        Frames per row. With 1 every row is already a clip vector and ``mean`` is the identity.
+    stats : tuple of str, default=("mean",)
+        Any of ``"mean"``, ``"std"``, ``"max"``, ``"min"``, in output order.
+    quantiles : tuple of float, default=()
+        Quantiles in [0, 1] appended after ``stats``, e.g. ``(0.1, 0.5, 0.9)``.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+        Columns seen in ``fit`` (``n_frames * d``).
+    frame_dim_ : int
+        ``d``, the size of one frame.
+
+    Notes
+    -----
+    A row whose frames are all NaN (a clip missing this modality) pools to NaN, so a
+    following imputer or fusion estimator can recognise it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1., 10., 3., 30.]])  # one clip, 2 frames of 2 values
+    >>> FramePooler(n_frames=2, stats=("mean", "max")).fit_transform(X)
+    array([[ 2., 20.,  3., 30.]])
+    """
+
+    def __init__(self, n_frames=1, stats=("mean",), quantiles=()):
+        self.n_frames = n_frames
+        self.stats = stats
+        self.quantiles = quantiles
+
+    def _check_params(self):
+        if not isinstance(self.n_frames, numbers.Integral) or self.n_frames < 1:
+            raise ConfigError(f"n_frames={self.n_frames!r}: expected a positive integer")
+        stats = (self.stats,) if isinstance(self.stats, str) else tuple(self.stats)
+        bad = [s for s in stats if s not in POOLING_STATS]
+        if bad:
+            raise ConfigError(f"pooling stats {bad}: expected any of {', '.join(POOLING_STATS)}")
+        quantiles = tuple(float(q) for q in self.quantiles)
+        if any(not 0.0 <= q <= 1.0 for q in quantiles):
+            raise ConfigError(f"quantiles {quantiles}: expected values in [0, 1]")
+        if not stats and not quantiles:
+            raise ConfigError("pooling needs at least one statistic; set stats=('mean',)")
+        return stats, quantiles
+
+    def fit(self, X, y=None):
+        """Check the frame layout of ``X``; pooling learns nothing."""
+        self._check_params()
+        X = validate_data(self, X, dtype=(np.float32, np.float64), ensure_all_finite="allow-nan")
+        if X.shape[1] % self.n_frames:
+            raise DataError(
+                f"{X.shape[1]} columns do not split into n_frames={self.n_frames} equal frames; "
+                "set n_frames to the frame count the features were stored with"
+            )
+        self.frame_dim_ = X.shape[1] // self.n_frames
+        return self
+
+    def transform(self, X):
+        """Pool every clip; returns ``(n_clips, frame_dim_ * n_statistics)``."""
+        check_is_fitted(self)
+        stats, quantiles = self._check_params()
+        X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64), ensure_all_finite="allow-nan")
+        n, d = X.shape[0], self.frame_dim_
+        out = np.empty((n, d * (len(stats) + len(quantiles))), dtype=X.dtype)
+        for start in range(0, n, _CHUNK):
+            frames = X[start:start + _CHUNK].reshape(-1, self.n_frames, d)
+            parts = [_STAT[s](frames) for s in stats]
+            if quantiles:
+                parts.extend(np.quantile(frames, quantiles, axis=1))
+            out[start:start + _CHUNK] = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        """``<stat>_<i>`` names for the pooled columns."""
+        check_is_fitted(self)
+        stats, quantiles = self._check_params()
+        names = [*stats, *(f"q{q:g}" for q in quantiles)]
+        return np.asarray([f"{s}_{i}" for s in names for i in range(self.frame_dim_)], dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+_STAT = {
+    "mean": lambda f: f.mean(axis=1),
+    "std": lambda f: f.std(axis=1),
+    "max": lambda f: f.max(axis=1),
+    "min": lambda f: f.min(axis=1),
+}

@@ -1,0 +1,74 @@
+"""Single-modality and early-fusion pipelines: pool and scale each modality, join, classify."""
+
+from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .._pooling import FramePooler
+from ..errors import ConfigError
+from ..heads import make_head
+
+__all__ = ["modality_columns", "make_modality_features", "make_feature_pipeline"]
+
+
+def modality_columns(modalities):
+    """``{name: slice}``: the columns of each ``(name, n_frames, dim)`` block in X."""
+    out, start = {}, 0
+    for name, n_frames, dim in modalities:
+        out[name] = slice(start, start + n_frames * dim)
+        start += n_frames * dim
+    return out
+
+
+def make_modality_features(n_frames):
+    """Pool -> impute -> scale for one modality block.
+
+    The imputer is the documented missing-modality strategy of early fusion: a clip
+    without this modality (NaN block) gets the training mean of each pooled feature,
+    which after scaling is zero, i.e. "no evidence" from that modality.
+    """
+    return Pipeline([
+        ("pool", FramePooler(n_frames=n_frames)),
+        ("impute", SimpleImputer(strategy="mean", keep_empty_features=True)),
+        ("scale", StandardScaler()),
+    ])
+
+
+def make_feature_pipeline(modalities, use=None, *, model="logreg", random_state=0):
+    """An unfitted single-modality or early-fusion Pipeline over a FeatureSet's X.
+
+    ``features`` (a ColumnTransformer with one pool -> impute -> scale branch per
+    modality in ``use``, concatenated: early fusion) -> ``pca`` (``"passthrough"`` until
+    set, e.g. ``pca=PCA(256)``) -> ``head``.
+
+    Parameters
+    ----------
+    modalities : sequence of (name, n_frames, dim)
+        The layout of X (``FeatureSet.modalities``).
+    use : sequence of str, optional
+        The modalities to use; all by default. One name gives a single-modality pipeline.
+    model : str, default="logreg"
+        A head name from :data:`avsc_sk.heads.HEADS`.
+    random_state : int or None, default=0
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        Parameters are addressed as usual, e.g. ``features__audio__pool__stats``, ``head__C``.
+    """
+    cols = modality_columns(modalities)
+    frames = {name: n_frames for name, n_frames, _ in modalities}
+    use = list(cols) if use is None else [use] if isinstance(use, str) else list(use)
+    unknown = [u for u in use if u not in cols]
+    if unknown:
+        raise ConfigError(f"modality {unknown[0]!r} is not in the features; available: {', '.join(cols)}")
+    features = ColumnTransformer(
+        [(name, make_modality_features(frames[name]), cols[name]) for name in use],
+        remainder="drop",
+    )
+    return Pipeline([
+        ("features", features),
+        ("pca", "passthrough"),
+        ("head", make_head(model, random_state=random_state)),
+    ])

@@ -1,0 +1,71 @@
+"""The named classifier heads every fusion mode can end in."""
+
+from lightgbm import LGBMClassifier
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.linear_model import LogisticRegression
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neural_network import MLPClassifier
+from sklearn.svm import SVC, LinearSVC
+
+from .errors import ConfigError
+
+__all__ = ["HEADS", "make_head"]
+
+
+def _logreg(random_state):
+    return LogisticRegression(C=1.0, max_iter=1000, random_state=random_state)
+
+
+def _linsvm(random_state):
+    # SVMs give no probabilities of their own; sigmoid calibration on internal folds
+    # replaces the deprecated SVC(probability=True) and its hidden Platt CV.
+    return CalibratedClassifierCV(LinearSVC(C=0.01, random_state=random_state), method="sigmoid", cv=3)
+
+
+def _svm(random_state):
+    return CalibratedClassifierCV(SVC(C=1.0, kernel="rbf", random_state=random_state), method="sigmoid", cv=3)
+
+
+def _lgbm(random_state):
+    return LGBMClassifier(n_estimators=300, learning_rate=0.05, num_leaves=15, colsample_bytree=0.3,
+                          subsample=0.8, subsample_freq=1, min_child_samples=20,
+                          random_state=random_state, n_jobs=2, verbose=-1)
+
+
+def _knn(random_state):
+    return KNeighborsClassifier(n_neighbors=25, weights="distance")
+
+
+def _mlp(random_state):
+    return MLPClassifier(hidden_layer_sizes=(256,), alpha=1e-2, early_stopping=True, max_iter=200,
+                         random_state=random_state)
+
+
+_FACTORIES = {"logreg": _logreg, "linsvm": _linsvm, "svm": _svm, "lgbm": _lgbm, "knn": _knn, "mlp": _mlp}
+
+#: Names accepted by :func:`make_head` and ``--model``.
+HEADS = tuple(_FACTORIES)
+
+
+def make_head(name="logreg", *, random_state=0):
+    """A fresh, unfitted classifier head by name.
+
+    Parameters
+    ----------
+    name : {"logreg", "linsvm", "svm", "lgbm", "knn", "mlp"}, default="logreg"
+        ``logreg``: multinomial logistic regression; ``linsvm`` / ``svm``: linear / RBF SVM with
+        sigmoid-calibrated probabilities; ``lgbm``: LightGBM gradient boosting; ``knn``:
+        distance-weighted nearest neighbours; ``mlp``: scikit-learn's one-hidden-layer MLP.
+    random_state : int or None, default=0
+        Seed for heads that use randomness.
+
+    Returns
+    -------
+    estimator : scikit-learn classifier with ``predict_proba``
+        Tune it through the pipeline, e.g. ``head__C`` or ``head__estimator__C`` for the SVMs.
+    """
+    try:
+        factory = _FACTORIES[name]
+    except KeyError:
+        raise ConfigError(f"unknown model {name!r}; expected one of {', '.join(HEADS)}") from None
+    return factory(random_state)
