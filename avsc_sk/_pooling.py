@@ -1,14 +1,17 @@
 """FramePooler: frame-level embeddings -> one clip vector per modality block."""
 
+import inspect
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .errors import ConfigError, DataError
 
-__all__ = ["FramePooler", "POOLING_STATS"]
+__all__ = ["FramePooler", "POOLING_STATS", "SegmentClassifier", "segment_modalities"]
 
 #: Statistics FramePooler computes over the frames of a clip, in output order.
 POOLING_STATS = ("mean", "std", "max", "min")
@@ -119,3 +122,97 @@ _STAT = {
     "max": lambda f: f.max(axis=1),
     "min": lambda f: f.min(axis=1),
 }
+
+
+def segment_modalities(modalities, segment_frames):
+    """The modality layout of one segment: every ``(name, n_frames, dim)`` becomes ``(name, segment_frames, dim)``."""
+    for name, n_frames, _ in modalities:
+        if n_frames % segment_frames:
+            raise ConfigError(
+                f"segment_frames={segment_frames} does not divide the {n_frames} frames of {name!r}; "
+                f"choose a divisor of {n_frames}"
+            )
+    return tuple((name, segment_frames, dim) for name, _, dim in modalities)
+
+
+class SegmentClassifier(ClassifierMixin, BaseEstimator):
+    """Segment mode: every group of ``segment_frames`` frames is a sample; a clip's probability is their mean.
+
+    This is how the DCASE 2021 Task 1B baseline trained on 1-s segments. ``X`` holds whole
+    clips laid out as ``modalities``; ``fit`` cuts each clip into ``n_frames / segment_frames``
+    segments (each modality cut at the same times), trains ``estimator`` on all of them with
+    the clip's label, and ``predict_proba`` averages a clip's segment probabilities.
+
+    Parameters
+    ----------
+    estimator : classifier, default=None
+        Built for the segment layout (:func:`segment_modalities`); ``None``: logistic regression
+        on the raw segment frames.
+    modalities : sequence of (name, n_frames, dim), default=None
+        Layout of ``X``; ``None``: one modality spanning ``X`` with ``n_frames=segment_frames``.
+    segment_frames : int, default=10
+        Frames per segment (10 frames of 0.1 s = the baseline's 1-s segments).
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The fitted clone of ``estimator``.
+    classes_ : ndarray
+    n_segments_ : int
+        Segments per clip.
+    """
+
+    def __init__(self, estimator=None, modalities=None, segment_frames=10):
+        self.estimator = estimator
+        self.modalities = modalities
+        self.segment_frames = segment_frames
+
+    def _layout(self, n_features):
+        if self.modalities is None:
+            return ((("x", self.segment_frames, n_features // self.segment_frames),)
+                    if n_features % self.segment_frames == 0 else (("x", 1, n_features),))
+        return tuple(self.modalities)
+
+    def _segments(self, X):
+        mods = self._layout(X.shape[1])
+        seg = segment_modalities(mods, min(self.segment_frames, min(f for _, f, _ in mods)))
+        n_seg = mods[0][1] // seg[0][1]
+        if any(f // s != n_seg for (_, f, _), (_, s, _) in zip(mods, seg)):
+            raise ConfigError("segment mode needs the same frame count in every modality")
+        blocks, start = [], 0
+        for (_, f, d), (_, s, _) in zip(mods, seg):
+            blocks.append(X[:, start:start + f * d].reshape(X.shape[0] * n_seg, s * d))
+            start += f * d
+        return np.hstack(blocks), n_seg
+
+    def fit(self, X, y, groups=None):
+        """Fit the estimator on every segment of every clip."""
+        X, y = validate_data(self, X, y, dtype=(np.float32, np.float64), ensure_all_finite="allow-nan")
+        check_classification_targets(y)
+        Xs, self.n_segments_ = self._segments(X)
+        ys = np.repeat(y, self.n_segments_)
+        self.estimator_ = LogisticRegression(max_iter=1000) if self.estimator is None else clone(self.estimator)
+        fit_params = {}
+        if groups is not None and "groups" in inspect.signature(self.estimator_.fit).parameters:
+            fit_params["groups"] = np.repeat(np.asarray(groups), self.n_segments_)
+        self.estimator_.fit(Xs, ys, **fit_params)
+        self.classes_ = self.estimator_.classes_
+        return self
+
+    def predict_proba(self, X):
+        """Mean of each clip's segment probabilities."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64), ensure_all_finite="allow-nan")
+        Xs, n_seg = self._segments(X)
+        proba = self.estimator_.predict_proba(Xs)
+        return proba.reshape(X.shape[0], n_seg, -1).mean(axis=1)
+
+    def predict(self, X):
+        """``classes_[argmax(predict_proba(X))]``."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+

@@ -41,6 +41,24 @@ def build_parser():
     return parser
 
 
+def _dotted_overrides(extra):
+    """spaCy-style overrides: ``--params.head__C 0.5`` or ``--model=lgbm`` -> ``key=value``."""
+    out, i = [], 0
+    while i < len(extra):
+        item = extra[i]
+        if not item.startswith("--"):
+            raise ValueError(f"unrecognized argument {item!r}; overrides look like --params.head__C 0.5")
+        if "=" in item:
+            out.append(item[2:])
+            i += 1
+        elif i + 1 < len(extra):
+            out.append(f"{item[2:]}={extra[i + 1]}")
+            i += 2
+        else:
+            raise ValueError(f"override {item} has no value; write {item} VALUE")
+    return out
+
+
 def _fail(message):
     print(f"avsc-sk: error: {message}", file=sys.stderr)
     return 2
@@ -49,7 +67,14 @@ def _fail(message):
 def main(argv=None):
     """Entry point of ``avsc-sk`` and ``python -m avsc_sk``; returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if not hasattr(args, "overrides"):
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        try:
+            args.overrides = [*args.overrides, *_dotted_overrides(extra)]
+        except ValueError as exc:
+            parser.error(str(exc))
     if os.environ.get("AVSC_DEBUG"):
         return args.func(args) or 0
     try:

@@ -1,0 +1,156 @@
+"""Run configurations: ``pipelines/*.toml`` and command-line overrides, mapped 1:1 onto estimator parameters.
+
+A configuration is a small TOML document::
+
+    fusion = "early"          # a modality name or a fusion mode
+    model = "logreg"          # the head
+    seed = 0
+    segment_frames = 0        # > 0: segment mode (every group of this many frames is a sample)
+
+    [params]                  # set_params keys of the estimator make_estimator builds
+    head__C = 1.0
+    features__audio__pool__stats = ["mean", "std"]
+    pca = { estimator = "PCA", n_components = 256 }
+
+A ``[params]`` value that is a table with an ``estimator`` key builds that estimator
+(from a fixed list, see :data:`ESTIMATORS`) with the table's other keys as its
+parameters; ``"passthrough"`` is kept as the string sklearn understands.
+"""
+
+import json
+import tomllib
+from pathlib import Path
+
+from .errors import ConfigError
+
+__all__ = ["DEFAULT_CONFIG", "ESTIMATORS", "load_config", "apply_overrides", "dump_config", "build_params"]
+
+DEFAULT_CONFIG = {"fusion": "early", "model": "logreg", "seed": 0, "segment_frames": 0, "params": {}}
+_TYPES = {"fusion": str, "model": str, "seed": int, "segment_frames": int, "params": dict}
+
+
+def _estimators():
+    from lightgbm import LGBMClassifier
+    from sklearn.decomposition import PCA
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.preprocessing import StandardScaler
+
+    return {"PCA": PCA, "StandardScaler": StandardScaler, "LogisticRegression": LogisticRegression,
+            "LGBMClassifier": LGBMClassifier}
+
+
+#: Estimator names a ``[params]`` table may build.
+ESTIMATORS = ("PCA", "StandardScaler", "LogisticRegression", "LGBMClassifier")
+
+
+def _check(config, source):
+    unknown = sorted(set(config) - set(_TYPES))
+    if unknown:
+        raise ConfigError(f"{source}: unknown key {unknown[0]!r}; expected keys: {', '.join(_TYPES)}")
+    for key, kind in _TYPES.items():
+        value = config.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            raise ConfigError(f"{source}: {key} = {value!r} should be a {kind.__name__}")
+    return config
+
+
+def load_config(path=None):
+    """Read a TOML configuration, fill defaults, and check keys and types.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The TOML file; ``None`` gives the defaults.
+
+    Returns
+    -------
+    dict
+    """
+    config = json.loads(json.dumps(DEFAULT_CONFIG))
+    if path is None:
+        return config
+    path = Path(path)
+    try:
+        loaded = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config {path} does not exist; pass a file from pipelines/, e.g. pipelines/early.toml") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config {path} is not valid TOML ({exc}); fix the syntax") from None
+    _check(loaded, path)
+    config.update(loaded)
+    return config
+
+
+def _parse_value(text):
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text  # a bare word such as lgbm or passthrough
+
+
+def apply_overrides(config, overrides, *, source="command line"):
+    """Apply ``key=value`` overrides; dotted keys reach into tables (``params.head__C=0.5``).
+
+    Values are TOML (``0.5``, ``true``, ``["mean", "std"]``); anything else is a string.
+    """
+    config = json.loads(json.dumps(config))
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        key = key.strip().removeprefix("--")
+        if not sep or not key:
+            raise ConfigError(f"override {item!r} should look like key=value, e.g. params.head__C=0.5")
+        *parents, leaf = key.split(".", 1) if key.startswith("params.") else [key]
+        target = config
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = _parse_value(text)
+    return _check(config, source)
+
+
+def build_params(params, *, source="config"):
+    """Turn ``[params]`` into ``set_params`` keyword arguments (building estimator tables)."""
+    out = {}
+    for key, value in params.items():
+        if isinstance(value, dict):
+            spec = dict(value)
+            name = spec.pop("estimator", None)
+            factory = _estimators().get(name)
+            if factory is None:
+                raise ConfigError(f"{source}: params.{key}.estimator = {name!r}; expected one of {', '.join(ESTIMATORS)}")
+            try:
+                value = factory(**spec)
+            except TypeError as exc:
+                raise ConfigError(f"{source}: params.{key}: {exc}") from None
+        elif isinstance(value, list):
+            value = tuple(value)
+        out[key] = value
+    return out
+
+
+def _toml_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    raise ConfigError(f"cannot write {value!r} to a TOML config")
+
+
+def _toml_key(key):
+    return key if key.replace("_", "").replace("-", "").isalnum() else json.dumps(key)
+
+
+def dump_config(config, header=None):
+    """The TOML text of a configuration (what ``fit --config`` reads back)."""
+    lines = [f"# {line}" for line in (header or "").splitlines()]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in config.items() if k != "params" and v is not None]
+    lines += ["", "[params]"]
+    lines += [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in config.get("params", {}).items()]
+    return "\n".join(lines) + "\n"

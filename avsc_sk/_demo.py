@@ -1,0 +1,33 @@
+"""The demo: the whole pipeline on the built-in synthetic data, in well under a minute and a half."""
+
+import time
+
+import pandas as pd
+
+from ._load import load_split
+from .runs import fit_run
+
+__all__ = ["run_demo"]
+
+
+def run_demo(fusions=("audio", "video", "early"), *, model="logreg", seed=0):
+    """Fit each fusion mode on synthetic fold1 train and score it on synthetic fold1 evaluate.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per mode: accuracy, log loss, fit seconds (on SYNTHETIC data).
+    runs : dict
+        ``{fusion: (model, manifest)}``, ready for :func:`avsc_sk.runs.save_run`.
+    """
+    train = load_split(None, "train+val")
+    test = load_split(None, "test")
+    rows, runs = [], {}
+    for fusion in fusions:
+        config = {"fusion": fusion, "model": model, "seed": seed, "segment_frames": 0, "params": {}}
+        t0 = time.perf_counter()
+        fitted, manifest = fit_run(config, train, evaluate=test)
+        runs[fusion] = (fitted, manifest)
+        rows.append({"fusion": fusion, "accuracy": manifest["scores"]["accuracy"],
+                     "log_loss": manifest["scores"]["log_loss"], "fit_s": time.perf_counter() - t0})
+    return pd.DataFrame(rows).set_index("fusion"), runs

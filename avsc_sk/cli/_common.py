@@ -1,0 +1,27 @@
+"""Arguments several commands share, declared once."""
+
+from pathlib import Path
+
+__all__ = ["add_features_args", "add_force", "synthetic_banner"]
+
+
+def add_features_args(parser, *, split=None, missing=True):
+    parser.add_argument("--features", type=Path, default=None, metavar="PATH",
+                        help="native .h5 file, layout-A root or layout-B root (default: the built-in synthetic data)")
+    if split:
+        parser.add_argument("--split", default=split, help=f"split(s) to use, e.g. train+val or test (default: {split})")
+    parser.add_argument("--max-frames", type=int, default=96, metavar="K",
+                        help="cut every clip to its first K frames, as the reference loaders do (default: 96)")
+    if missing:
+        parser.add_argument("--allow-missing-modality", action="store_true",
+                            help="keep clips that lack a modality instead of stopping with an error")
+
+
+def add_force(parser):
+    parser.add_argument("--force", action="store_true", help="replace an existing output")
+
+
+def synthetic_banner(synthetic):
+    """The line every output made from synthetic data starts with."""
+    return ("SYNTHETIC data (avsc-sk's built-in TAU-like generator): these are not results on the real dataset"
+            if synthetic else "")

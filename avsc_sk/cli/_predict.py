@@ -1,0 +1,45 @@
+"""avsc-sk predict: score clips with a saved run and write a DCASE-style prediction file."""
+
+from pathlib import Path
+
+from .._io import check_output
+from .._load import BUILTIN, load_split
+from ..runs import load_run, predict_frame
+from ._common import add_features_args, add_force, synthetic_banner
+
+
+def add_parser(sub):
+    p = sub.add_parser("predict", help="predict clips with a saved run; writes prediction.csv",
+                       description="Write the reference prediction format: tab-separated aid, scene_pred, "
+                                   "[scene_label,] one probability column per scene, printed %.3f.")
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    add_features_args(p, split="test")
+    p.add_argument("--out", type=Path, required=True, help="prediction file to write, e.g. prediction.csv")
+    add_force(p)
+    p.set_defaults(func=run)
+
+
+def features_for(run, features):
+    """``--features`` if given, else the features the run was trained on."""
+    if features is not None:
+        return features
+    source = run.manifest.get("train", {}).get("source", BUILTIN)
+    return None if source == BUILTIN else Path(source)
+
+
+def run(args):
+    check_output(args.out, force=args.force, what="prediction file")
+    fitted = load_run(args.run_dir)
+    data = load_split(features_for(fitted, args.features), args.split, max_frames=args.max_frames,
+                      allow_missing_modality=args.allow_missing_modality)
+    frame = predict_frame(fitted, data)
+    from ..evaluation import write_prediction
+
+    write_prediction(args.out, frame, force=args.force)
+    banner = synthetic_banner(data.synthetic)
+    if banner:
+        print(banner)
+    n_missing = int(data.missing().any(axis=1).sum())
+    extra = f" ({n_missing} with a missing modality)" if n_missing else ""
+    print(f"wrote {len(frame)} predictions{extra} for split {data.split} to {args.out}")
+    return 0

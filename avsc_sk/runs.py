@@ -1,0 +1,240 @@
+"""Run directories: fit a configured estimator, save it safely, load it back, predict.
+
+A run directory holds::
+
+    model.skops     the fitted estimator, in skops format (never pickle)
+    config.toml     the resolved configuration; ``avsc-sk fit --config`` accepts it
+    manifest.json   avsc-sk and library versions, seed, classes, modalities, the training
+                    data's source and content hash, timings and scores
+
+Loading checks the avsc-sk version and admits only the types in :data:`TRUSTED_MODULES`.
+"""
+
+import inspect
+import json
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import skops.io as sio
+from sklearn.metrics import accuracy_score, log_loss
+
+from . import __version__
+from ._config import build_params, dump_config
+from ._io import atomic_dir
+from ._load import BUILTIN
+from ._pooling import SegmentClassifier, segment_modalities
+from .data import SCENES
+from .errors import ConfigError, DataError, RunError
+from .fusion import make_estimator
+
+__all__ = ["Run", "TRUSTED_MODULES", "build_estimator", "fit_estimator", "fit_run", "save_run", "load_run",
+           "predict_proba_scenes", "predict_frame", "check_features"]
+
+#: Module prefixes whose types a model file may contain; anything else is refused.
+TRUSTED_MODULES = ("sklearn.", "avsc_sk.", "lightgbm.", "numpy.", "scipy.")
+
+_MANIFEST = "manifest.json"
+_MODEL = "model.skops"
+_CONFIG = "config.toml"
+
+
+@dataclass
+class Run:
+    """A loaded run: the fitted ``model``, its ``manifest`` dict, and where it lives."""
+
+    path: Path
+    model: object
+    manifest: dict
+
+    @property
+    def name(self):
+        """The run's label in tables: its fusion mode."""
+        return self.manifest.get("fusion", self.path.name)
+
+
+def build_estimator(config, modalities):
+    """The unfitted estimator a configuration describes, for data laid out as ``modalities``."""
+    seed = config.get("seed", 0)
+    segment = config.get("segment_frames") or 0
+    layout = segment_modalities(modalities, segment) if segment else modalities
+    estimator = make_estimator(config["fusion"], layout, model=config["model"], random_state=seed)
+    params = build_params(config.get("params", {}))
+    try:
+        estimator.set_params(**params)
+    except ValueError as exc:
+        valid = sorted(estimator.get_params(deep=True))
+        hint = ", ".join(k for k in valid if "__" in k and not k.endswith(("copy", "verbose")))[:300]
+        raise ConfigError(f"params: {str(exc).splitlines()[0]} Valid keys include: {hint}") from None
+    if segment:
+        estimator = SegmentClassifier(estimator, modalities=tuple(modalities), segment_frames=segment)
+    return estimator
+
+
+def fit_estimator(estimator, train):
+    """Fit on a FeatureSet, passing recording locations as ``groups`` where the estimator takes them."""
+    if train.y is None:
+        raise DataError(f"{train.source or 'features'}: split {train.split!r} has no labels; fit needs a labelled split")
+    n_classes = len(set(train.y.tolist()))
+    if n_classes < 2:
+        raise DataError(f"{train.source or 'features'}: split {train.split!r} has only one scene; "
+                        "fit needs clips of at least two scenes")
+    kwargs = {"groups": train.groups} if "groups" in inspect.signature(estimator.fit).parameters else {}
+    return estimator.fit(train.X, train.y, **kwargs)
+
+
+def predict_proba_scenes(model, X):
+    """``predict_proba`` with one column per scene of :data:`SCENES` (zeros for scenes never seen in training)."""
+    proba = model.predict_proba(X)
+    out = np.zeros((X.shape[0], len(SCENES)), dtype=np.float64)
+    out[:, [SCENES.index(c) for c in model.classes_]] = proba
+    return out
+
+
+def _scores(model, data):
+    proba = predict_proba_scenes(model, data.X)
+    y_pred = np.asarray(SCENES, dtype=object)[proba.argmax(axis=1)]
+    return {
+        "split": data.split,
+        "n_clips": int(data.n_clips),
+        "accuracy": float(accuracy_score(data.y, y_pred)),
+        "log_loss": float(log_loss(data.y, np.clip(proba, 1e-15, 1), labels=list(SCENES))),
+    }
+
+
+def _versions():
+    import h5py
+    import lightgbm
+    import pandas
+    import scipy
+    import sklearn
+    import skops
+
+    return {"avsc_sk": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "scipy": scipy.__version__, "scikit_learn": sklearn.__version__, "pandas": pandas.__version__,
+            "h5py": h5py.__version__, "lightgbm": lightgbm.__version__, "skops": skops.__version__}
+
+
+def _describe(data, source):
+    return {"source": str(source) if source is not None else BUILTIN, "split": data.split,
+            "n_clips": int(data.n_clips), "fingerprint": data.fingerprint(), "synthetic": data.synthetic,
+            "modalities": [list(m) for m in data.modalities]}
+
+
+def fit_run(config, train, *, evaluate=None, source=None):
+    """Build, fit and score the estimator ``config`` describes.
+
+    Parameters
+    ----------
+    config : dict
+        A configuration from :func:`avsc_sk._config.load_config`.
+    train : FeatureSet
+        Labelled training clips.
+    evaluate : FeatureSet, optional
+        Labelled clips to score the fitted model on (recorded in the manifest).
+    source : str, optional
+        Where the features came from; ``None`` means the built-in data.
+
+    Returns
+    -------
+    model : fitted estimator
+    manifest : dict
+    """
+    estimator = build_estimator(config, train.modalities)
+    t0 = time.perf_counter()
+    model = fit_estimator(estimator, train)
+    fit_s = time.perf_counter() - t0
+    manifest = {
+        "avsc_sk_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "fusion": config["fusion"], "model": config["model"], "seed": config.get("seed", 0),
+        "config": config,
+        "classes": [str(c) for c in model.classes_],
+        "modalities": [list(m) for m in train.modalities],
+        "synthetic": bool(train.synthetic),
+        "train": _describe(train, source),
+        "versions": _versions(),
+        "timings": {"fit_s": round(fit_s, 3)},
+        "scores": {},
+    }
+    if evaluate is not None and evaluate.y is not None:
+        check_features(manifest, evaluate)
+        t0 = time.perf_counter()
+        manifest["scores"] = _scores(model, evaluate)
+        manifest["timings"]["predict_s"] = round(time.perf_counter() - t0, 3)
+    return model, manifest
+
+
+def save_run(run_dir, model, manifest, *, force=False):
+    """Write a run directory atomically: complete, or not there at all."""
+    synthetic = " on SYNTHETIC data" if manifest.get("synthetic") else ""
+    header = f"avsc-sk {manifest['avsc_sk_version']} run config ({manifest['fusion']}{synthetic})\n" \
+             f"reproduce: avsc-sk fit --config {Path(run_dir) / _CONFIG} --out NEW_RUN_DIR"
+    with atomic_dir(run_dir, force=force) as tmp:
+        sio.dump(model, tmp / _MODEL)
+        (tmp / _CONFIG).write_text(dump_config(manifest["config"], header), encoding="utf-8")
+        (tmp / _MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    return Path(run_dir)
+
+
+def load_run(run_dir):
+    """Load a run directory written by :func:`save_run`, refusing untrusted or foreign model files.
+
+    Raises
+    ------
+    RunError
+        If files are missing, the manifest is unreadable, the run comes from another avsc-sk
+        version, or the model file holds a type outside :data:`TRUSTED_MODULES`.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunError(f"run directory {run_dir} does not exist; create one with avsc-sk fit --out {run_dir}")
+    try:
+        manifest = json.loads((run_dir / _MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunError(f"{run_dir / _MANIFEST} is missing; {run_dir} is not an avsc-sk run directory") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunError(f"{run_dir / _MANIFEST} is not valid JSON ({exc}); re-run avsc-sk fit") from None
+    version = manifest.get("avsc_sk_version") if isinstance(manifest, dict) else None
+    if version != __version__:
+        raise RunError(f"{run_dir} was made by avsc-sk {version}, this is {__version__}; "
+                       "re-run avsc-sk fit with this version (or install the one that made it)")
+    model_path = run_dir / _MODEL
+    if not model_path.is_file():
+        pickles = sorted(p.name for p in run_dir.glob("*.pkl")) + sorted(p.name for p in run_dir.glob("*.joblib"))
+        hint = f" ({', '.join(pickles)} are pickle files, which avsc-sk never loads)" if pickles else ""
+        raise RunError(f"{model_path} is missing{hint}; re-run avsc-sk fit")
+    try:
+        untrusted = sio.get_untrusted_types(file=model_path)
+    except Exception as exc:  # skops raises many types on a damaged zip
+        raise RunError(f"{model_path} is not a readable skops file ({type(exc).__name__}); re-run avsc-sk fit") from None
+    refused = [t for t in untrusted if not t.startswith(TRUSTED_MODULES)]
+    if refused:
+        raise RunError(f"{model_path} contains untrusted type {refused[0]!r}; refusing to load it. "
+                       "Only models saved by avsc-sk are accepted; re-run avsc-sk fit")
+    try:
+        model = sio.load(model_path, trusted=untrusted)
+    except Exception as exc:
+        raise RunError(f"{model_path} could not be loaded ({type(exc).__name__}: {exc}); re-run avsc-sk fit") from None
+    return Run(run_dir, model, manifest)
+
+
+def check_features(manifest, data):
+    """Refuse features whose modalities or dimensions differ from what the run was trained on."""
+    trained = [tuple(m) for m in manifest["modalities"]]
+    if list(data.modalities) != trained:
+        raise DataError(
+            f"{data.source or 'features'} hold modalities {list(data.modalities)} but the model was trained on "
+            f"{trained}; predict with features extracted and laid out like the training data"
+        )
+
+
+def predict_frame(run, data):
+    """Predict a FeatureSet with a loaded run; returns the reference prediction frame."""
+    from .evaluation import prediction_frame
+
+    check_features(run.manifest, data)
+    proba = predict_proba_scenes(run.model, data.X)
+    return prediction_frame(data.clip_ids, proba, SCENES, data.y)
