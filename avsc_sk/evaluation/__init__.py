@@ -1,0 +1,38 @@
+"""Evaluation: prediction files, the reference scoring, bootstrap intervals, McNemar, calibration.
+
+Everything here works on prediction frames (see :func:`prediction_frame`), so it is
+independent of the model that made them.
+"""
+
+from ._calibration import brier_score, expected_calibration_error, reliability_table
+from ._metrics import format_scoring, per_class_table, reference_log_loss, score
+from ._predictions import (
+    PREDICTION_COLUMNS,
+    attach_labels,
+    prediction_frame,
+    proba_of,
+    read_labels,
+    read_prediction,
+    write_prediction,
+)
+from ._stats import bootstrap_ci, mcnemar, paired_bootstrap_diff
+
+__all__ = [
+    "PREDICTION_COLUMNS",
+    "attach_labels",
+    "bootstrap_ci",
+    "brier_score",
+    "expected_calibration_error",
+    "format_scoring",
+    "mcnemar",
+    "paired_bootstrap_diff",
+    "per_class_table",
+    "prediction_frame",
+    "proba_of",
+    "read_labels",
+    "read_prediction",
+    "reference_log_loss",
+    "reliability_table",
+    "score",
+    "write_prediction",
+]

@@ -1,0 +1,176 @@
+"""Scoring as the reference systems did: classification_report, accuracy, overall log loss."""
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import classification_report
+
+from ..data import SCENES, label_index
+from ..errors import DataError
+from ._predictions import proba_of
+
+__all__ = ["score", "format_scoring", "per_class_table", "reference_log_loss", "per_clip_log_loss",
+           "round_like_file", "unpack_predictions"]
+
+#: Clipping bound of the reference log loss (scikit-learn's ``eps`` before 1.5).
+EPS = 1e-15
+
+
+def round_like_file(proba, decimals=3):
+    """Round probabilities exactly as ``"%.{decimals}f"`` prints them (not ``np.round``, which can differ on ties)."""
+    proba = np.asarray(proba, dtype=np.float64)
+    if decimals is None:
+        return proba
+    return np.char.mod(f"%.{int(decimals)}f", proba).astype(np.float64)
+
+
+def _indices(y, what="y_true"):
+    y = np.asarray(y)
+    if y.dtype.kind in "iu":
+        if y.size and (y.min() < 0 or y.max() >= len(SCENES)):
+            raise DataError(f"{what} holds label index {int(y.max())} outside 0..{len(SCENES) - 1}")
+        return y.astype(np.intp)
+    lookup = {s: i for i, s in enumerate(SCENES)}
+    out = np.empty(len(y), dtype=np.intp)
+    for i, v in enumerate(y):
+        v = str(v)
+        if v not in lookup:
+            label_index(v, source=what)  # raises the standard message
+        out[i] = lookup[v]
+    return out
+
+
+def unpack_predictions(y_true, proba):
+    """Turn ``(y_true, proba)`` into label indices and a probability array.
+
+    Parameters
+    ----------
+    y_true : array-like of str or int, or None
+        True scenes (names or label indices). ``None`` takes them from the
+        ``scene_label`` column of a prediction frame.
+    proba : DataFrame or array-like of shape (n_clips, 10)
+        A prediction frame (its ``scene_pred`` column is the prediction, as in the
+        reference scoring) or probabilities in SCENES order (prediction = argmax).
+
+    Returns
+    -------
+    y_true_idx, y_pred_idx : ndarray of int
+    P : ndarray of shape (n_clips, 10)
+    """
+    if isinstance(proba, pd.DataFrame):
+        P = proba_of(proba)
+        if y_true is None:
+            if "scene_label" not in proba:
+                raise DataError("the predictions have no scene_label column; pass the true labels "
+                                "(e.g. --label fold1_evaluate.csv)")
+            y_true = proba["scene_label"].to_numpy()
+        y_pred = _indices(proba["scene_pred"].to_numpy(), "scene_pred") if "scene_pred" in proba \
+            else np.argmax(P, axis=1)
+    else:
+        P = np.asarray(proba, dtype=np.float64)
+        if P.ndim != 2 or P.shape[1] != len(SCENES):
+            raise DataError(f"probabilities of shape {P.shape}; expected (n_clips, {len(SCENES)}) in SCENES order")
+        if y_true is None:
+            raise DataError("y_true is required when proba is an array")
+        y_pred = np.argmax(P, axis=1)
+    t = _indices(y_true)
+    if len(t) != len(P):
+        raise DataError(f"{len(t)} labels for {len(P)} predictions; they must describe the same clips")
+    if len(t) == 0:
+        raise DataError("no predictions to score; expected at least one clip")
+    return t, y_pred, P
+
+
+def per_clip_log_loss(y_true_idx, P, *, decimals=3, eps=EPS):
+    """Per-clip cross-entropy, computed as the reference did (see :func:`reference_log_loss`)."""
+    P = round_like_file(P, decimals)
+    P = np.clip(P, eps, 1 - eps)
+    P = P / P.sum(axis=1, keepdims=True)
+    return -np.log(P[np.arange(len(P)), y_true_idx])
+
+
+def reference_log_loss(y_true, proba, *, decimals=3, eps=EPS):
+    """Overall log loss over the printed probabilities, as the reference scoring computed it.
+
+    The reference wrote probabilities with ``%.3f`` and called scikit-learn's
+    ``log_loss`` on what it read back. scikit-learn of that time clipped to
+    ``[eps, 1 - eps]`` with ``eps=1e-15`` and then renormalised each row to sum to 1;
+    scikit-learn >= 1.5 no longer renormalises (it warns), so this function does
+    those steps itself: round to ``decimals`` exactly as ``%.3f`` prints, clip,
+    renormalise, average ``-log p(true scene)``. ``decimals=None`` skips the rounding.
+    """
+    t, _, P = unpack_predictions(y_true, proba)
+    return float(per_clip_log_loss(t, P, decimals=decimals, eps=eps).mean())
+
+
+def score(y_true, proba, *, decimals=3):
+    """Score predictions as the reference did.
+
+    Parameters
+    ----------
+    y_true : array-like of str or int, or None
+        True scenes; ``None`` reads the ``scene_label`` column of a prediction frame.
+    proba : DataFrame or array-like of shape (n_clips, 10)
+        A prediction frame or probabilities in SCENES order.
+    decimals : int or None, default=3
+        Probabilities are rounded to this many decimals before the log loss, as in a
+        printed ``prediction.csv`` (a no-op on probabilities read from one).
+
+    Returns
+    -------
+    dict
+        ``classification_report(output_dict=True)`` over the 10 scenes (keys: each
+        scene, ``accuracy``, ``macro avg``, ``weighted avg``) plus ``log_loss`` and
+        ``n_clips``.
+    """
+    t, p, P = unpack_predictions(y_true, proba)
+    names = np.asarray(SCENES, dtype=object)
+    out = classification_report(names[t], names[p], labels=list(SCENES), output_dict=True, zero_division=0)
+    out = {k: ({m: float(x) for m, x in v.items()} if isinstance(v, dict) else float(v)) for k, v in out.items()}
+    for k, v in out.items():
+        if isinstance(v, dict):
+            v["support"] = int(v["support"])
+    out["log_loss"] = float(per_clip_log_loss(t, P, decimals=decimals).mean())
+    out["n_clips"] = int(len(t))
+    return out
+
+
+def format_scoring(y_true, proba, *, digits=2, decimals=3):
+    """The reference scoring output as text.
+
+    ``classification_report`` over the 10 scenes (``digits=2``, scikit-learn's default,
+    which the reference used), a line of two spaces, then ``accuracy: 0.xxx`` and
+    ``overall log loss: 0.xxx`` (see :func:`reference_log_loss`). Print it with
+    ``print(text, end="")``.
+    """
+    t, p, P = unpack_predictions(y_true, proba)
+    names = np.asarray(SCENES, dtype=object)
+    report = classification_report(names[t], names[p], labels=list(SCENES), digits=digits, zero_division=0)
+    acc = float(np.mean(t == p))
+    loss = float(per_clip_log_loss(t, P, decimals=decimals).mean())
+    return f"{report}\n  \naccuracy: {acc:.3f}\noverall log loss: {loss:.3f}\n"
+
+
+def per_class_table(y_true, proba, *, decimals=3):
+    """The scoring output as a DataFrame, in the reference layout.
+
+    Rows: the 10 scenes, ``accuracy``, ``macro avg``, ``weighted avg``,
+    ``overall log loss``; columns ``precision, recall, f1-score, support``. As in
+    the text report, the ``accuracy`` and ``overall log loss`` values sit in the
+    ``f1-score`` column (precision and recall are NaN there) and ``support`` is the
+    number of clips.
+    """
+    s = score(y_true, proba, decimals=decimals)
+    rows, index = [], []
+    for key in (*SCENES, "accuracy", "macro avg", "weighted avg", "overall log loss"):
+        if key == "accuracy":
+            rows.append((np.nan, np.nan, s["accuracy"], s["n_clips"]))
+        elif key == "overall log loss":
+            rows.append((np.nan, np.nan, s["log_loss"], s["n_clips"]))
+        else:
+            v = s[key]
+            rows.append((v["precision"], v["recall"], v["f1-score"], v["support"]))
+        index.append(key)
+    table = pd.DataFrame(rows, index=pd.Index(index, name="label"),
+                         columns=["precision", "recall", "f1-score", "support"])
+    table["support"] = table["support"].astype(int)
+    return table

@@ -1,0 +1,273 @@
+"""Prediction files in the reference format, and the label files they are scored against.
+
+The format is the one both reference systems wrote (``prediction.csv``): tab-separated,
+columns ``aid, scene_pred[, scene_label], airport, ..., tram``, probabilities printed
+``%.3f``. Provenance (synthetic data, model, features) lives in the run manifest, not in
+this file, so that the reference scoring scripts read our files unchanged.
+"""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._io import atomic_path
+from ..data import SCENES, label_index, stem_of
+from ..errors import DataError
+
+__all__ = ["prediction_frame", "write_prediction", "read_prediction", "read_labels", "attach_labels",
+           "proba_of", "PREDICTION_COLUMNS"]
+
+#: Columns of a prediction file, in order (``scene_label`` is optional).
+PREDICTION_COLUMNS = ("aid", "scene_pred", "scene_label", *SCENES)
+
+
+def prediction_frame(clip_ids, proba, classes, y_true=None):
+    """Build a prediction frame from class probabilities.
+
+    Parameters
+    ----------
+    clip_ids : array-like of str
+        Clip stems (``aid``).
+    proba : array-like of shape (n_clips, n_classes)
+        Class probabilities, columns in the order of ``classes``.
+    classes : sequence of str
+        Scene names of the columns of ``proba`` (e.g. a classifier's ``classes_``); any
+        order, any subset of :data:`~avsc_sk.data.SCENES`. A scene the model never saw
+        gets probability 0.
+    y_true : array-like of str, optional
+        True scenes; adds the ``scene_label`` column.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``aid, scene_pred, [scene_label,] airport, ..., tram`` (scenes in
+        :data:`~avsc_sk.data.SCENES` order); ``scene_pred`` is the class of highest
+        probability (first one on ties, as ``numpy.argmax``).
+    """
+    clip_ids = [str(c) for c in clip_ids]
+    proba = np.asarray(proba, dtype=np.float64)
+    classes = [str(c) for c in classes]
+    if proba.ndim != 2 or proba.shape != (len(clip_ids), len(classes)):
+        raise DataError(f"probabilities of shape {proba.shape} do not match {len(clip_ids)} clips x "
+                        f"{len(classes)} classes; pass predict_proba output with its classes_")
+    for c in classes:
+        label_index(c, source="classes")
+    if len(set(classes)) != len(classes):
+        raise DataError(f"duplicate class names in {classes}; each scene must appear once")
+    frame = {"aid": clip_ids}
+    if len(clip_ids):
+        frame["scene_pred"] = np.asarray(classes, dtype=object)[np.argmax(proba, axis=1)]
+    else:
+        frame["scene_pred"] = np.asarray([], dtype=object)
+    if y_true is not None:
+        y_true = [str(y) for y in y_true]
+        if len(y_true) != len(clip_ids):
+            raise DataError(f"y_true has {len(y_true)} labels for {len(clip_ids)} clips")
+        for y in set(y_true):
+            label_index(y, source="y_true")
+        frame["scene_label"] = y_true
+    for scene in SCENES:
+        frame[scene] = proba[:, classes.index(scene)] if scene in classes else np.zeros(len(clip_ids))
+    out = pd.DataFrame(frame)
+    for col in ("aid", "scene_pred", "scene_label"):
+        if col in out:
+            out[col] = out[col].astype(object)
+    return out
+
+
+def write_prediction(path, frame, *, force=False, header_comment=None):
+    """Write a prediction frame in the reference ``prediction.csv`` format (atomically).
+
+    Parameters
+    ----------
+    path : str or Path
+        Output file; an existing one is replaced only with ``force``.
+    frame : DataFrame
+        A prediction frame (see :func:`prediction_frame`).
+    force : bool, default=False
+        Replace an existing file.
+    header_comment : str, optional
+        Lines written first, each prefixed with ``# ``. Off by default because the
+        reference scoring scripts do not skip comments; :func:`read_prediction` does.
+
+    Returns
+    -------
+    Path
+    """
+    missing = [c for c in ("aid", "scene_pred", *SCENES) if c not in frame.columns]
+    if missing:
+        raise DataError(f"prediction frame lacks column(s) {', '.join(missing)}; build it with prediction_frame()")
+    cols = [c for c in PREDICTION_COLUMNS if c in frame.columns]
+    buf = io.StringIO()
+    if header_comment:
+        for line in str(header_comment).splitlines():
+            buf.write(f"# {line}\n")
+    frame[cols].to_csv(buf, sep="\t", index=False, float_format="%.3f", lineterminator="\n")
+    with atomic_path(path, force=force) as tmp:
+        tmp.write_text(buf.getvalue(), encoding="utf-8")
+    return Path(path)
+
+
+def _read_table(path, what):
+    """Read a tab-separated table as strings, skipping leading ``#`` lines; detect other separators."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    skip = 0
+    while skip < len(lines) and lines[skip].startswith("#"):
+        skip += 1
+    if skip >= len(lines) or not lines[skip].strip():
+        raise DataError(f"{path} is empty; expected a tab-separated {what} with a header line")
+    header = lines[skip]
+    if "\t" not in header:
+        for sep, name in ((",", "comma"), (";", "semicolon"), (" ", "space")):
+            if sep in header.strip():
+                raise DataError(
+                    f"{path} looks {name}-separated (header {header[:60]!r}); the {what} format is "
+                    f"tab-separated: re-save it with tabs (pandas: to_csv(sep='\\t'))")
+    try:
+        table = pd.read_csv(io.StringIO("\n".join(lines[skip:])), sep="\t", dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path} is not a valid tab-separated {what}: {str(exc).splitlines()[0]}") from None
+    table.columns = [str(c).strip() for c in table.columns]
+    return table
+
+
+def _check_scenes(values, path, column):
+    bad = sorted(set(values) - set(SCENES))
+    if bad:
+        raise DataError(
+            f"{path}: column {column} holds unknown scene {bad[0]!r}"
+            f"{f' (and {len(bad) - 1} more)' if len(bad) > 1 else ''}; expected one of {', '.join(SCENES)}"
+        )
+
+
+def read_prediction(path):
+    """Read and validate a prediction file in the reference format.
+
+    Parameters
+    ----------
+    path : str or Path
+        A tab-separated ``prediction.csv`` (leading ``#`` comment lines are skipped).
+
+    Returns
+    -------
+    DataFrame
+        A prediction frame: ``aid, scene_pred, [scene_label,] airport, ..., tram`` with
+        float64 probabilities; ``attrs["source"]`` is the path.
+
+    Raises
+    ------
+    DataError
+        For a wrong separator, missing or unknown columns, duplicate clips, unknown scene
+        names, or probabilities that are not numbers in [0, 1].
+    """
+    path = Path(path)
+    table = _read_table(path, "prediction file")
+    cols = list(table.columns)
+    required = ["aid", "scene_pred", *SCENES]
+    missing = [c for c in required if c not in cols]
+    unknown = [c for c in cols if c not in PREDICTION_COLUMNS]
+    if missing or unknown:
+        detail = []
+        if missing:
+            detail.append(f"missing column(s) {', '.join(missing)}")
+        if unknown:
+            detail.append(f"unexpected column(s) {', '.join(unknown)}")
+        raise DataError(f"{path}: {'; '.join(detail)}; expected aid, scene_pred, [scene_label,] "
+                        f"{', '.join(SCENES)} (one column per scene, spelt as in the dataset)")
+    if len(set(cols)) != len(cols):
+        raise DataError(f"{path}: duplicate column names; each column must appear once")
+    if table.empty:
+        raise DataError(f"{path} holds a header but no predictions; expected one row per clip")
+    aids = table["aid"].map(lambda a: stem_of(a.strip()))
+    dup = aids[aids.duplicated()]
+    if len(dup):
+        raise DataError(f"{path}: clip {dup.iloc[0]!r} appears more than once; each clip must have one row")
+    out = {"aid": aids.to_numpy(dtype=object)}
+    for col in ("scene_pred", "scene_label"):
+        if col in table:
+            values = table[col].str.strip()
+            _check_scenes(values.tolist(), path, col)
+            out[col] = values.to_numpy(dtype=object)
+    for scene in SCENES:
+        values = pd.to_numeric(table[scene].str.strip(), errors="coerce").to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(values) | (values < 0) | (values > 1)
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DataError(f"{path}: probability {table[scene].iloc[i]!r} for {scene} of clip {aids.iloc[i]!r} "
+                            "is not a number in [0, 1]; write predict_proba output, not scores or logits")
+        out[scene] = values
+    frame = pd.DataFrame(out)
+    frame.attrs["source"] = str(path)
+    return frame
+
+
+def read_labels(path):
+    """Read true scenes from a ``fold1_evaluate.csv``-style file or a prediction file.
+
+    Parameters
+    ----------
+    path : str or Path
+        Tab-separated with ``filename_audio`` and ``scene_label`` columns (the dataset's
+        ``evaluation_setup`` files and ``meta.csv``), or with ``aid`` and ``scene_label``
+        (a prediction file); the comma-separated ``official_split`` files also work.
+
+    Returns
+    -------
+    Series
+        ``scene_label`` indexed by clip stem (index name ``aid``).
+    """
+    path = Path(path)
+    first = next((ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.startswith("#")), "")
+    if "\t" not in first and "," in first and "filename_audio" in first:
+        table = pd.read_csv(path, sep=",", dtype=str, keep_default_na=False)  # official_split/*.csv
+        table.columns = [c.strip() for c in table.columns]
+    else:
+        table = _read_table(path, "label file")
+    if "scene_label" not in table.columns:
+        raise DataError(f"{path} has no scene_label column (columns: {', '.join(table.columns)}); "
+                        "pass a labelled list such as fold1_evaluate.csv, not fold1_test.csv")
+    key = "filename_audio" if "filename_audio" in table.columns else "aid" if "aid" in table.columns else None
+    if key is None:
+        raise DataError(f"{path} has neither filename_audio nor aid column; expected fold1_evaluate.csv "
+                        "(filename_audio, filename_video, scene_label) or a prediction file")
+    aids = table[key].map(lambda a: stem_of(a.strip()))
+    labels = table["scene_label"].str.strip()
+    _check_scenes(labels.tolist(), path, "scene_label")
+    if aids.duplicated().any():
+        raise DataError(f"{path}: clip {aids[aids.duplicated()].iloc[0]!r} appears more than once")
+    series = pd.Series(labels.to_numpy(dtype=object), index=pd.Index(aids.to_numpy(dtype=object), name="aid"),
+                       name="scene_label")
+    series.attrs["source"] = str(path)
+    return series
+
+
+def attach_labels(frame, labels):
+    """Return ``frame`` with its ``scene_label`` column taken from ``labels`` (looked up by ``aid``).
+
+    Every clip of the prediction must have a label; labels of clips that were not
+    predicted are ignored, as in the reference scoring script.
+    """
+    labels = pd.Series(labels)
+    found = frame["aid"].map(labels)
+    if found.isna().any():
+        lost = frame["aid"][found.isna()]
+        src = labels.attrs.get("source", "the label file")
+        raise DataError(f"{len(lost)} of {len(frame)} predicted clips have no label in {src}, e.g. "
+                        f"{lost.iloc[0]!r}; score against the list the clips came from (fold1_evaluate.csv)")
+    out = frame.copy()
+    values = found.to_numpy(dtype=object)
+    if "scene_label" in out:
+        out["scene_label"] = values
+    else:
+        out.insert(2, "scene_label", values)
+    out.attrs.update(frame.attrs)
+    return out
+
+
+def proba_of(frame):
+    """The ``(n_clips, 10)`` probability array of a prediction frame, columns in SCENES order."""
+    return frame[list(SCENES)].to_numpy(dtype=np.float64)
