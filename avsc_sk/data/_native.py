@@ -1,0 +1,215 @@
+"""The native avsc-sk feature file: one HDF5 file, one group per split, one matrix per modality.
+
+Native format, version 1
+------------------------
+This is the exact contract between :func:`avsc_sk.data.write_features` (bulk writer),
+the appending extractor (``avsc-sk extract``) and :func:`avsc_sk.data.read_features`.
+
+File attributes
+    ``avsc_format``          the string ``"avsc-sk-native"``
+    ``avsc_format_version``  the integer ``1``; a reader refuses a newer version
+    ``synthetic``            bool, True for data made by the generator
+    ``created_by``           ``"avsc-sk <version>"``
+
+Group ``/<split>``, ``split`` a canonical name (``train``, ``val``, ``test``), holding
+    ``clip_id``      (n,) variable-length UTF-8 strings: clip stems, each once
+    ``scene_label``  (n,) vlen UTF-8: scene names, ``""`` where unlabelled; a split whose
+                     labels are all ``""`` reads back with ``y=None`` (a mix is an error)
+    ``city``         (n,) vlen UTF-8
+    ``location``     (n,) vlen UTF-8, ``"<city>-<location>"`` (the cross-validation group)
+    ``features/``    a group with one dataset per modality ``<name>`` (any names, e.g.
+                     ``audio``, ``video``) of shape ``(n, n_frames * dim)`` float32, attributes
+                     ``n_frames`` and ``dim`` (ints); row ``i`` is clip ``i``'s frames flattened,
+                     frame 0's ``dim`` values first. A clip lacking a modality has that row all NaN;
+                     any other NaN or inf is corrupt data.
+
+Feature datasets may be contiguous (the bulk writer: fastest to read) or chunked and resizable
+with ``maxshape=(None, n_frames * dim)`` (the extractor appends rows in chunks); readers handle
+both. Keeping the first ``k`` frames of a clip is the prefix ``[:k * dim]`` of its row, so a
+reader fills its array with one hyperslab read per modality.
+"""
+
+import h5py
+import numpy as np
+
+from ..errors import DataError
+from ._clipname import SCENES
+from ._detect import SPLITS, open_hdf5, order_modalities
+from ._plan import ReadPlan, check_finite, missing_error
+
+__all__ = ["NATIVE_FORMAT", "NATIVE_FORMAT_VERSION", "splits_native", "plan_native", "write_native"]
+
+NATIVE_FORMAT = "avsc-sk-native"
+NATIVE_FORMAT_VERSION = 1
+_META = ("clip_id", "scene_label", "city", "location")
+# Rows per write block of the bulk writer: bounds the temporary contiguous copy to ~64 MB.
+_WRITE_CELLS = 1 << 24
+
+
+def _check_header(fh, path):
+    fmt = fh.attrs.get("avsc_format")
+    if isinstance(fmt, bytes):
+        fmt = fmt.decode("utf-8", "replace")
+    if fmt != NATIVE_FORMAT:
+        raise DataError(
+            f"{path} is an HDF5 file but not an avsc-sk native feature file (attribute avsc_format is {fmt!r}); "
+            "pass the layout-A/B root folder instead of one of its files, or convert it with avsc-sk convert"
+        )
+    version = fh.attrs.get("avsc_format_version")
+    try:
+        version = int(version)
+    except (TypeError, ValueError):
+        raise DataError(f"{path}: avsc_format_version {version!r} is not an integer; re-create the file") from None
+    if version > NATIVE_FORMAT_VERSION:
+        raise DataError(
+            f"{path} uses native format version {version} but this avsc-sk reads up to version "
+            f"{NATIVE_FORMAT_VERSION}; upgrade avsc-sk (pip install -U avsc-sk)"
+        )
+
+
+def splits_native(path):
+    """Canonical splits stored in a native file."""
+    with open_hdf5(path) as fh:
+        _check_header(fh, path)
+        return [s for s in SPLITS if s in fh and isinstance(fh[s], h5py.Group)]
+
+
+def _strings(group, name, n, path, split):
+    if name not in group:
+        raise DataError(f"{path}: split {split!r} has no {name!r} dataset; re-create the file")
+    ds = group[name]
+    if ds.ndim != 1 or (n is not None and ds.shape[0] != n):
+        raise DataError(f"{path}: '{split}/{name}' has shape {ds.shape}; expected ({n if n is not None else 'n'},)")
+    try:
+        return np.asarray(ds.asstr()[()], dtype=object)
+    except (TypeError, ValueError):
+        raise DataError(f"{path}: '{split}/{name}' holds {ds.dtype}, not strings; re-create the file") from None
+
+
+def plan_native(path, split, *, modalities=None, max_frames=96, allow_missing_modality=False):
+    """Plan reading one split of a native file (see :func:`avsc_sk.data.read_features`)."""
+    with open_hdf5(path) as fh:
+        _check_header(fh, path)
+        if split not in fh:
+            available = [s for s in SPLITS if s in fh]
+            raise DataError(f"no {split!r} split in {path}; available: {', '.join(available) or 'none'}")
+        group = fh[split]
+        clip_ids = _strings(group, "clip_id", None, path, split)
+        n = len(clip_ids)
+        labels, city, location = (_strings(group, k, n, path, split) for k in _META[1:])
+        if n == 0:
+            raise DataError(f"split {split!r} in {path} holds no clips; re-extract it or choose another split")
+        unlabelled = labels == ""
+        if unlabelled.all():
+            y = None
+        elif unlabelled.any():
+            i = int(np.flatnonzero(unlabelled)[0])
+            raise DataError(f"{path}: split {split!r} labels only some clips ({int(unlabelled.sum())} unlabelled, "
+                            f"e.g. {clip_ids[i]!r}); label every clip or none")
+        else:
+            bad = sorted(set(labels.tolist()) - set(SCENES))
+            if bad:
+                raise DataError(f"{path}: split {split!r} has unknown scene label(s) {bad[:3]}; "
+                                f"expected one of {', '.join(SCENES)}")
+            y = labels
+        if "features" not in group or not isinstance(group["features"], h5py.Group):
+            raise DataError(f"{path}: split {split!r} has no 'features' group; re-create the file")
+        feats = group["features"]
+        mods = order_modalities(list(feats), modalities, source=f"split {split!r} of {path}")
+        blocks = []
+        for mod in mods:
+            ds = feats[mod]
+            where = f"{path}: '{split}/features/{mod}'"
+            if not isinstance(ds, h5py.Dataset) or ds.ndim != 2 or ds.shape[0] != n:
+                raise DataError(f"{where} has shape {getattr(ds, 'shape', None)}; expected ({n}, n_frames*dim)")
+            if ds.dtype.kind != "f":
+                raise DataError(f"{where} holds {ds.dtype}, not floats; re-create the file")
+            try:
+                n_frames, dim = int(ds.attrs["n_frames"]), int(ds.attrs["dim"])
+            except (KeyError, TypeError, ValueError):
+                raise DataError(f"{where} lacks integer attributes n_frames and dim; re-create the file") from None
+            if n_frames < 1 or dim < 1 or n_frames * dim != ds.shape[1]:
+                raise DataError(f"{where} has {ds.shape[1]} columns but n_frames={n_frames} x dim={dim}; "
+                                "re-create the file")
+            keep = n_frames if max_frames is None else min(int(max_frames), n_frames)
+            blocks.append((mod, keep, dim))
+        synthetic = bool(fh.attrs.get("synthetic", False))
+    return _NativePlan(
+        path=path, split=split, source=str(path), modalities=blocks, clip_ids=clip_ids, y=y, city=city,
+        location=location, missing=None, synthetic=synthetic, block_sources={m: str(path) for m in mods},
+        allow_missing_modality=allow_missing_modality,
+    )
+
+
+class _NativePlan(ReadPlan):
+    def __init__(self, *, path, allow_missing_modality, **kwargs):
+        super().__init__(**kwargs)
+        self._path = path
+        self._allow_missing = allow_missing_modality
+
+    def fill(self, X):
+        assert X.shape == (self.n_clips, self.width) and X.flags.c_contiguous
+        n = self.n_clips
+        with open_hdf5(self._path) as fh:
+            feats = fh[self.split]["features"]
+            start = 0
+            for mod, keep, dim in self.modalities:
+                w = keep * dim
+                # One hyperslab read per modality, straight into X: no temporary copy of the split.
+                feats[mod].read_direct(X, source_sel=np.s_[0:n, 0:w], dest_sel=np.s_[0:n, start:start + w])
+                start += w
+        # Missing blocks are known only from the data (NaN rows); judge by the first value, and
+        # let check_finite reject rows that are NaN only in part.
+        starts = np.cumsum([0] + [f * d for _, f, d in self.modalities])[:-1]
+        self.missing = np.isnan(X[:, starts]).reshape(n, len(self.modalities))
+        check_finite(X, self.modalities, self.missing, self.clip_ids, self.block_sources)
+        if self.missing.any() and not self._allow_missing:
+            rows = np.flatnonzero(self.missing.any(axis=1))
+            names = [m[0] for m in self.modalities]
+            examples = [f"{self.clip_ids[i]} (no {', '.join(m for m, x in zip(names, self.missing[i]) if x)})"
+                        for i in rows[:3]]
+            raise missing_error(len(rows), examples, f"split {self.split!r} of {self._path}")
+
+
+def write_native(tmp_path, items, *, created_by):
+    """Write ``(split, FeatureSet)`` pairs to a new native file at ``tmp_path``.
+
+    ``items`` may be a generator: each split is written and released before the next is
+    read, so converting the full dataset holds one split in memory at a time.
+
+    Returns
+    -------
+    list of (split, n_clips, modalities, synthetic)
+    """
+    written = []
+    with h5py.File(tmp_path, "w") as fh:
+        fh.attrs["avsc_format"] = NATIVE_FORMAT
+        fh.attrs["avsc_format_version"] = np.int64(NATIVE_FORMAT_VERSION)
+        fh.attrs["created_by"] = created_by
+        fh.attrs["synthetic"] = False
+        synthetic = False
+        for split, fs in items:
+            _write_split(fh, split, fs)
+            synthetic |= fs.synthetic
+            written.append((split, fs.n_clips, fs.modalities, fs.synthetic))
+        fh.attrs["synthetic"] = bool(synthetic)
+    return written
+
+
+def _write_split(fh, split, fs):
+    group = fh.create_group(split)
+    text = h5py.string_dtype("utf-8")
+    labels = [""] * fs.n_clips if fs.y is None else [str(v) for v in fs.y]
+    for name, values in zip(_META, (fs.clip_ids, labels, fs.city, fs.location)):
+        group.create_dataset(name, data=np.array([str(v) for v in values], dtype=object), dtype=text)
+    feats = group.create_group("features")
+    for mod, n_frames, dim in fs.modalities:
+        cols = fs.columns(mod)
+        width = n_frames * dim
+        ds = feats.create_dataset(mod, shape=(fs.n_clips, width), dtype="f4")
+        ds.attrs["n_frames"] = np.int64(n_frames)
+        ds.attrs["dim"] = np.int64(dim)
+        step = max(1, _WRITE_CELLS // max(width, 1))
+        for r0 in range(0, fs.n_clips, step):
+            r1 = min(r0 + step, fs.n_clips)
+            ds.write_direct(np.ascontiguousarray(fs.X[r0:r1, cols], dtype=np.float32), dest_sel=np.s_[r0:r1])

@@ -1,0 +1,222 @@
+"""Reading the per-clip layouts A and B: one HDF5 file per modality, one entry per clip.
+
+Each clip lives at key ``"<label_index>/<mod>/<stem>"`` and is either a dataset of shape
+``(n_frames, dim)`` (layout A, and B's ``tt``) or a group of per-frame datasets ``"0"``,
+``"1"``, ... of shape ``(dim,)`` (B's ``tr`` and ``val``). Both forms are accepted in any
+file, so the two layouts share this reader and differ only in where their files live.
+"""
+
+import h5py
+import numpy as np
+
+from ..errors import DataError
+from ._clipname import SCENES, parse_stem, scene_of_index, stem_of
+from ._detect import open_hdf5
+from ._plan import ReadPlan, frames_to_keep, missing_error
+
+__all__ = ["plan_perclip", "write_perclip_file"]
+
+_REMEDY = "copy or re-extract it, or convert the features with avsc-sk convert"
+
+
+class _Entry:
+    __slots__ = ("key", "label", "clip", "n_frames", "dim", "per_frame")
+
+    def __init__(self, key, label, clip, n_frames, dim, per_frame):
+        self.key, self.label, self.clip = key, label, clip
+        self.n_frames, self.dim, self.per_frame = n_frames, dim, per_frame
+
+
+def _index_file(path, mod):
+    """``{stem: _Entry}`` for every clip in one modality file, with structure and label checks."""
+    entries = {}
+    expected = f"keys '<label_index>/{mod}/<stem>'"
+    with open_hdf5(path, remedy=_REMEDY) as fh:
+        for lab in fh:
+            top = fh[lab]
+            if not isinstance(top, h5py.Group):
+                raise DataError(f"{path}: top-level entry {lab!r} is not a label-index group; expected {expected}")
+            scene = scene_of_index(lab, source=path)
+            for mid in top:
+                if mid != mod or not isinstance(top[mid], h5py.Group):
+                    raise DataError(f"{path}: unexpected entry '{lab}/{mid}'; expected {expected}")
+                group = top[mid]
+                for name in group:
+                    key = f"{lab}/{mid}/{name}"
+                    stem = stem_of(name)
+                    clip = parse_stem(stem, source=path)
+                    if clip.scene != scene:
+                        raise DataError(
+                            f"clip {stem!r} in {path} is stored under label index {int(lab)} ({scene}) but its name "
+                            f"says {clip.scene}; fix the label index in the key or the clip name"
+                        )
+                    if stem in entries:
+                        raise DataError(f"clip {stem!r} appears twice in {path} ({entries[stem].key} and {key}); "
+                                        "each clip must appear once per file")
+                    entries[stem] = _describe(group[name], key, int(lab), clip, path)
+    return entries
+
+
+def _describe(leaf, key, label, clip, path):
+    if isinstance(leaf, h5py.Dataset):
+        if leaf.ndim != 2:
+            raise DataError(f"{path}: dataset {key!r} has shape {leaf.shape}; expected (n_frames, dim), "
+                            "one row per frame; re-extract the clip")
+        _check_dtype(leaf, key, path)
+        return _Entry(key, label, clip, leaf.shape[0], leaf.shape[1], False)
+    names = list(leaf)
+    if set(names) != {str(i) for i in range(len(names))}:
+        raise DataError(f"{path}: group {key!r} must hold per-frame datasets named 0, 1, 2, ...; "
+                        f"found {sorted(names)[:4]}")
+    dim = 0
+    if names:
+        first = leaf["0"]
+        if not isinstance(first, h5py.Dataset) or first.ndim != 1:
+            raise DataError(f"{path}: frame '{key}/0' has shape {getattr(first, 'shape', None)}; "
+                            "expected (dim,), one dataset per frame")
+        _check_dtype(first, f"{key}/0", path)
+        dim = first.shape[0]
+    return _Entry(key, label, clip, len(names), dim, True)
+
+
+def _check_dtype(ds, key, path):
+    if ds.dtype.kind not in "fiu":
+        raise DataError(f"{path}: dataset {key!r} holds {ds.dtype}, not numbers; re-extract the clip")
+
+
+def plan_perclip(files, split, *, max_frames, allow_missing_modality, source):
+    """Plan reading one split of a per-clip layout.
+
+    Parameters
+    ----------
+    files : dict of str -> Path
+        The split's file of each selected modality, in column order.
+    split : str
+        Canonical split name.
+    max_frames : int or None
+        Frames kept per clip.
+    allow_missing_modality : bool
+        Keep clips that lack a modality (NaN block) instead of raising.
+    source : str
+        The root, named in messages and kept as the FeatureSet's source.
+
+    Returns
+    -------
+    ReadPlan
+    """
+    index = {mod: _index_file(path, mod) for mod, path in files.items()}
+    stems = set()
+    for entries in index.values():
+        stems.update(entries)
+    if not stems:
+        raise DataError(f"split {split!r} in {source} holds no clips ({', '.join(map(str, files.values()))}); "
+                        "re-extract it or choose another split")
+
+    def label_of(stem):
+        for entries in index.values():
+            if stem in entries:
+                return entries[stem].label, entries[stem].clip
+        raise AssertionError(stem)  # pragma: no cover
+
+    info = {s: label_of(s) for s in stems}
+    order = sorted(stems, key=lambda s: (info[s][0], s))  # the reference loaders' walk order
+    mods = list(files)
+    missing = np.array([[s not in index[m] for m in mods] for s in order], dtype=bool).reshape(len(order), len(mods))
+    if missing.any() and not allow_missing_modality:
+        rows = np.flatnonzero(missing.any(axis=1))
+        examples = [f"{order[i]} (no {', '.join(m for m, x in zip(mods, missing[i]) if x)})" for i in rows[:3]]
+        raise missing_error(len(rows), examples, f"split {split!r} of {source}")
+
+    modalities, layout = [], []
+    for mod in mods:
+        entries = index[mod]
+        present = [s for s in order if s in entries]
+        if not present:
+            raise DataError(f"modality {mod!r} has no clips in split {split!r} of {source}; "
+                            "select the other modalities")
+        dims = np.array([entries[s].dim for s in present])
+        if (dims != dims[0]).any():
+            i = int(np.flatnonzero(dims != dims[0])[0])
+            raise DataError(
+                f"clip {present[i]!r} in {files[mod]} has {mod} frames of dim {dims[i]} but clip {present[0]!r} "
+                f"has dim {dims[0]}; every clip of a modality needs the same embedding size"
+            )
+        keep = frames_to_keep([entries[s].n_frames for s in present], max_frames,
+                              modality=mod, names=present, source=files[mod])
+        modalities.append((mod, keep, int(dims[0])))
+        layout.append([entries.get(s) for s in order])
+
+    return _PerClipPlan(
+        files=files, layout=layout,
+        split=split, source=str(source), modalities=modalities, clip_ids=order,
+        y=[SCENES[info[s][0]] for s in order], city=[info[s][1].city for s in order],
+        location=[info[s][1].identifier for s in order], missing=missing,
+        synthetic=_any_synthetic(files.values()), block_sources={m: str(p) for m, p in files.items()},
+    )
+
+
+def _any_synthetic(paths):
+    out = False
+    for path in paths:
+        with open_hdf5(path, remedy=_REMEDY) as fh:
+            out |= bool(fh.attrs.get("synthetic", False))
+    return out
+
+
+class _PerClipPlan(ReadPlan):
+    def __init__(self, *, files, layout, **kwargs):
+        super().__init__(**kwargs)
+        self._files = files
+        self._layout = layout
+
+    def _fill(self, X):
+        start = 0
+        for j, (mod, keep, dim) in enumerate(self.modalities):
+            width = keep * dim
+            path = self._files[mod]
+            with open_hdf5(path, remedy=_REMEDY) as fh:
+                for i, entry in enumerate(self._layout[j]):
+                    row = X[i, start:start + width]
+                    if entry is None:
+                        row[:] = np.nan
+                    elif not entry.per_frame:
+                        fh[entry.key].read_direct(row.reshape(keep, dim), np.s_[:keep])
+                    else:
+                        group = fh[entry.key]
+                        for t in range(keep):
+                            frame = group[str(t)]
+                            if frame.shape != (dim,):
+                                raise DataError(f"{path}: frame '{entry.key}/{t}' has shape {frame.shape}; "
+                                                f"expected ({dim},) like frame 0")
+                            frame.read_direct(row[t * dim:(t + 1) * dim])
+            start += width
+
+
+def write_perclip_file(path, fs, mod, *, per_frame=False, created_by=None):
+    """Write one modality of a labelled FeatureSet as a per-clip HDF5 file (a temp path: the caller moves it).
+
+    Clips whose ``mod`` block is missing are left out, as the reference extractors would.
+    """
+    cols = fs.columns(mod)
+    _, n_frames, dim = fs.modalities[fs.modality_names.index(mod)]
+    missing = fs.missing()[:, fs.modality_names.index(mod)]
+    labels = {s: i for i, s in enumerate(SCENES)}
+    with h5py.File(path, "w") as fh:
+        if created_by:
+            fh.attrs["created_by"] = created_by
+        if fs.synthetic:
+            fh.attrs["synthetic"] = True
+        groups = {}
+        for i, (stem, scene) in enumerate(zip(fs.clip_ids, fs.y)):
+            if missing[i]:
+                continue
+            lab = labels[scene]
+            if lab not in groups:
+                groups[lab] = fh.create_group(f"{lab}/{mod}")
+            frames = fs.X[i, cols].reshape(n_frames, dim)
+            if per_frame:
+                g = groups[lab].create_group(str(stem))
+                for t in range(n_frames):
+                    g.create_dataset(str(t), data=frames[t])
+            else:
+                groups[lab].create_dataset(str(stem), data=frames)
