@@ -93,6 +93,12 @@ def predict_proba_scenes(model, X):
     return out
 
 
+def _clip_renormalise(proba, eps=1e-15):
+    # Scenes unseen in training have probability 0; clip as DCASE scoring does so log loss stays finite.
+    proba = np.clip(proba, eps, 1.0)
+    return proba / proba.sum(axis=1, keepdims=True)
+
+
 def _scores(model, data):
     proba = predict_proba_scenes(model, data.X)
     y_pred = np.asarray(SCENES, dtype=object)[proba.argmax(axis=1)]
@@ -100,7 +106,7 @@ def _scores(model, data):
         "split": data.split,
         "n_clips": int(data.n_clips),
         "accuracy": float(accuracy_score(data.y, y_pred)),
-        "log_loss": float(log_loss(data.y, np.clip(proba, 1e-15, 1), labels=list(SCENES))),
+        "log_loss": float(log_loss(data.y, _clip_renormalise(proba), labels=list(SCENES))),
     }
 
 

@@ -1,0 +1,128 @@
+import datetime
+import json
+import tomllib
+
+import numpy as np
+import pytest
+
+from avsc_sk import __version__
+from avsc_sk._config import apply_overrides, dump_config, load_config
+from avsc_sk.errors import ConfigError, DataError, OutputExistsError, RunError
+from avsc_sk.runs import build_estimator, fit_run, load_run, predict_frame, predict_proba_scenes, save_run
+
+from conftest import small_featureset
+
+
+def _config(**kw):
+    return apply_overrides(load_config(), [f"{k}={json.dumps(v)}" for k, v in kw.items()])
+
+
+def test_fit_save_load_predicts_identically(tmp_path, small_train, small_test):
+    model, manifest = fit_run(_config(fusion="early"), small_train, evaluate=small_test)
+    assert manifest["scores"]["accuracy"] > 0.5  # 10 well-separated classes
+    assert manifest["train"]["fingerprint"] == small_train.fingerprint()
+    assert manifest["classes"] == sorted(set(small_train.y))
+    save_run(tmp_path / "run", model, manifest)
+    run = load_run(tmp_path / "run")
+    np.testing.assert_array_equal(run.model.predict_proba(small_test.X), model.predict_proba(small_test.X))
+    frame = predict_frame(run, small_test)
+    assert list(frame.columns[:3]) == ["aid", "scene_pred", "scene_label"]
+    assert run.name == "early"
+    saved = tomllib.loads((tmp_path / "run" / "config.toml").read_text())
+    assert saved == manifest["config"]
+
+
+def test_save_refuses_existing_run_and_keeps_it(tmp_path, small_train):
+    model, manifest = fit_run(_config(fusion="audio"), small_train)
+    save_run(tmp_path / "run", model, manifest)
+    before = (tmp_path / "run" / "model.skops").read_bytes()
+    with pytest.raises(OutputExistsError, match="--force"):
+        save_run(tmp_path / "run", model, manifest)
+    assert (tmp_path / "run" / "model.skops").read_bytes() == before
+    save_run(tmp_path / "run", model, manifest, force=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # no temporary left behind
+
+
+def test_load_refuses_other_version_and_untrusted_types(tmp_path, small_train):
+    model, manifest = fit_run(_config(fusion="video"), small_train)
+    save_run(tmp_path / "run", model, manifest)
+    manifest_path = tmp_path / "run" / "manifest.json"
+    data = json.loads(manifest_path.read_text())
+    data["avsc_sk_version"] = "0.0.1"
+    manifest_path.write_text(json.dumps(data))
+    with pytest.raises(RunError, match="avsc-sk 0.0.1"):
+        load_run(tmp_path / "run")
+    data["avsc_sk_version"] = __version__
+    manifest_path.write_text(json.dumps(data))
+
+    import skops.io as sio
+
+    sio.dump({"model": model, "payload": datetime.timedelta(days=1)}, tmp_path / "x.skops")
+    (tmp_path / "run" / "model.skops").write_bytes((tmp_path / "x.skops").read_bytes())
+    with pytest.raises(RunError, match="untrusted type 'datetime.timedelta'"):
+        load_run(tmp_path / "run")
+    (tmp_path / "run" / "model.skops").write_bytes(b"not a zip")
+    with pytest.raises(RunError, match="not a readable skops file"):
+        load_run(tmp_path / "run")
+
+
+def test_predict_refuses_other_dimensions(tmp_path, small_train):
+    model, manifest = fit_run(_config(fusion="early"), small_train)
+    save_run(tmp_path / "run", model, manifest)
+    other = small_featureset("test", n_per_class=2, dims=(5, 3))
+    with pytest.raises(DataError, match="trained on"):
+        predict_frame(load_run(tmp_path / "run"), other)
+
+
+def test_config_maps_onto_estimator_parameters(small_train):
+    config = _config(fusion="early", model="logreg")
+    config = apply_overrides(config, ["params.head__C=0.25", 'params.features__audio__pool__stats=["mean", "std"]',
+                                      'params.pca={estimator="PCA", n_components=4}'])
+    est = build_estimator(config, small_train.modalities)
+    assert est.get_params()["head__C"] == 0.25
+    assert est.get_params()["features__audio__pool__stats"] == ("mean", "std")
+    assert est.get_params()["pca"].n_components == 4
+    assert tomllib.loads(dump_config(config)) == config
+
+
+@pytest.mark.parametrize("override, message", [
+    ("params.head__nope=1", "Invalid parameter"),
+    ("seed=\"zero\"", "seed = 'zero' should be a int"),
+    ("colour=1", "unknown key 'colour'"),
+    ("justakey", "key=value"),
+])
+def test_bad_config_is_one_clear_error(override, message, small_train):
+    with pytest.raises(ConfigError, match=message):
+        build_estimator(apply_overrides(load_config(), [override]), small_train.modalities)
+
+
+def test_unknown_fusion_and_model(small_train):
+    with pytest.raises(ConfigError, match="unknown fusion mode 'mid'"):
+        build_estimator(_config(fusion="mid"), small_train.modalities)
+    with pytest.raises(ConfigError, match="unknown model 'forest'"):
+        build_estimator(_config(model="forest"), small_train.modalities)
+
+
+def test_segment_mode_averages_segments(small_train, small_test):
+    model, manifest = fit_run(_config(fusion="early", segment_frames=2), small_train, evaluate=small_test)
+    assert model.n_segments_ == 2
+    assert manifest["scores"]["accuracy"] > 0.3  # chance is 0.1
+    inner = model.estimator_
+    seg_X, n_seg = model._segments(small_test.X)
+    expected = inner.predict_proba(seg_X).reshape(small_test.n_clips, n_seg, -1).mean(axis=1)
+    np.testing.assert_allclose(model.predict_proba(small_test.X), expected)
+
+
+def test_fit_needs_two_scenes(small_train):
+    one = small_train.subset(small_train.y == "bus")
+    with pytest.raises(DataError, match="only one scene"):
+        fit_run(_config(fusion="audio"), one)
+
+
+def test_proba_has_every_scene(small_train):
+    part = small_train.subset(np.isin(small_train.y, ["bus", "tram", "park"]))
+    model, _ = fit_run(_config(fusion="audio"), part)
+    proba = predict_proba_scenes(model, small_train.X)
+    assert proba.shape == (small_train.n_clips, 10)
+    np.testing.assert_allclose(proba.sum(axis=1), 1)
+    assert (proba[:, [0, 2, 3, 5, 6, 7, 8]] == 0).all()
