@@ -79,7 +79,7 @@ def open_hdf5(path, *, remedy="re-create it with avsc-sk convert or avsc-sk extr
         fh = h5py.File(path, "r")
     except OSError as exc:
         reason = _reason(exc)
-        if "lock" in reason.lower():
+        if "lock file" in reason.lower() or "locking" in reason.lower():
             raise DataError(
                 f"{path} is locked by another process ({reason}); wait for the writer (e.g. a running "
                 "extraction) to finish, or set HDF5_USE_FILE_LOCKING=FALSE"
