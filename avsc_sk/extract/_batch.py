@@ -1,0 +1,396 @@
+"""Batch extraction: plan the clips, extract them in parallel, write them in chunks, resume.
+
+A clip is written only when every requested modality succeeded; a clip with an unreadable,
+truncated or missing file is reported with the reason and skipped (never half-written with
+NaN blocks), so a re-run retries exactly the skipped clips.
+"""
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from threadpoolctl import threadpool_limits
+
+from ..data._clipname import parse_stem, stem_of
+from ..errors import AvscError, ConfigError, DataError, MissingDependencyError
+from ._audio import AUDIO_SR, N_FFT, N_MELS, STFT_HOP, audio_feature_names, extract_audio, frame_count
+from ._video import IMAGE_RATE, WORK_SIZE, extract_video, video_feature_names
+from ._writer import FeatureWriter
+
+__all__ = ["ClipJob", "ExtractionSummary", "plan_clips", "split_of_list", "extract_clip", "extract_features",
+           "TextProgress"]
+
+#: Bumped whenever a descriptor changes, so a resumed file never mixes two definitions.
+DESCRIPTOR_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ClipJob:
+    """One clip to extract: its metadata and the files of each modality (None if not requested)."""
+
+    clip_id: str
+    split: str
+    scene_label: str
+    city: str
+    location: str
+    audio: Path | None = None
+    video: Path | None = None
+
+
+@dataclass
+class ExtractionSummary:
+    """What an extraction did. ``skipped`` holds ``(clip_id, reason)`` pairs."""
+
+    out: Path
+    n_planned: int = 0
+    n_already: int = 0
+    n_written: int = 0
+    skipped: list = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self):
+        return not self.skipped
+
+
+def split_of_list(path):
+    """Split name of a clip list file: fold1_train* -> train, fold1_evaluate*/fold1_test* -> test, else its stem."""
+    stem = Path(path).stem
+    if stem.startswith("fold1_train"):
+        return "train"
+    if stem.startswith(("fold1_evaluate", "fold1_test")):
+        return "test"
+    return stem
+
+
+def _read_table(path):
+    try:
+        df = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
+    except (OSError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise DataError(f"cannot read clip list {path}: {str(exc).splitlines()[0]}") from None
+    if "filename_audio" not in df.columns and "filename_video" not in df.columns:
+        raise DataError(
+            f"{path}: expected a tab-separated file with a filename_audio or filename_video column "
+            f"(as meta.csv and evaluation_setup/fold1_*.csv), got columns {list(df.columns)}"
+        )
+    return df
+
+
+def _fold1_lookup():
+    from ..datasets import load_fold1_metadata
+
+    meta = load_fold1_metadata()
+    return dict(zip(meta["clip_id"], zip(meta["split"], meta["scene_label"])))
+
+
+def plan_clips(audio_dir=None, video_dir=None, meta=None, lists=()):
+    """The clips to extract and the ones that cannot be (missing files, unparseable names).
+
+    Parameters
+    ----------
+    audio_dir, video_dir : path-like, optional
+        Directories holding ``<stem>.wav`` and ``<stem>.mp4``; at least one is required.
+        A modality is extracted only when its directory is given.
+    meta : path-like, optional
+        A ``meta.csv`` (tab-separated, ``filename_audio, filename_video, scene_label,
+        identifier``); each clip goes to its fold1 split (train/val/test) when it is a
+        fold1 clip, else to split ``all``.
+    lists : sequence of path-like, optional
+        Split lists such as ``fold1_train.csv``; the split is named by the file
+        (see :func:`split_of_list`). Without ``meta`` and ``lists`` every clip found in
+        the directories is taken, split and label as for ``meta``.
+
+    Returns
+    -------
+    jobs : list of ClipJob
+    problems : list of (clip_id, reason)
+    """
+    if audio_dir is None and video_dir is None:
+        raise ConfigError("nothing to extract: give --audio-dir, --video-dir or both")
+    if meta is not None and lists:
+        raise ConfigError("give either --meta or --list, not both")
+    dirs = {}
+    for name, d in (("audio", audio_dir), ("video", video_dir)):
+        if d is not None:
+            d = Path(d)
+            if not d.is_dir():
+                raise ConfigError(f"--{name}-dir {d} is not a directory; point it at the dataset's {name}/ folder")
+            dirs[name] = d
+    fold1 = _fold1_lookup()
+    entries = []  # (stem, split or None, label or None, identifier or None)
+    if lists:
+        for path in lists:
+            df = _read_table(path)
+            col = "filename_audio" if "filename_audio" in df.columns else "filename_video"
+            labels = df["scene_label"] if "scene_label" in df.columns else [""] * len(df)
+            split = split_of_list(path)
+            entries += [(stem_of(f), split, lab, None) for f, lab in zip(df[col], labels)]
+    elif meta is not None:
+        df = _read_table(meta)
+        col = "filename_audio" if "filename_audio" in df.columns else "filename_video"
+        labels = df["scene_label"] if "scene_label" in df.columns else [None] * len(df)
+        idents = df["identifier"] if "identifier" in df.columns else [None] * len(df)
+        entries = [(stem_of(f), None, lab, ident) for f, lab, ident in zip(df[col], labels, idents)]
+    else:
+        stems = set()
+        for name, d in dirs.items():
+            stems |= {p.stem for p in d.glob("*.wav" if name == "audio" else "*.mp4")}
+        entries = [(s, None, None, None) for s in sorted(stems)]
+
+    jobs, problems, seen = [], [], set()
+    for stem, split, label, ident in entries:
+        if stem in seen:
+            continue  # listed twice: the first listing wins
+        seen.add(stem)
+        try:
+            clip = parse_stem(stem)
+        except DataError as exc:
+            problems.append((stem, str(exc)))
+            continue
+        known = fold1.get(stem)
+        if split is None:
+            split = known[0] if known else "all"
+        if label is None:
+            label = known[1] if known else clip.scene
+        files, missing = {}, []
+        for name, d in dirs.items():
+            f = d / f"{stem}.{'wav' if name == 'audio' else 'mp4'}"
+            if f.is_file():
+                files[name] = f
+            else:
+                missing.append(f"no {name} file {f}")
+        if missing:
+            problems.append((stem, "; ".join(missing)))
+            continue
+        jobs.append(ClipJob(stem, split, label, clip.city, ident or clip.identifier,
+                            files.get("audio"), files.get("video")))
+    return jobs, problems
+
+
+def extract_clip(job, n_frames, hop=1.0, image_rate=IMAGE_RATE):
+    """Extract one clip; return ``(job, {modality: array}, None)`` or ``(job, None, reason)``.
+
+    Never raises for a bad file (the reason is one line: file name and cause), so one
+    damaged clip cannot stop a batch. Must stay a module-level function: joblib and dask
+    pickle it to their workers.
+    """
+    # One BLAS thread: clips run in parallel already, and on a busy machine a multi-threaded
+    # BLAS spins instead of working (measured 10x slower).
+    with threadpool_limits(limits=1):
+        return _extract_clip(job, n_frames, hop, image_rate)
+
+
+def _extract_clip(job, n_frames, hop, image_rate):
+    feats = {}
+    for name, path, fn in (("audio", job.audio, extract_audio), ("video", job.video, extract_video)):
+        if path is None:
+            continue
+        try:
+            if name == "audio":
+                feats[name] = fn(path, n_frames, hop)
+            else:
+                feats[name] = fn(path, n_frames, hop, image_rate)
+        except MemoryError:
+            raise
+        except Exception as exc:  # a damaged file can raise anything from a decoder
+            msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            if not isinstance(exc, AvscError):
+                msg = f"{type(exc).__name__}: {msg}"
+            return job, None, f"{path.name}: {msg}"
+    return job, feats, None
+
+
+class TextProgress:
+    """Progress on a text stream: clips done, clips/s, time left; one line per skipped clip.
+
+    On a terminal the status line is redrawn in place; otherwise a line is written at most
+    every ``every`` seconds, so logs stay short.
+    """
+
+    def __init__(self, stream=None, every=10.0):
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = getattr(self.stream, "isatty", lambda: False)()
+        self.every = 0.5 if self.tty else every
+        self._last = -math.inf
+        self._t0 = None
+
+    def start(self, total, already):
+        self._t0 = time.perf_counter()
+        self.total = total
+        if already:
+            self._line(f"extract: resuming, {already} clips already in the output\n")
+
+    def skipped(self, clip_id, reason):
+        self._line(f"{chr(13) if self.tty else ''}extract: skipped {clip_id}: {reason}\n")
+
+    def update(self, done, n_skipped, final=False):
+        now = time.perf_counter()
+        if not final and now - self._last < self.every:
+            return
+        self._last = now
+        elapsed = max(now - self._t0, 1e-9)
+        rate = done / elapsed
+        left = (self.total - done) / rate if rate > 0 else math.inf
+        eta = "--:--" if not math.isfinite(left) else time.strftime("%H:%M:%S", time.gmtime(left))
+        text = (f"extract: {done}/{self.total} clips  {rate:.2f} clips/s  left {eta}"
+                f"{f'  ({n_skipped} skipped)' if n_skipped else ''}")
+        self._line(f"\r{text}" if self.tty else f"{text}\n", end_line=final and self.tty)
+
+    def _line(self, text, end_line=False):
+        self.stream.write(text + ("\n" if end_line else ""))
+        self.stream.flush()
+
+
+def _dask_client(scheduler, n_jobs):
+    try:
+        import distributed
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "--backend dask needs dask.distributed; install avsc-sk[dask] (pip install 'avsc-sk[dask]')"
+        ) from exc
+    if scheduler in (None, "local"):
+        n = n_jobs if n_jobs and n_jobs > 0 else None
+        cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
+                                           dashboard_address=None)
+        return distributed.Client(cluster), cluster
+    try:
+        return distributed.Client(scheduler, timeout="10s"), None
+    except OSError as exc:
+        raise ConfigError(f"cannot reach dask scheduler {scheduler}: {exc}; check the address") from None
+
+
+def extract_features(out, audio_dir=None, video_dir=None, *, meta=None, lists=(), hop=1.0, duration=10.0,
+                     image_rate=IMAGE_RATE, n_jobs=1, backend="loky", scheduler=None, chunk_size=64,
+                     force=False, progress=None):
+    """Extract classical audio/video descriptors of raw TAU clips into a native feature file.
+
+    Parameters
+    ----------
+    out : path-like
+        The ``.h5`` file. If it exists (and was made by ``extract`` with the same settings)
+        the clips it holds are skipped: an interrupted extraction resumes.
+    audio_dir, video_dir : path-like, optional
+        ``<stem>.wav`` / ``<stem>.mp4`` folders; only the given modalities are extracted.
+    meta, lists
+        Which clips, and their splits and labels; see :func:`plan_clips`.
+    hop : float, default=1.0
+        Seconds per feature frame.
+    duration : float, default=10.0
+        Nominal clip length: every clip gets ``floor(duration / hop)`` frames (so 480,000
+        and 480,001 samples give the same count). A clip shorter than 90 % of that is
+        skipped as too short; otherwise a frame the clip does not cover (by at least half
+        a hop) repeats the last covered one.
+    image_rate : float, default=4.0
+        Video images sampled per second.
+    n_jobs : int, default=1
+        Clips extracted at once (joblib; -1 = all cores).
+    backend : {"loky", "dask"}, default="loky"
+        ``dask`` runs the clips on a dask.distributed cluster through joblib's dask backend.
+    scheduler : str, optional
+        With ``backend="dask"``: a scheduler address, or ``"local"`` (default) for a local cluster.
+    chunk_size : int, default=64
+        Clips per write; an interruption loses at most one chunk.
+    force : bool, default=False
+        Start a new file even if ``out`` exists.
+    progress : TextProgress-like, optional
+        Receives ``start(total, already)``, ``update(done, n_skipped, final=False)`` and
+        ``skipped(clip_id, reason)``.
+
+    Returns
+    -------
+    ExtractionSummary
+    """
+    from joblib import Parallel, delayed, parallel_config
+
+    from .. import __version__
+
+    if not hop > 0:
+        raise ConfigError(f"--hop {hop} must be positive (seconds per feature frame)")
+    if hop < 0.05:
+        raise ConfigError(f"--hop {hop} is shorter than the 0.05 s minimum (one audio analysis window is 43 ms)")
+    if not duration >= hop:
+        raise ConfigError(f"--duration {duration} must be at least --hop {hop}")
+    if not image_rate > 0:
+        raise ConfigError(f"--image-rate {image_rate} must be positive")
+    if backend not in ("loky", "dask"):
+        raise ConfigError(f"--backend {backend!r} is not one of loky, dask")
+    if chunk_size < 1:
+        raise ConfigError(f"chunk size {chunk_size} must be at least 1")
+    n_frames = frame_count(duration, hop)
+    t0 = time.perf_counter()
+    jobs, problems = plan_clips(audio_dir, video_dir, meta=meta, lists=lists)
+    modalities = {}
+    if audio_dir is not None:
+        modalities["audio"] = (n_frames, len(audio_feature_names()), audio_feature_names())
+    if video_dir is not None:
+        modalities["video"] = (n_frames, len(video_feature_names()), video_feature_names())
+    settings = {
+        "descriptor_version": DESCRIPTOR_VERSION, "hop": hop, "duration": duration, "n_frames": n_frames,
+        "modalities": sorted(modalities),
+        "audio": {"sr": AUDIO_SR, "n_fft": N_FFT, "stft_hop": STFT_HOP, "n_mels": N_MELS},
+        "video": {"image_rate": image_rate, "work_size": list(WORK_SIZE)},
+    }
+    summary = ExtractionSummary(out=Path(out), n_planned=len(jobs) + len(problems))
+    with FeatureWriter(out, modalities, settings, f"avsc-sk {__version__}", force=force) as writer:
+        done = writer.done_ids()
+        todo = [j for j in jobs if j.clip_id not in done]
+        summary.n_already = len(jobs) - len(todo)
+        if progress is not None:
+            progress.start(len(todo) + len(problems), summary.n_already)
+        for clip_id, reason in problems:
+            summary.skipped.append((clip_id, reason))
+            if progress is not None:
+                progress.skipped(clip_id, reason)
+
+        def consume(results):
+            buffers = {}
+            count = len(problems)
+            try:
+                _consume(results, buffers, count)
+            finally:
+                # Completed clips are written even on Ctrl-C or an unexpected error.
+                for split, buf in buffers.items():
+                    writer.append(split, buf)
+                    summary.n_written += len(buf)
+
+        def _consume(results, buffers, count):
+            for job, feats, reason in results:
+                count += 1
+                if reason is not None:
+                    summary.skipped.append((job.clip_id, reason))
+                    if progress is not None:
+                        progress.skipped(job.clip_id, reason)
+                else:
+                    buf = buffers.setdefault(job.split, [])
+                    buf.append((job.clip_id, job.scene_label, job.city, job.location, feats))
+                    if len(buf) >= chunk_size:
+                        buffers[job.split] = []
+                        writer.append(job.split, buf)
+                        summary.n_written += len(buf)
+                if progress is not None:
+                    progress.update(count, len(summary.skipped))
+
+        tasks = (delayed(extract_clip)(j, n_frames, hop, image_rate) for j in todo)
+        if not todo:
+            pass
+        elif backend == "dask":
+            client, cluster = _dask_client(scheduler, n_jobs)
+            try:
+                with parallel_config(backend="dask"):
+                    consume(Parallel(return_as="generator")(tasks))
+            finally:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+        elif n_jobs == 1:
+            consume(extract_clip(j, n_frames, hop, image_rate) for j in todo)
+        else:
+            # Each worker decodes single-threaded; BLAS threads are capped by loky per worker.
+            consume(Parallel(n_jobs=n_jobs, return_as="generator", batch_size=1)(tasks))
+    summary.seconds = time.perf_counter() - t0
+    if progress is not None:
+        progress.update(len(todo) + len(problems), len(summary.skipped), final=True)
+    return summary
