@@ -355,8 +355,8 @@ def test_wrong_ndim(tmp_path):
 
 def test_dim_mismatch(tmp_path):
     root = _a_root(tmp_path, {STEMS[0]: _frames(12, 8), STEMS[1]: _frames(12, 9), STEMS[2]: _frames(12, 8)})
-    with pytest.raises(DataError, match="clip 'airport-lisbon-1000-40000' in .*train.hdf5 has audio frames of dim 9 but clip "
-                                        "'bus-lyon-1100-40123' has dim 8"):
+    with pytest.raises(DataError, match="clip 'airport-lisbon-1000-40000' in .*train.hdf5 has audio frames of dim 9 "
+                                        "but clip 'bus-lyon-1100-40123' has dim 8"):
         read_features(root)
 
 

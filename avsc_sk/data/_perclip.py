@@ -186,13 +186,13 @@ class _PerClipPlan(ReadPlan):
                     elif entry.per_frame:
                         _read_frames(root, entry.key, row, keep, dim, path)
                     else:
-                        _read_clip(root, entry.key, row.reshape(keep, dim), keep)
+                        _read_clip(root, entry.key, row.reshape(keep, dim))
             start += width
 
 
 # The low-level h5d calls below skip h5py's per-object wrapping: layout B stores one dataset
 # per frame (1.6 million for the full set), where that overhead is most of the read time.
-def _read_clip(root, key, dest, keep):
+def _read_clip(root, key, dest):
     dsid = h5py.h5d.open(root, key.encode())
     fspace = dsid.get_space()
     fspace.select_hyperslab((0, 0), dest.shape)
