@@ -16,11 +16,21 @@ EPS = 1e-15
 
 
 def round_like_file(proba, decimals=3):
-    """Round probabilities exactly as ``"%.{decimals}f"`` prints them (not ``np.round``, which can differ on ties)."""
+    """Round probabilities exactly as ``"%.{decimals}f"`` prints them.
+
+    ``np.round`` agrees with printf except on values within float error of a tie
+    (e.g. ``0.0005``); only those few are formatted as text, so this stays fast.
+    """
     proba = np.asarray(proba, dtype=np.float64)
     if decimals is None:
         return proba
-    return np.char.mod(f"%.{int(decimals)}f", proba).astype(np.float64)
+    scale = 10.0 ** int(decimals)
+    scaled = proba * scale
+    out = np.round(scaled) / scale
+    near_tie = np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6
+    if near_tie.any():
+        out[near_tie] = np.char.mod(f"%.{int(decimals)}f", proba[near_tie]).astype(np.float64)
+    return out
 
 
 def _indices(y, what="y_true"):

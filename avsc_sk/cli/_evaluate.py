@@ -1,0 +1,39 @@
+"""avsc-sk evaluate: score a prediction file exactly as the reference scoring script printed it."""
+
+from pathlib import Path
+
+
+def add_parser(sub):
+    p = sub.add_parser(
+        "evaluate", help="score a prediction file (classification report, accuracy, log loss)",
+        description="Print the reference scoring output for a prediction.csv: scikit-learn's classification "
+                    "report over the 10 scenes, then 'accuracy: ...' and 'overall log loss: ...' (log loss over "
+                    "the printed probabilities, clipped and renormalised as the reference did).")
+    p.add_argument("--prediction", type=Path, required=True, metavar="FILE",
+                   help="tab-separated prediction file (aid, scene_pred, [scene_label,] airport ... tram)")
+    p.add_argument("--label", type=Path, default=None, metavar="FILE",
+                   help="labels, e.g. evaluation_setup/fold1_evaluate.csv "
+                        "(default: the prediction file's own scene_label column)")
+    p.add_argument("--digits", type=int, default=2,
+                   help="digits in the classification report (default: 2, as the reference)")
+    p.set_defaults(func=run)
+
+
+def evaluate_file(prediction, label=None, *, digits=2):
+    """The scoring text for a prediction file (labels from ``label`` or its own scene_label column)."""
+    from ..evaluation import attach_labels, format_scoring, read_labels, read_prediction
+
+    frame = read_prediction(prediction)
+    if label is not None:
+        frame = attach_labels(frame, read_labels(label))
+    elif "scene_label" not in frame:
+        from ..errors import DataError
+
+        raise DataError(f"{prediction} has no scene_label column; pass the true labels with "
+                        "--label evaluation_setup/fold1_evaluate.csv")
+    return format_scoring(None, frame, digits=digits)
+
+
+def run(args):
+    print(evaluate_file(args.prediction, args.label, digits=args.digits), end="")
+    return 0

@@ -1,0 +1,82 @@
+"""avsc-sk report: tables, conflict analysis, plots and an HTML page comparing trained runs."""
+
+from pathlib import Path
+
+from .._io import check_output
+from ._common import add_features_args, add_force, synthetic_banner
+
+
+def add_parser(sub):
+    p = sub.add_parser(
+        "report", help="report on one or more runs: per-class tables, significance, conflicts, plots, HTML",
+        description="Predict the same labelled split with every run and write, into --out: per_class.csv/.md "
+                    "(reference scoring layout), side-by-side tables with bootstrap significance markers, the "
+                    "audio/video conflict analysis, city and calibration tables, PNG plots, report.md, a "
+                    "self-contained report.html and report.json. Runs are named by their fusion mode; runs named "
+                    "audio/video are the single-modality runs of the conflict analysis.")
+    p.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
+    add_features_args(p, split="test")
+    p.add_argument("--out", type=Path, required=True, help="report directory to write, e.g. reports/fusion")
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default: 1000)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: 0)")
+    p.add_argument("--title", default=None, help="report title (default: 'avsc-sk report: <runs>')")
+    add_force(p)
+    p.set_defaults(func=run)
+
+
+def run_frames(run_dirs, features=None, split="test", *, max_frames=96, allow_missing_modality=False):
+    """Load the runs, read the split once, predict it with every run.
+
+    Returns
+    -------
+    frames : dict of str to DataFrame
+        Run name (its fusion mode; ``-2``, ``-3`` ... appended to repeats) to prediction frame.
+    data : FeatureSet
+    runs : list of Run
+    """
+    from .._load import load_split
+    from ..errors import DataError
+    from ..runs import load_run, predict_frame
+    from ._predict import features_for
+
+    runs = [load_run(d) for d in run_dirs]
+    data = load_split(features_for(runs[0], features), split, max_frames=max_frames,
+                      allow_missing_modality=allow_missing_modality)
+    if data.y is None:
+        raise DataError(f"split {split!r} of {data.source or 'the features'} has no labels; "
+                        "a report needs a labelled split (e.g. --split test)")
+    frames = {}
+    for r in runs:
+        name, i = str(r.name), 2
+        while name in frames:
+            name, i = f"{r.name}-{i}", i + 1
+        trained = [m[0] for m in r.manifest.get("modalities", [])]
+        subset = data if list(data.modality_names) == trained or not trained else data.select(trained)
+        frames[name] = predict_frame(r, subset)
+    return frames, data, runs
+
+
+def run(args):
+    import pandas as pd
+
+    from ..report import build_report, write_report
+
+    check_output(args.out, force=args.force, what="report directory")
+    frames, data, runs = run_frames(args.run_dirs, args.features, args.split, max_frames=args.max_frames,
+                                    allow_missing_modality=args.allow_missing_modality)
+    synthetic = bool(data.synthetic or any(r.manifest.get("synthetic") for r in runs))
+    title = args.title or f"avsc-sk report: {', '.join(frames)} on split {data.split}"
+    city = pd.Series(data.city, index=data.clip_ids)
+    report = build_report(frames, city=city, synthetic=synthetic, n_boot=args.n_boot, seed=args.seed, title=title)
+    files = write_report(report, args.out, force=args.force)
+    banner = synthetic_banner(synthetic)
+    if banner:
+        print(banner)
+    summary = report.tables["summary"]
+    for name, row in summary.iterrows():
+        print(f"{name:>14}: accuracy {row['accuracy']:.3f} [{row['accuracy_low']:.3f}, {row['accuracy_high']:.3f}]"
+              f"  log loss {row['log_loss']:.3f}")
+    for note in report.notes:
+        print(f"note: {note}")
+    print(f"wrote {len(files)} files to {args.out} (open {Path(args.out) / 'report.html'})")
+    return 0

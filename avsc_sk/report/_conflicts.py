@@ -1,0 +1,78 @@
+"""Where the single-modality runs disagree, who is right, and whether fusion picks the right one."""
+
+import numpy as np
+import pandas as pd
+
+from ..data import SCENES
+from ..evaluation._metrics import unpack_predictions
+
+__all__ = ["conflict_table", "top_disagreements"]
+
+
+def conflict_table(audio, video, fusion=None):
+    """Per-scene disagreement between an audio and a video run, and how each fusion run resolves it.
+
+    Parameters
+    ----------
+    audio, video : DataFrame
+        Prediction frames (with ``scene_label``) of the single-modality runs, same clip order.
+    fusion : mapping of str to DataFrame, optional
+        Fusion runs' prediction frames, same clip order.
+
+    Returns
+    -------
+    DataFrame
+        Index: the true scene (10 scenes, then ``all``). Columns ``n_clips``,
+        ``disagree`` (audio and video predict different scenes), ``disagree_rate``,
+        ``audio_right``, ``video_right``, ``neither_right`` (counts among the
+        disagreements), and per fusion run ``<run> picks right`` (disagreements where
+        exactly one modality was right and the fusion run predicted that scene) and
+        ``<run> pick rate`` (that count over ``audio_right + video_right``).
+    """
+    t, pa, _ = unpack_predictions(None, audio)
+    _, pv, _ = unpack_predictions(None, video)
+    fusion = dict(fusion or {})
+    pf = {name: unpack_predictions(None, frame)[1] for name, frame in fusion.items()}
+    dis = pa != pv
+    one_right = dis & ((pa == t) ^ (pv == t))
+    rows = []
+    for k, scene in [*enumerate(SCENES), (None, "all")]:
+        m = np.ones(len(t), bool) if k is None else t == k
+        d = m & dis
+        row = {"scene": scene, "n_clips": int(m.sum()), "disagree": int(d.sum()),
+               "disagree_rate": float(d.sum() / m.sum()) if m.sum() else np.nan,
+               "audio_right": int((d & (pa == t)).sum()), "video_right": int((d & (pv == t)).sum()),
+               "neither_right": int((d & (pa != t) & (pv != t)).sum())}
+        for name, p in pf.items():
+            picks = int((m & one_right & (p == t)).sum())
+            denom = int((m & one_right).sum())
+            row[f"{name} picks right"] = picks
+            row[f"{name} pick rate"] = picks / denom if denom else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("scene")
+
+
+def top_disagreements(audio, video, fusion=None, *, k=15):
+    """The ``k`` clips on which the audio and video runs disagree most.
+
+    Disagreement is the total variation distance ``0.5 * sum(|p_audio - p_video|)``
+    between the two probability vectors (0: identical, 1: disjoint); only clips whose
+    predicted scenes differ are listed.
+    """
+    t, pa, Pa = unpack_predictions(None, audio)
+    _, pv, Pv = unpack_predictions(None, video)
+    dist = 0.5 * np.abs(Pa - Pv).sum(axis=1)
+    idx = np.flatnonzero(pa != pv)
+    idx = idx[np.argsort(-dist[idx], kind="stable")][:k]
+    names = np.asarray(SCENES, dtype=object)
+    out = pd.DataFrame({
+        "aid": audio["aid"].to_numpy()[idx], "scene_label": names[t[idx]],
+        "audio_pred": names[pa[idx]], "audio_p": Pa[idx, pa[idx]],
+        "video_pred": names[pv[idx]], "video_p": Pv[idx, pv[idx]],
+        "distance": dist[idx],
+    })
+    for name, frame in dict(fusion or {}).items():
+        _, pf, Pf = unpack_predictions(None, frame)
+        out[f"{name}_pred"] = names[pf[idx]]
+        out[f"{name}_p"] = Pf[idx, pf[idx]]
+    return out

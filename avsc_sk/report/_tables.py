@@ -1,0 +1,176 @@
+"""Report tables built from prediction frames: summary, per-class, side by side, city, calibration."""
+
+import numpy as np
+import pandas as pd
+
+from ..data import SCENES, parse_stem
+from ..errors import DataError
+from ..evaluation import (
+    bootstrap_ci,
+    brier_score,
+    expected_calibration_error,
+    mcnemar,
+    paired_bootstrap_diff,
+    per_class_table,
+    reliability_table,
+    score,
+)
+from ..evaluation._metrics import unpack_predictions
+
+__all__ = ["align_runs", "infer_kinds", "summary_table", "side_by_side_table", "comparison_table",
+           "mcnemar_table", "city_table", "calibration_table", "cities_of"]
+
+KINDS = ("audio", "video", "fusion")
+
+
+def align_runs(runs):
+    """Check that every run scored the same labelled clips; return the frames in the first run's clip order."""
+    if not runs:
+        raise DataError("no runs to report on; pass at least one prediction frame or run directory")
+    names = list(runs)
+    first = runs[names[0]]
+    out = {}
+    for name in names:
+        frame = runs[name]
+        if "scene_label" not in frame:
+            raise DataError(f"run {name!r} has no scene_label column; reports need labelled clips "
+                            "(predict a labelled split, or attach labels with attach_labels)")
+        if frame["aid"].duplicated().any():
+            raise DataError(f"run {name!r} lists clip {frame['aid'][frame['aid'].duplicated()].iloc[0]!r} twice")
+        if set(frame["aid"]) != set(first["aid"]):
+            common = len(set(frame["aid"]) & set(first["aid"]))
+            raise DataError(f"runs {names[0]!r} and {name!r} cover different clips ({len(first)} and {len(frame)}, "
+                            f"{common} in common); predict every run on the same split")
+        frame = frame.set_index("aid").loc[first["aid"]].reset_index()
+        if not np.array_equal(frame["scene_label"].to_numpy(), first["scene_label"].to_numpy()):
+            raise DataError(f"runs {names[0]!r} and {name!r} disagree on the true scene of some clips; "
+                            "they were not scored against the same labels")
+        out[name] = frame
+    return out
+
+
+def infer_kinds(names, kinds=None):
+    """Kind of each run: ``audio``, ``video`` (single-modality) or ``fusion``.
+
+    Given ``kinds`` entries win; otherwise a run whose name starts with ``audio`` or
+    ``video`` is single-modality and any other is a fusion run.
+    """
+    kinds = dict(kinds or {})
+    out = {}
+    for name in names:
+        kind = kinds.get(name)
+        if kind is None:
+            low = str(name).lower()
+            kind = "audio" if low.startswith("audio") else "video" if low.startswith("video") else "fusion"
+        if kind not in KINDS:
+            raise DataError(f"kind {kind!r} of run {name!r} is unknown; expected one of {', '.join(KINDS)}")
+        out[name] = kind
+    return out
+
+
+def summary_table(runs, kinds, *, n_boot=1000, seed=0, alpha=0.05, n_bins=15):
+    """One row per run: accuracy and log loss with bootstrap intervals, macro F1, ECE."""
+    rows = []
+    for name, frame in runs.items():
+        s = score(None, frame)
+        acc = bootstrap_ci(None, frame, "accuracy", n_boot=n_boot, seed=seed, alpha=alpha)
+        ll = bootstrap_ci(None, frame, "log_loss", n_boot=n_boot, seed=seed, alpha=alpha)
+        rows.append({"run": name, "kind": kinds[name], "n_clips": s["n_clips"],
+                     "accuracy": s["accuracy"], "accuracy_low": acc["low"], "accuracy_high": acc["high"],
+                     "log_loss": s["log_loss"], "log_loss_low": ll["low"], "log_loss_high": ll["high"],
+                     "macro_f1": s["macro avg"]["f1-score"],
+                     "ece": expected_calibration_error(None, frame, n_bins=n_bins)})
+    return pd.DataFrame(rows).set_index("run")
+
+
+def comparison_table(runs, reference, *, n_boot=1000, seed=0, alpha=0.05):
+    """Paired bootstrap differences ``reference - other`` for every other run (long format)."""
+    parts = []
+    for name, frame in runs.items():
+        if name == reference:
+            continue
+        d = paired_bootstrap_diff(None, runs[reference], frame, n_boot=n_boot, seed=seed, alpha=alpha)
+        d.insert(0, "run_b", name)
+        d.insert(0, "run_a", reference)
+        parts.append(d)
+    if not parts:
+        return pd.DataFrame(columns=["run_a", "run_b", "scene", "metric", "a", "b", "diff", "low", "high",
+                                     "p_value", "significant"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def mcnemar_table(runs, reference):
+    """McNemar's test of ``reference`` against every other run."""
+    rows = []
+    ref = runs[reference]
+    t, p_ref, _ = unpack_predictions(None, ref)
+    for name, frame in runs.items():
+        if name == reference:
+            continue
+        _, p, _ = unpack_predictions(None, frame)
+        rows.append({"run_a": reference, "run_b": name, **mcnemar(p_ref == t, p == t)})
+    return pd.DataFrame(rows, columns=["run_a", "run_b", "statistic", "p_value", "n_a_only", "n_b_only", "method"])
+
+
+def side_by_side_table(runs, comparisons=None, reference=None):
+    """Per-scene precision, recall and F1 of every run side by side (``<run>-P``, ``<run>-R``, ``<run>-F``).
+
+    With ``comparisons`` (from :func:`comparison_table`), adds for every other run the
+    F1 difference ``dF <reference>-<run>`` and a boolean ``sig <reference>-<run>``.
+    """
+    table = pd.DataFrame(index=pd.Index(list(SCENES), name="scene"))
+    for name, frame in runs.items():
+        pc = per_class_table(None, frame)
+        table[f"{name}-P"] = pc.loc[list(SCENES), "precision"].to_numpy()
+        table[f"{name}-R"] = pc.loc[list(SCENES), "recall"].to_numpy()
+        table[f"{name}-F"] = pc.loc[list(SCENES), "f1-score"].to_numpy()
+    if comparisons is not None and len(comparisons):
+        f1 = comparisons[comparisons["metric"] == "f1-score"]
+        for other in f1["run_b"].unique():
+            d = f1[f1["run_b"] == other].set_index("scene").loc[list(SCENES)]
+            table[f"dF {reference}-{other}"] = d["diff"].to_numpy()
+            table[f"sig {reference}-{other}"] = d["significant"].to_numpy(dtype=bool)
+    return table
+
+
+def cities_of(aids):
+    """City of each clip parsed from its name, or None when some name does not parse."""
+    try:
+        return pd.Series([parse_stem(a).city for a in aids], index=list(aids))
+    except DataError:
+        return None
+
+
+def city_table(runs, city):
+    """Accuracy and log loss of every run in every city (rows: cities, then ``all``)."""
+    first = next(iter(runs.values()))
+    city = pd.Series(city)
+    cities = first["aid"].map(city)
+    if cities.isna().any():
+        raise DataError(f"no city for clip {first['aid'][cities.isna()].iloc[0]!r}; the city mapping must "
+                        "cover every clip")
+    rows = []
+    for c in [*sorted(cities.unique()), "all"]:
+        mask = (cities == c).to_numpy() if c != "all" else np.ones(len(first), bool)
+        row = {"city": c, "n_clips": int(mask.sum())}
+        for name, frame in runs.items():
+            s = score(None, frame[mask])
+            row[f"{name} accuracy"] = s["accuracy"]
+            row[f"{name} log loss"] = s["log_loss"]
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("city")
+
+
+def calibration_table(runs, *, n_bins=15):
+    """Per run: ECE, multi-class Brier score, mean confidence, accuracy, log loss; and the reliability tables."""
+    rows, reliability = [], {}
+    for name, frame in runs.items():
+        t, p, P = unpack_predictions(None, frame)
+        rel = reliability_table(None, frame, n_bins=n_bins)
+        reliability[name] = rel
+        used = rel["count"] > 0
+        rows.append({"run": name, "ece": expected_calibration_error(None, frame, n_bins=n_bins),
+                     "max_calibration_error": float(rel.loc[used, "gap"].abs().max()),
+                     "brier": brier_score(None, frame), "mean_confidence": float(P.max(axis=1).mean()),
+                     "accuracy": float(np.mean(t == p)), "log_loss": score(None, frame)["log_loss"]})
+    return pd.DataFrame(rows).set_index("run"), reliability
