@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from ..data._clipname import parse_stem, stem_of
 from ..errors import AvscError, ConfigError, DataError, MissingDependencyError
@@ -177,13 +176,6 @@ def extract_clip(job, n_frames, hop=1.0, image_rate=IMAGE_RATE):
     damaged clip cannot stop a batch. Must stay a module-level function: joblib and dask
     pickle it to their workers.
     """
-    # One BLAS thread: clips run in parallel already, and on a busy machine a multi-threaded
-    # BLAS spins instead of working (measured 10x slower).
-    with threadpool_limits(limits=1):
-        return _extract_clip(job, n_frames, hop, image_rate)
-
-
-def _extract_clip(job, n_frames, hop, image_rate):
     feats = {}
     for name, path, fn in (("audio", job.audio, extract_audio), ("video", job.video, extract_video)):
         if path is None:

@@ -9,7 +9,7 @@ from extracting several clips at once (``--n-jobs``), which keeps speeds per cor
 import numpy as np
 
 from ..errors import DataError, MissingDependencyError
-from ._audio import MIN_COVERAGE
+from ._audio import MIN_COVERAGE, one_blas_thread
 
 __all__ = ["WORK_SIZE", "IMAGE_RATE", "video_feature_names", "image_descriptors", "video_descriptors",
            "extract_video", "sample_images"]
@@ -172,6 +172,11 @@ def video_descriptors(images, n_frames, hop=1.0):
     DataError
         If the images cover less than 90 % of ``n_frames * hop`` seconds.
     """
+    with one_blas_thread():
+        return _video_descriptors(images, n_frames, hop)
+
+
+def _video_descriptors(images, n_frames, hop):
     sums = np.zeros((n_frames, _N_IMAGE))
     counts = np.zeros(n_frames, dtype=np.int64)
     motion = [[] for _ in range(n_frames)]
