@@ -109,8 +109,7 @@ def test_significance_markers_on_constructed_case(report, three_runs):
     rec = comp[(comp.run_b == "audio") & (comp.metric == "recall")].set_index("scene")
     assert rec.loc["bus", "diff"] == pytest.approx(18 / np.sum(three_runs[1] == 1))
     assert (rec.drop("bus")["diff"] == 0).all()
-    md = (report.tables["side_by_side"])
-    assert md.loc["bus", "dF early-audio"] == pytest.approx(md.loc["bus", "early-F"] - md.loc["bus", "audio-F"])
+    assert side.loc["bus", "dF early-audio"] == pytest.approx(side.loc["bus", "early-F"] - side.loc["bus", "audio-F"])
     # video is far worse everywhere: all of early-video is significant
     assert side["sig early-video"].all()
     mc = report.tables["mcnemar"].set_index("run_b")
@@ -269,8 +268,6 @@ def test_html_renders_in_headless_chromium_without_console_errors(tmp_path, writ
 
 def test_report_cli_on_saved_runs(tmp_path, monkeypatch, capsys):
     runs_mod = pytest.importorskip("avsc_sk.runs", reason="avsc_sk.runs is not built yet")
-    import json as _json
-
     from avsc_sk import _load
     from avsc_sk._config import apply_overrides, load_config
     from avsc_sk.cli import main
@@ -279,7 +276,7 @@ def test_report_cli_on_saved_runs(tmp_path, monkeypatch, capsys):
 
     train, test = small_featureset("train"), small_featureset("test", n_per_class=6)
     for fusion in ("early", "audio", "video"):
-        config = apply_overrides(load_config(), [f"fusion={_json.dumps(fusion)}"])
+        config = apply_overrides(load_config(), [f"fusion={json.dumps(fusion)}"])
         model, manifest = runs_mod.fit_run(config, train)
         runs_mod.save_run(tmp_path / fusion, model, manifest)
     monkeypatch.setattr(_load, "load_split", lambda *a, **k: test)
