@@ -1,0 +1,149 @@
+"""avsc-sk tune: search a grid file's parameters with folds grouped by recording location."""
+
+import json
+import time
+from pathlib import Path
+
+from .._config import apply_overrides, dump_config
+from .._io import atomic_dir, check_output
+from .._load import load_split
+from ..data import list_splits
+from ..errors import RunError
+from ._common import add_features_args, add_force, synthetic_banner
+
+
+def add_parser(sub):
+    p = sub.add_parser(
+        "tune", help="grid / halving / random search over a pipelines/grid-*.toml file",
+        description="Search the [grid] of a grid file with GroupKFold over recording locations, rank by log loss "
+                    "(accuracy recorded too), refit the best, and write cv_results.csv, results.md, best.toml "
+                    "and search.png to --out. 'avsc-sk fit --config OUT/best.toml' reproduces the refit model.")
+    p.add_argument("grid", type=Path, help="a grid file, e.g. pipelines/grid-late.toml")
+    add_features_args(p, split="train+val")
+    p.add_argument("--search", choices=("grid", "halving", "random"), default="grid",
+                   help="GridSearchCV, HalvingGridSearchCV or RandomizedSearchCV (default: grid)")
+    p.add_argument("--n-iter", type=int, default=10, metavar="N", help="candidates sampled by --search random")
+    p.add_argument("--cv", type=int, default=5, metavar="K", help="grouped folds (default: 5)")
+    p.add_argument("--scoring", default="neg_log_loss",
+                   help="metric that ranks candidates and picks the refit (default: neg_log_loss)")
+    p.add_argument("--n-jobs", type=int, default=1, metavar="N", help="parallel fits (-1: all cores)")
+    p.add_argument("--backend", choices=("loky", "threading", "dask"), default="loky",
+                   help="joblib backend; dask needs avsc-sk[dask] (default: loky)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="with --backend dask: tcp://HOST:8786, or 'local' to start a LocalCluster here")
+    p.add_argument("--eval-split", default="test",
+                   help="labelled split the refitted best model is scored on ('' to skip)")
+    p.add_argument("--top", type=int, default=10, help="rows in results.md (default: 10)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a fixed config value, e.g. seed=1 (repeatable)")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--out", type=Path, required=True, help="directory to create for the results")
+    add_force(p)
+    p.set_defaults(func=run)
+
+
+def write_outputs(out, config, search, *, header, summary, top=10, force=False):
+    """Write the search's results to ``out`` (all files, or none)."""
+    from ..tuning import best_config, plot_search, results_table, search_results
+
+    results = search_results(search)
+    best = best_config(config, search)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with atomic_dir(out, force=force) as tmp:
+        table = results.drop(columns=["params"]).copy()
+        table["params"] = [json.dumps(_jsonable(p), sort_keys=True) for p in results["params"]]
+        table.to_csv(tmp / "cv_results.csv", index=False)
+        title = f"# {header}\n\n" + "".join(f"- {line}\n" for line in summary["lines"]) + "\n"
+        (tmp / "results.md").write_text(title + results_table(results, top=top), encoding="utf-8")
+        (tmp / "best.toml").write_text(
+            dump_config(best, f"{header}\nreproduce: avsc-sk fit --config {Path(out) / 'best.toml'} --out RUN_DIR"),
+            encoding="utf-8")
+        fig = plot_search(results)
+        fig.suptitle(header, fontsize=9)
+        fig.savefig(tmp / "search.png", dpi=110)
+        plt.close(fig)
+        (tmp / "summary.json").write_text(json.dumps({k: v for k, v in summary.items() if k != "lines"},
+                                                     indent=2) + "\n", encoding="utf-8")
+    return best
+
+
+def _jsonable(params):
+    from ..tuning import _plain
+
+    return {k: (None if v is None else _plain(v, k)) for k, v in params.items()}
+
+
+def run(args):
+    from ..runs import _scores, build_estimator
+    from ..tuning import ProgressLine, load_grid, make_search, run_search
+
+    check_output(args.out, force=args.force, what="output directory")
+    config, grid = load_grid(args.grid)
+    config = apply_overrides(config, args.overrides)
+    if args.backend != "dask" and args.scheduler:
+        raise RunError(f"--scheduler {args.scheduler} needs --backend dask; add it or drop --scheduler")
+    if args.backend == "dask":
+        from ..tuning import _import_distributed
+
+        _import_distributed()  # the one-line install hint before any data is read
+    train = load_split(args.features, args.split, max_frames=args.max_frames,
+                       allow_missing_modality=args.allow_missing_modality)
+    estimator = build_estimator(config, train.modalities)
+    n_jobs = -1 if args.backend == "dask" and args.n_jobs == 1 else args.n_jobs
+    search = make_search(estimator, grid, search=args.search, cv=args.cv, scoring=args.scoring, n_jobs=n_jobs,
+                         n_iter=args.n_iter, random_state=config.get("seed", 0))
+    banner = synthetic_banner(train.synthetic)
+    if banner:
+        print(banner)
+    progress = None if args.quiet else ProgressLine()
+    synthetic = " on SYNTHETIC data" if train.synthetic else ""
+    header = f"avsc-sk tune {args.grid.name}: {config['fusion']} ({config['model']}){synthetic}, " \
+             f"{args.search} search, {args.cv}-fold GroupKFold by location"
+    summary = {"grid": str(args.grid), "fusion": config["fusion"], "model": config["model"], "search": args.search,
+               "cv": args.cv, "scoring": args.scoring, "backend": args.backend, "n_clips": int(train.n_clips),
+               "synthetic": bool(train.synthetic), "features": str(args.features) if args.features else None}
+    t0 = time.perf_counter()
+    try:
+        run_search(search, train, backend=args.backend, scheduler=args.scheduler, progress=progress)
+    except KeyboardInterrupt:
+        if progress is not None:
+            progress.close()
+        if getattr(search, "partial_results_", None) is None:
+            raise
+        elapsed = time.perf_counter() - t0
+        summary.update(interrupted=True, wall_s=round(elapsed, 1),
+                       lines=[f"INTERRUPTED after {elapsed:.0f} s: only the configurations that finished"])
+        write_outputs(args.out, config, search, header=header + " (partial)", summary=summary, top=args.top,
+                      force=args.force)
+        raise RunError(f"interrupted; the {len(search.partial_results_['params'])} configurations that finished "
+                       f"were kept in {args.out}") from None
+    if progress is not None:
+        progress.close()
+    wall = time.perf_counter() - t0
+    n = len(search.cv_results_["params"])
+    summary.update(interrupted=False, wall_s=round(wall, 1), n_candidates=n,
+                   best_params=_jsonable(search.best_params_), best_cv_score=float(search.best_score_))
+    lines = [f"{n} configurations x {args.cv} folds on {train.n_clips} clips in {wall:.1f} s ({args.backend})"]
+    if args.eval_split:
+        present = args.features is None or args.eval_split in list_splits(args.features)
+        if present:
+            evaluate = load_split(args.features, args.eval_split, max_frames=args.max_frames,
+                                  allow_missing_modality=args.allow_missing_modality)
+            scores = _scores(search.best_estimator_, evaluate)
+            summary["refit_scores"] = scores
+            lines.append(f"refitted best on {args.split}; {scores['split']}: accuracy {scores['accuracy']:.3f}, "
+                         f"log loss {scores['log_loss']:.3f} ({scores['n_clips']} clips)")
+    summary["lines"] = lines
+    write_outputs(args.out, config, search, header=header, summary=summary, top=args.top, force=args.force)
+    sign = -1 if args.scoring.startswith("neg_") else 1
+    print(lines[0])
+    print(f"best CV {args.scoring.removeprefix('neg_').replace('_', ' ')} {sign * search.best_score_:.4f}: "
+          + ", ".join(f"{k}={v}" for k, v in _jsonable(search.best_params_).items()))
+    for line in lines[1:]:
+        print(line)
+    print(f"saved results to {args.out} (reproduce: avsc-sk fit --config {args.out / 'best.toml'} --out RUN_DIR)")
+    return 0

@@ -1,0 +1,222 @@
+import json
+import sys
+import tomllib
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import small_featureset
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import GroupKFold
+
+import avsc_sk.runs
+import avsc_sk.tuning
+from avsc_sk.cli import main
+from avsc_sk.data import write_features
+from avsc_sk.datasets import load_fold1_metadata
+from avsc_sk.errors import ConfigError, MissingDependencyError
+from avsc_sk.runs import build_estimator
+from avsc_sk.tuning import (ProgressLine, best_config, load_grid, make_search, plot_search, results_table, run_search,
+                            search_results)
+
+GRID = """
+fusion = "early"
+model = "logreg"
+seed = 0
+
+[params]
+features__video__pool__stats = ["mean"]
+
+[grid]
+head__C = [0.1, 1.0]
+pca = ["passthrough", { estimator = "PCA", n_components = 4 }]
+"""
+
+
+@pytest.fixture(scope="module")
+def data():
+    return small_featureset("train", n_per_class=60), small_featureset("test", n_per_class=10)
+
+
+@pytest.fixture(scope="module")
+def feature_file(tmp_path_factory, data):
+    path = tmp_path_factory.mktemp("features") / "small.h5"
+    write_features(path, {"train": data[0], "test": data[1]})
+    return path
+
+
+def _grid_file(tmp_path, text=GRID):
+    path = tmp_path / "grid.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+class GroupsSpy(ClassifierMixin, BaseEstimator):
+    """Predicts class frequencies; records the groups each fit receives."""
+
+    seen = []
+
+    def __init__(self, c=1, stop_at=None):
+        self.c = c
+        self.stop_at = stop_at
+
+    def fit(self, X, y, groups=None):
+        if self.stop_at is not None and self.c == self.stop_at:
+            raise KeyboardInterrupt
+        GroupsSpy.seen.append(None if groups is None else np.asarray(groups).copy())
+        self.classes_, counts = np.unique(y, return_counts=True)
+        self.prior_ = counts / counts.sum() * (1.0 / self.c) + (1 - 1.0 / self.c) / len(counts)
+        return self
+
+    def predict_proba(self, X):
+        return np.tile(self.prior_, (len(X), 1))
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def test_outer_folds_never_share_a_location():
+    meta = load_fold1_metadata()
+    meta = meta[meta["split"].isin(["train", "val"])]
+    groups = meta["location"].to_numpy()
+    search = make_search(GroupsSpy(), {"c": [1, 2]}, cv=5)
+    assert isinstance(search.cv, GroupKFold)
+    tested = np.zeros(len(groups), dtype=int)
+    for train, test in search.cv.split(np.zeros((len(groups), 1)), meta["scene_label"], groups):
+        assert not set(groups[train]) & set(groups[test])
+        tested[test] += 1
+    assert (tested == 1).all()
+
+
+def test_estimator_fit_gets_the_train_fold_groups(data):
+    train, _ = data
+    GroupsSpy.seen = []
+    search = run_search(make_search(GroupsSpy(), {"c": [1, 2]}, cv=3), train)
+    # 2 candidates x 3 folds + the refit, every one with groups (metadata routing), each its train part.
+    assert len(GroupsSpy.seen) == 7 and all(g is not None for g in GroupsSpy.seen)
+    sizes = sorted(len(g) for g in GroupsSpy.seen[:3])
+    folds = sorted(len(tr) for tr, _ in GroupKFold(3).split(train.X, train.y, train.groups))
+    assert sizes == folds and len(GroupsSpy.seen[-1]) == train.n_clips
+    assert search.best_estimator_.c == search.best_params_["c"]
+
+
+def test_load_grid_builds_values_and_refuses_bad_files(tmp_path, data):
+    config, grid = load_grid(_grid_file(tmp_path, GRID.replace('head__C = [0.1, 1.0]',
+                                                                'head__C = [0.1, 1.0]\nhead__class_weight = ["None", "balanced"]')))
+    assert config["fusion"] == "early" and config["params"] == {"features__video__pool__stats": ["mean"]}
+    assert grid["head__C"] == [0.1, 1.0] and grid["head__class_weight"] == [None, "balanced"]
+    assert grid["pca"][0] == "passthrough" and grid["pca"][1].n_components == 4
+    with pytest.raises(ConfigError, match="no \\[grid\\] table"):
+        load_grid(_grid_file(tmp_path, 'fusion = "early"\n'))
+    with pytest.raises(ConfigError, match="non-empty list"):
+        load_grid(_grid_file(tmp_path, '[grid]\nhead__C = 1.0\n'))
+    with pytest.raises(ConfigError, match="both in \\[params\\] and \\[grid\\]"):
+        load_grid(_grid_file(tmp_path, '[params]\nhead__C = 1.0\n[grid]\nhead__C = [1.0]\n'))
+    config, grid = load_grid(_grid_file(tmp_path, '[grid]\nhead__Cx = [1.0]\n'))
+    with pytest.raises(ConfigError, match="'head__Cx' is not a parameter"):
+        make_search(build_estimator(config, data[0].modalities), grid)
+
+
+def test_search_results_table_best_config_and_plot(tmp_path, data):
+    train, _ = data
+    config, grid = load_grid(_grid_file(tmp_path))
+    search = run_search(make_search(build_estimator(config, train.modalities), grid, cv=3), train)
+    results = search_results(search)
+    assert len(results) == 4 and results["param_pca"].tolist()[1] == "PCA(n_components=4)"
+    assert {"mean_test_neg_log_loss", "std_test_accuracy", "rank_test_neg_log_loss"} <= set(results.columns)
+    table = results_table(results, top=3).splitlines()
+    assert len(table) == 2 + 3 and table[2].startswith("| 1 |")
+    best_loss = -results["mean_test_neg_log_loss"].max()
+    assert f"{best_loss:.4f} ±" in table[2]
+    best = best_config(config, search)
+    assert {k: best["params"][k] for k in grid} == {k: (v if isinstance(v, str | float) else
+                                                       {"estimator": "PCA", "n_components": 4})
+                                                   for k, v in search.best_params_.items()}
+    assert best["params"]["features__video__pool__stats"] == ["mean"]
+    fig = plot_search(results)
+    assert len([a for a in fig.axes if a.get_visible()]) == 2
+
+
+def test_progress_line_reports_done_elapsed_and_left():
+    import io
+
+    out = io.StringIO()
+    line = ProgressLine(out, after_s=1.0, every_s=0.0)
+    line(1, 4, 0.5)  # too early: nothing
+    line(2, 4, 10.0)
+    line(4, 4, 21.0)
+    text = out.getvalue().splitlines()
+    assert text == ["tune: 2/4 configurations, 10s elapsed, about 10s left",
+                    "tune: 4/4 configurations, 21s elapsed, about 0s left"]
+
+
+def _tune(args, capsys):
+    status = main(["tune", *map(str, args)])
+    return status, capsys.readouterr()
+
+
+def test_tune_cli_end_to_end_and_best_config_refits_to_the_same_score(tmp_path, feature_file, capsys, monkeypatch):
+    made = []
+    monkeypatch.setattr(avsc_sk.tuning, "ProgressLine", lambda *a, **k: made.append(1))
+    out = tmp_path / "tuned"
+    status, io = _tune([_grid_file(tmp_path), "--features", feature_file, "--split", "train", "--cv", "3",
+                        "--quiet", "--out", out], capsys)
+    assert status == 0, io.err
+    assert made == [] and "tune:" not in io.err  # --quiet: no progress reporter at all
+    assert sorted(p.name for p in out.iterdir()) == ["best.toml", "cv_results.csv", "results.md", "search.png",
+                                                     "summary.json"]
+    results = pd.read_csv(out / "cv_results.csv")
+    assert len(results) == 4 and sorted(results["rank_test_neg_log_loss"]) == [1, 2, 3, 4]
+    summary = json.loads((out / "summary.json").read_text())
+    best = tomllib.loads((out / "best.toml").read_text())
+    assert best["params"]["head__C"] == summary["best_params"]["head__C"]
+    assert "| 1 |" in (out / "results.md").read_text()
+
+    status = main(["fit", "--config", str(out / "best.toml"), "--features", str(feature_file), "--split", "train",
+                   "--out", str(tmp_path / "run")])
+    assert status == 0
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["scores"] == summary["refit_scores"]
+    assert 0.0 < manifest["scores"]["accuracy"] and manifest["scores"]["n_clips"] == 100
+
+    status, io = _tune([_grid_file(tmp_path), "--features", feature_file, "--out", out], capsys)
+    assert status == 2 and "already exists" in io.err
+
+
+def test_interrupted_search_keeps_finished_configurations(tmp_path, feature_file, capsys, monkeypatch):
+    monkeypatch.setattr(avsc_sk.runs, "build_estimator", lambda config, mods: GroupsSpy(stop_at=3))
+    grid = _grid_file(tmp_path, '[grid]\nc = [1, 2, 3, 4]\n')
+    out = tmp_path / "partial"
+    # 1 job, 3 folds: candidates run two at a time, so 1 and 2 finish before 3 is interrupted.
+    status, io = _tune([grid, "--features", feature_file, "--split", "train", "--cv", "3", "--quiet",
+                        "--out", out], capsys)
+    assert status == 2
+    assert io.err.strip() == f"avsc-sk: error: interrupted; the 2 configurations that finished were kept in {out}"
+    results = pd.read_csv(out / "cv_results.csv")
+    assert results["param_c"].tolist() == [1, 2]
+    assert json.loads((out / "summary.json").read_text())["interrupted"] is True
+    assert "c = 2" in (out / "best.toml").read_text()  # the better of the two that finished
+
+
+def test_dask_without_distributed_is_one_clear_error(tmp_path, feature_file, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(MissingDependencyError, match=r"pip install 'avsc-sk\[dask\]'"):
+        avsc_sk.tuning.dask_client("local")
+    status, io = _tune([_grid_file(tmp_path), "--features", feature_file, "--backend", "dask",
+                        "--out", tmp_path / "x"], capsys)
+    assert status == 2 and len(io.err.strip().splitlines()) == 1 and "avsc-sk[dask]" in io.err
+
+
+def test_dask_local_cluster_gives_the_same_ranking(tmp_path, feature_file, capsys):
+    pytest.importorskip("distributed")
+    args = [_grid_file(tmp_path), "--features", feature_file, "--split", "train", "--cv", "3", "--quiet",
+            "--eval-split", ""]
+    status, io = _tune([*args, "--out", tmp_path / "local"], capsys)
+    assert status == 0, io.err
+    status, io = _tune([*args, "--backend", "dask", "--scheduler", "local", "--out", tmp_path / "dask"], capsys)
+    assert status == 0, io.err
+    local = pd.read_csv(tmp_path / "local" / "cv_results.csv")
+    dask = pd.read_csv(tmp_path / "dask" / "cv_results.csv")
+    assert dask["rank_test_neg_log_loss"].tolist() == local["rank_test_neg_log_loss"].tolist()
+    np.testing.assert_allclose(dask["mean_test_neg_log_loss"], local["mean_test_neg_log_loss"], rtol=1e-6)
+    assert json.loads((tmp_path / "dask" / "summary.json").read_text())["backend"] == "dask"
