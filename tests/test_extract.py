@@ -464,3 +464,34 @@ def test_fit_early_fusion_on_extracted_file(tiny, tmp_path):
     assert (run_dir / "manifest.json").exists()
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["scores"]["n_clips"] == len(test)
+
+
+def test_skipping_unsampled_nonreference_frames_changes_nothing(tmp_path, monkeypatch):
+    from avsc_sk.extract import _video
+
+    rng = np.random.default_rng(3)
+    texture = rng.integers(0, 255, (36, 128, 3), dtype=np.uint8)
+    frames = [np.ascontiguousarray(texture[:, i:i + 64]) for i in range(30)]  # a slow pan
+    path = tmp_path / "bframes.mp4"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=15)
+        s.width, s.height, s.pix_fmt = 64, 36, "yuv420p"
+        # B-frames without pyramid: every B-frame is a non-reference frame the sampler may skip.
+        s.options = {"preset": "medium", "bf": "3", "b-pyramid": "none", "b_strategy": "0", "crf": "20"}
+        for img in frames:
+            for p in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    with av.open(str(path)) as c:
+        stream = c.streams.video[0]
+        test = _video._disposable_test(stream)
+        assert test is not None
+        n_disposable = sum(test(p) for p in c.demux(stream) if p.size)
+    assert n_disposable > 5
+    fast = list(_video.sample_images(path, 2.0))
+    monkeypatch.setattr(_video, "_disposable_test", lambda stream: None)
+    full = list(_video.sample_images(path, 2.0))
+    assert [t for t, _ in fast] == [t for t, _ in full] and len(full) == 8
+    for (_, a), (_, b) in zip(fast, full):
+        np.testing.assert_array_equal(a, b)

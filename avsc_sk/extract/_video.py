@@ -122,30 +122,69 @@ def sample_images(path, duration, image_rate=IMAGE_RATE, size=WORK_SIZE):
             raise DataError("no video stream in file")
         stream = container.streams.video[0]
         stream.codec_context.thread_count = 1
-        t0 = None
+        half = 0.5 / float(stream.average_rate or 30)
         step = 1.0 / image_rate
+        disposable = _disposable_test(stream)
+        origin = stream.start_time * stream.time_base if stream.start_time is not None else None
+        t0 = None
         next_t = 0.0
         try:
-            for frame in container.decode(stream):
-                if frame.time is None:
-                    continue
-                if t0 is None:
-                    t0 = frame.time
-                t = frame.time - t0
-                if t >= duration:
-                    break
-                # Half a source frame of slack, so 30 fps frames at 0.2333 s count for 0.25 s.
-                if t + 0.5 / float(stream.average_rate or 30) < next_t:
-                    continue
-                # AREA averages the source pixels: no aliasing, and 4x faster than the bicubic default.
-                rgb = frame.reformat(width=size[0], height=size[1], format="rgb24",
-                                     interpolation="AREA").to_ndarray()
-                yield t, rgb
-                next_t += step
-                while next_t <= t:
+            for packet in container.demux(stream):
+                if disposable is not None and packet.size and packet.pts is not None and origin is not None:
+                    # A non-reference frame no target lands on is never decoded: no later frame
+                    # depends on it, so the images taken are exactly those of a full decode.
+                    pt = float(packet.pts * stream.time_base - origin)
+                    k = round(pt / step)
+                    if abs(pt - k * step) > half + 1e-3 and disposable(packet):
+                        continue
+                for frame in packet.decode():
+                    if frame.time is None:
+                        continue
+                    if t0 is None:
+                        t0 = frame.time
+                    t = frame.time - t0
+                    if t >= duration:
+                        return
+                    # Half a source frame of slack, so 30 fps frames at 0.2333 s count for 0.25 s.
+                    if t + half < next_t:
+                        continue
+                    # AREA averages the source pixels: no aliasing, and 4x faster than the bicubic default.
+                    rgb = frame.reformat(width=size[0], height=size[1], format="rgb24",
+                                         interpolation="AREA").to_ndarray()
+                    yield t, rgb
                     next_t += step
+                    while next_t <= t:
+                        next_t += step
         except av.FFmpegError as exc:
             raise DataError(f"cannot decode video: {str(exc).splitlines()[0]}") from None
+
+
+def _disposable_test(stream):
+    """A test ``packet -> bool`` for H.264 frames no other frame references, or None.
+
+    Only for H.264 in mp4 (length-prefixed NAL units, as GoPro writes it): a packet whose
+    slices all have ``nal_ref_idc == 0`` can be dropped without affecting any other frame.
+    """
+    ctx = stream.codec_context
+    extradata = ctx.extradata
+    if ctx.name != "h264" or not extradata or extradata[0] != 1 or len(extradata) < 5:
+        return None
+    nal_len = (extradata[4] & 3) + 1
+
+    def test(packet):
+        data = bytes(packet)
+        pos, n, slices = 0, len(data), 0
+        while pos + nal_len < n:
+            size = int.from_bytes(data[pos:pos + nal_len], "big")
+            header = data[pos + nal_len]
+            if header & 0x1F in (1, 5):  # coded slice
+                if header & 0x60:
+                    return False
+                slices += 1
+            pos += nal_len + size
+        return slices > 0
+
+    return test
 
 
 def video_descriptors(images, n_frames, hop=1.0):
