@@ -340,8 +340,9 @@ def run_search(search, train, *, backend="loky", scheduler=None, client=None, pr
     train : FeatureSet
         Labelled clips; ``train.groups`` (recording locations) drive the folds.
     backend : {"loky", "threading", "dask"}, default="loky"
-        joblib backend. ``"dask"`` sends the fits to a Dask cluster; ``X``, ``y`` and the
-        groups are scattered to every worker once, and the tasks refer to them.
+        joblib backend. ``"dask"`` sends the fits to a Dask cluster; ``X`` and ``y`` are
+        scattered to every worker once and each task refers to them (the per-task payload is
+        the estimator, the fold indices and, for estimators that take them, the groups).
     scheduler : str, optional
         Dask scheduler address (``tcp://host:8786``) or ``"local"`` for a LocalCluster here.
     client : distributed.Client, optional
@@ -383,7 +384,7 @@ def run_search(search, train, *, backend="loky", scheduler=None, client=None, pr
                     own_client, cluster = dask_client(scheduler)
                     client = own_client
                 # Scatter once: the tasks then carry futures to these arrays, not copies.
-                with joblib.parallel_config("dask", client=client, scatter=[X, y, groups]):
+                with joblib.parallel_config("dask", client=client, scatter=[X, y]):
                     search.fit(X, y, groups=groups)
             elif backend == "threading":
                 with joblib.parallel_config("threading"):
