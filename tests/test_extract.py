@@ -308,6 +308,8 @@ def test_split_of_list():
     assert split_of_list("fold1_evaluate.csv") == "test"
     assert split_of_list("fold1_test.csv") == "test"
     assert split_of_list("x/val.csv") == "val"
+    assert split_of_list("validation.csv") == "val"
+    assert split_of_list("night_clips.csv") == "night_clips"
 
 
 def test_plan_reports_missing_files(tiny, tmp_path):
@@ -495,3 +497,30 @@ def test_skipping_unsampled_nonreference_frames_changes_nothing(tmp_path, monkey
     assert [t for t, _ in fast] == [t for t, _ in full] and len(full) == 8
     for (_, a), (_, b) in zip(fast, full):
         np.testing.assert_array_equal(a, b)
+
+
+def test_meta_and_video_only(tiny, tmp_path):
+    root, stems, *_ = tiny
+    meta = tmp_path / "meta.csv"
+    rows = "".join(f"audio/{s}.wav\tvideo/{s}.mp4\t{s.split('-')[0]}\t{s.split('-')[1]}-{s.split('-')[2]}\n"
+                   for s in stems[:3])
+    meta.write_text("filename_audio\tfilename_video\tscene_label\tidentifier\n" + rows)
+    out = tmp_path / "v.h5"
+    summary = extract_features(out, video_dir=root / "video", meta=meta, duration=2.0)
+    assert summary.ok and summary.n_written == 3 and summary.other_splits == ["all"]
+    with h5py.File(out) as fh:
+        g = fh["all"]
+        assert list(g["features"]) == ["video"]
+        assert g["features/video"].shape == (3, 2 * 114)
+        assert g["clip_id"].asstr()[()].tolist() == stems[:3]
+        assert g["location"].asstr()[()].tolist() == ["-".join(s.split("-")[1:3]) for s in stems[:3]]
+
+
+def test_dask_backend_local_cluster(tiny, tmp_path):
+    pytest.importorskip("distributed")
+    root, stems, *_ = tiny
+    a = extract_features(tmp_path / "a.h5", root / "audio", duration=2.0)
+    b = extract_features(tmp_path / "b.h5", root / "audio", duration=2.0, backend="dask", scheduler="local", n_jobs=1)
+    assert b.ok and b.n_written == len(stems)
+    with h5py.File(tmp_path / "a.h5") as fa, h5py.File(tmp_path / "b.h5") as fb:
+        np.testing.assert_array_equal(fa["all/features/audio"][()], fb["all/features/audio"][()])

@@ -56,8 +56,14 @@ def run(args):
         scheduler=args.scheduler, chunk_size=args.chunk_size, force=args.force, progress=progress,
     )
     rate = summary.n_written / summary.seconds if summary.seconds > 0 else 0.0
-    print(f"wrote {summary.out}: {summary.n_written} clips extracted ({rate:.2f} clips/s), "
-          f"{summary.n_already} already there, {len(summary.skipped)} skipped")
+    per_split = ", ".join(f"{s} {n}" for s, n in sorted(summary.splits.items()))
+    print(f"wrote {summary.out}: {summary.n_written} clips extracted ({rate:.2f} clips/s)"
+          f"{f' [{per_split}]' if per_split else ''}, {summary.n_already} already there, "
+          f"{len(summary.skipped)} skipped")
+    if summary.other_splits:
+        print(f"note: split(s) {', '.join(summary.other_splits)} hold clips outside fold1 (or from lists not named "
+              "train/val/test); fit/evaluate read only train, val and test: name the split with "
+              "--list fold1_train*.csv / val.csv / fold1_evaluate*.csv")
     if summary.skipped:
         print(f"skipped {len(summary.skipped)} clips (re-run the same command to retry them):")
         for clip_id, reason in summary.skipped[:20]:

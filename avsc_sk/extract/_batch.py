@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..data._clipname import parse_stem, stem_of
+from ..data._detect import SPLITS, canonical_split
 from ..errors import AvscError, ConfigError, DataError, MissingDependencyError
 from ._audio import AUDIO_SR, N_FFT, N_MELS, STFT_HOP, audio_feature_names, extract_audio, frame_count
 from ._video import IMAGE_RATE, WORK_SIZE, extract_video, video_feature_names
@@ -49,6 +50,12 @@ class ExtractionSummary:
     n_written: int = 0
     skipped: list = field(default_factory=list)
     seconds: float = 0.0
+    splits: dict = field(default_factory=dict)
+
+    @property
+    def other_splits(self):
+        """Splits written that are not train/val/test: ``read_features`` cannot select them."""
+        return sorted(s for s in self.splits if s not in SPLITS)
 
     @property
     def ok(self):
@@ -56,13 +63,21 @@ class ExtractionSummary:
 
 
 def split_of_list(path):
-    """Split name of a clip list file: fold1_train* -> train, fold1_evaluate*/fold1_test* -> test, else its stem."""
+    """Split name of a clip list file.
+
+    ``fold1_train*`` -> ``train``, ``fold1_evaluate*`` and ``fold1_test*`` -> ``test``, a
+    split name or alias (``val.csv``, ``validation.csv``) -> that split, else the file stem.
+    """
     stem = Path(path).stem
     if stem.startswith("fold1_train"):
         return "train"
     if stem.startswith(("fold1_evaluate", "fold1_test")):
         return "test"
-    return stem
+    try:
+        # val.csv, validation.csv, tt.csv ... name a split the readers know.
+        return canonical_split(stem)
+    except ConfigError:
+        return stem
 
 
 def _read_table(path):
@@ -337,6 +352,11 @@ def extract_features(out, audio_dir=None, video_dir=None, *, meta=None, lists=()
             if progress is not None:
                 progress.skipped(clip_id, reason)
 
+        def write(split, rows):
+            writer.append(split, rows)
+            summary.n_written += len(rows)
+            summary.splits[split] = summary.splits.get(split, 0) + len(rows)
+
         def consume(results):
             buffers = {}
             count = len(problems)
@@ -345,8 +365,7 @@ def extract_features(out, audio_dir=None, video_dir=None, *, meta=None, lists=()
             finally:
                 # Completed clips are written even on Ctrl-C or an unexpected error.
                 for split, buf in buffers.items():
-                    writer.append(split, buf)
-                    summary.n_written += len(buf)
+                    write(split, buf)
 
         def _consume(results, buffers, count):
             for job, feats, reason in results:
@@ -360,8 +379,7 @@ def extract_features(out, audio_dir=None, video_dir=None, *, meta=None, lists=()
                     buf.append((job.clip_id, job.scene_label, job.city, job.location, feats))
                     if len(buf) >= chunk_size:
                         buffers[job.split] = []
-                        writer.append(job.split, buf)
-                        summary.n_written += len(buf)
+                        write(job.split, buf)
                 if progress is not None:
                     progress.update(count, len(summary.skipped))
 
