@@ -524,3 +524,16 @@ def test_dask_backend_local_cluster(tiny, tmp_path):
     assert b.ok and b.n_written == len(stems)
     with h5py.File(tmp_path / "a.h5") as fa, h5py.File(tmp_path / "b.h5") as fb:
         np.testing.assert_array_equal(fa["all/features/audio"][()], fb["all/features/audio"][()])
+
+
+def test_bad_options_are_config_errors(tiny, tmp_path):
+    from avsc_sk.errors import ConfigError
+
+    root, *_ = tiny
+    for kwargs, match in (({"hop": 0.01}, "0.05 s minimum"), ({"scheduler": "tcp://x:1"}, "needs --backend dask"),
+                          ({"n_jobs": 0}, "n-jobs 0"), ({"duration": 0.5}, "at least --hop")):
+        with pytest.raises(ConfigError, match=match):
+            extract_features(tmp_path / "x.h5", root / "audio", **kwargs)
+    with pytest.raises(ConfigError, match="nothing to extract"):
+        extract_features(tmp_path / "x.h5")
+    assert not (tmp_path / "x.h5").exists()

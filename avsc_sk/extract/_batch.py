@@ -297,7 +297,10 @@ def extract_features(out, audio_dir=None, video_dir=None, *, meta=None, lists=()
     backend : {"loky", "dask"}, default="loky"
         ``dask`` runs the clips on a dask.distributed cluster through joblib's dask backend.
     scheduler : str, optional
-        With ``backend="dask"``: a scheduler address, or ``"local"`` (default) for a local cluster.
+        With ``backend="dask"``: a scheduler address, or ``"local"`` (default) for a local
+        cluster of ``n_jobs`` single-threaded worker processes. Workers of a remote cluster
+        need avsc-sk installed and the clip files at the same paths (a shared file system);
+        only this process writes ``out``.
     chunk_size : int, default=64
         Clips per write; an interruption loses at most one chunk.
     force : bool, default=False
@@ -324,6 +327,10 @@ def extract_features(out, audio_dir=None, video_dir=None, *, meta=None, lists=()
         raise ConfigError(f"--image-rate {image_rate} must be positive")
     if backend not in ("loky", "dask"):
         raise ConfigError(f"--backend {backend!r} is not one of loky, dask")
+    if scheduler is not None and backend != "dask":
+        raise ConfigError(f"--scheduler {scheduler} needs --backend dask")
+    if n_jobs == 0 or n_jobs is None:
+        raise ConfigError("--n-jobs 0 extracts nothing; use 1, N clips at once, or -1 for every core")
     if chunk_size < 1:
         raise ConfigError(f"chunk size {chunk_size} must be at least 1")
     n_frames = frame_count(duration, hop)
