@@ -466,11 +466,16 @@ def results_table(results, top=10, metric=None):
     Negated metrics (``neg_log_loss``) are shown as the positive loss.
     """
     metric = metric or _primary(results)
-    ranked = results.sort_values([f"rank_test_{metric}", f"mean_test_{metric}"], ascending=[True, False]).head(top)
+    if "iter" in results:  # successive halving: the last round (most clips) first, as it picks the best
+        ranked = results.sort_values(["iter", f"mean_test_{metric}"], ascending=[False, False]).head(top)
+    else:
+        ranked = results.sort_values([f"rank_test_{metric}", f"mean_test_{metric}"],
+                                     ascending=[True, False]).head(top)
     params = [c for c in results.columns if c.startswith("param_")]
+    params += [c for c in ("iter", "n_resources") if c in results]
     metrics = [metric] + [m[len("mean_test_"):] for m in results.columns
                           if m.startswith("mean_test_") and m != f"mean_test_{metric}"]
-    head = ["rank"] + [p[len("param_"):] for p in params] + [_metric_name(m) for m in metrics] + ["fit s"]
+    head = ["rank"] + [p.removeprefix("param_") for p in params] + [_metric_name(m) for m in metrics] + ["fit s"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for _, row in ranked.iterrows():
         cells = [str(int(row[f"rank_test_{metric}"]))] + [str(row[p]).replace("|", "\\|") for p in params]
