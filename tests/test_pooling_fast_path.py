@@ -38,3 +38,16 @@ def test_nan_rows_pool_to_nan_without_error():
     assert np.isnan(out[4]).all()
     assert np.isnan(out[520]).sum() == 1  # only the column whose frames held the NaN
     assert np.isfinite(np.delete(out, [4, 520], axis=0)).all()
+
+
+def test_segments_match_the_hstack_layout():
+    from avsc_sk._pooling import SegmentClassifier
+
+    X = np.random.default_rng(1).random((7, 12 * 3 + 12 * 2), dtype=np.float32)
+    sc = SegmentClassifier(modalities=(("audio", 12, 3), ("video", 12, 2)), segment_frames=4)
+    got, n_seg = sc._segments(X)
+    # Segment k of clip i: audio frames 4k..4k+3, then video frames 4k..4k+3.
+    expected = np.hstack([X[:, :36].reshape(21, 12), X[:, 36:].reshape(21, 8)])
+    assert n_seg == 3 and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(got[4], np.concatenate([X[1, 12:24], X[1, 36 + 8:36 + 16]]))
