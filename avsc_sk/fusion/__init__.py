@@ -1,6 +1,26 @@
 """Estimators and fusion: single-modality, early, intermediate, late and weighted fusion."""
 
+from ._base import grouped_splits
+from ._compare import COMPARE_COLUMNS, compare_fusions, format_compare
 from ._early import make_feature_pipeline, make_modality_features, modality_columns
-from ._registry import FUSIONS, make_estimator
+from ._intermediate import IntermediateFusionClassifier
+from ._late import LateFusionClassifier
+from ._registry import FUSION_MODES, FUSIONS, make_estimator
+from ._weighted import BLENDS, WeightedFusionClassifier
 
-__all__ = ["FUSIONS", "make_estimator", "make_feature_pipeline", "make_modality_features", "modality_columns"]
+__all__ = [
+    "BLENDS",
+    "COMPARE_COLUMNS",
+    "FUSIONS",
+    "FUSION_MODES",
+    "IntermediateFusionClassifier",
+    "LateFusionClassifier",
+    "WeightedFusionClassifier",
+    "compare_fusions",
+    "format_compare",
+    "grouped_splits",
+    "make_estimator",
+    "make_feature_pipeline",
+    "make_modality_features",
+    "modality_columns",
+]

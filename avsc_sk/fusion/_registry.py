@@ -2,11 +2,17 @@
 
 from ..errors import ConfigError
 from ._early import make_feature_pipeline
+from ._intermediate import IntermediateFusionClassifier
+from ._late import LateFusionClassifier
+from ._weighted import WeightedFusionClassifier
 
-__all__ = ["FUSIONS", "make_estimator"]
+__all__ = ["FUSIONS", "FUSION_MODES", "make_estimator"]
 
 #: Fusion modes; a modality name (``audio``, ``video``, or any other in the data) is a single-modality mode.
-FUSIONS = ("audio", "video", "early")
+FUSIONS = ("audio", "video", "early", "intermediate", "late", "weighted")
+
+#: The modes that combine modalities (everything in FUSIONS but the single modalities).
+FUSION_MODES = ("early", "intermediate", "late", "weighted")
 
 
 def make_estimator(fusion, modalities, *, model="logreg", random_state=0):
@@ -17,22 +23,33 @@ def make_estimator(fusion, modalities, *, model="logreg", random_state=0):
     fusion : str
         A modality name (single-modality model) or one of :data:`FUSIONS`.
     modalities : sequence of (name, n_frames, dim)
-        ``FeatureSet.modalities`` of the data it will be fitted on.
+        ``FeatureSet.modalities`` of the data it will be fitted on; any number of modalities.
     model : str, default="logreg"
-        The head (see :func:`avsc_sk.heads.make_head`).
+        The head (see :func:`avsc_sk.heads.make_head`) of the single-modality, early, late
+        and weighted pipelines. Intermediate fusion is its own network and ignores it.
     random_state : int or None, default=0
 
     Returns
     -------
     estimator : scikit-learn classifier
+        Fit the late, weighted and intermediate ones with ``fit(X, y, groups=fs.groups)`` so
+        their internal cross-validation / early stopping is grouped by recording location.
     """
+    modalities = tuple((str(n), int(f), int(d)) for n, f, d in modalities)
     names = [m[0] for m in modalities]
     if fusion in names:
         return make_feature_pipeline(modalities, fusion, model=model, random_state=random_state)
     if fusion == "early":
         return make_feature_pipeline(modalities, model=model, random_state=random_state)
+    if fusion == "intermediate":
+        return IntermediateFusionClassifier(modalities=modalities, random_state=random_state)
+    if fusion in ("late", "weighted"):
+        estimators = [(name, make_feature_pipeline(modalities, name, model=model, random_state=random_state))
+                      for name in names]
+        cls = LateFusionClassifier if fusion == "late" else WeightedFusionClassifier
+        return cls(estimators=estimators, random_state=random_state)
     if fusion in ("audio", "video"):
         raise ConfigError(f"--fusion {fusion}: the features hold no {fusion!r} modality; "
                           f"available: {', '.join(names)}")
     raise ConfigError(f"unknown fusion mode {fusion!r}; expected a modality ({', '.join(names)}) "
-                      f"or one of {', '.join(f for f in FUSIONS if f not in ('audio', 'video'))}")
+                      f"or one of {', '.join(FUSION_MODES)}")

@@ -1,0 +1,207 @@
+"""Train every fusion mode on one split, score each on another: the study's comparison in one call."""
+
+import time
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.metrics import f1_score
+from sklearn.model_selection import cross_val_predict
+
+from ..errors import ConfigError, DataError
+from ._base import grouped_splits
+from ._late import LateFusionClassifier
+from ._registry import FUSION_MODES, make_estimator
+from ._weighted import WeightedFusionClassifier
+
+__all__ = ["compare_fusions", "format_compare"]
+
+#: Columns of the table :func:`compare_fusions` returns, in order.
+COMPARE_COLUMNS = ("mode", "accuracy", "accuracy_low", "accuracy_high", "log_loss", "log_loss_low",
+                   "log_loss_high", "macro_f1", "fit_time_s", "predict_time_s", "vs", "mcnemar_p",
+                   "n_missing")
+
+
+def _stats():
+    # The evaluation package owns the statistics; import lazily so fusion does not depend on it at import.
+    from ..evaluation import bootstrap_ci, mcnemar
+    return bootstrap_ci, mcnemar
+
+
+def _scores(y, P, classes, n_boot, seed):
+    from ..data import SCENES
+    bootstrap_ci, _ = _stats()
+    if list(classes) == list(SCENES):
+        # The reference scoring (probabilities rounded as printed, sklearn's old clipping).
+        acc = bootstrap_ci(y, P, "accuracy", n_boot=n_boot, seed=seed)
+        ll = bootstrap_ci(y, P, "log_loss", n_boot=n_boot, seed=seed)
+        return acc, ll
+    raise DataError(f"classes {list(classes)}: compare scores the 10 TAU scenes; the model saw "
+                    f"{len(classes)} classes (train on data with every scene)")
+
+
+def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0, n_boot=1000, cv=5):
+    """Fit each fusion mode on ``train``, score it on ``test``, and tabulate the results.
+
+    Every mode sees the same training clips and is scored on the same evaluation clips.
+    The per-modality pipelines are trained once and shared: the single-modality modes are
+    the pipelines fitted on all of ``train``, and late and weighted fusion are assembled
+    from those same fitted pipelines plus their out-of-fold probabilities from one
+    location-grouped cross-validation (exactly what ``LateFusionClassifier.fit`` and
+    ``WeightedFusionClassifier.fit`` would compute, without training the pipelines again).
+
+    Parameters
+    ----------
+    train, test : FeatureSet
+        Labelled splits with the same modalities (e.g. fold1 train+val and fold1 evaluate).
+    fusions : sequence of str, optional
+        Modes to compare, from the modality names and ``early``, ``intermediate``, ``late``,
+        ``weighted``. Default: every modality of the data, then every fusion mode.
+    model : str, default="logreg"
+        Head of the single-modality, early, late and weighted pipelines.
+    random_state : int, default=0
+        Seeds the models and the bootstrap.
+    n_boot : int, default=1000
+        Bootstrap resamples for the 95% intervals of accuracy and log loss.
+    cv : int, default=5
+        Internal grouped folds of late and weighted fusion.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per mode, columns :data:`COMPARE_COLUMNS`: accuracy and log loss (the
+        reference scoring) with 95% percentile-bootstrap bounds, macro F1, fit and predict
+        seconds, ``vs`` (the best single modality, by accuracy) and ``mcnemar_p`` (McNemar's
+        test on per-clip correctness against it; empty for the single modalities
+        themselves), and ``n_missing`` (evaluation clips lacking some modality). Fit time of
+        late and weighted fusion counts the shared pipelines' training as well, i.e. what the
+        mode costs on its own. ``df.attrs`` holds ``synthetic``, ``n_train``, ``n_test``,
+        ``model`` and the fitted weighted-fusion weights.
+    """
+    if train.y is None or test.y is None:
+        raise DataError("compare needs labelled train and test splits; the features have no scene labels")
+    if train.modalities != test.modalities:
+        raise DataError(f"train modalities {train.modalities} differ from test modalities {test.modalities}")
+    names = list(train.modality_names)
+    fusions = [*names, *FUSION_MODES] if fusions is None else \
+        [f.strip() for f in (fusions.split(",") if isinstance(fusions, str) else fusions) if f.strip()]
+    unknown = [f for f in fusions if f not in names and f not in FUSION_MODES]
+    if unknown or not fusions:
+        raise ConfigError(f"unknown mode(s) {unknown or fusions} for compare; expected some of "
+                          f"{', '.join([*names, *FUSION_MODES])}")
+    _, mcnemar = _stats()
+    Xtr, ytr, Xte, yte = train.X, train.y, test.X, test.y
+    n_missing = int(test.missing().any(axis=1).sum())
+
+    # Per-modality pipelines: fitted once, shared by the single-modality, late and weighted modes.
+    shared = {}
+    need_oof = any(f in ("late", "weighted") for f in fusions)
+    need_single = set(names) if need_oof else {f for f in fusions if f in names}
+    splits = grouped_splits(Xtr, ytr, train.groups, cv, random_state) if need_oof else None
+    for name in names:
+        if name not in need_single:
+            continue
+        pipe = make_estimator(name, train.modalities, model=model, random_state=random_state)
+        t0 = time.perf_counter()
+        fitted = clone(pipe).fit(Xtr, ytr)
+        t_fit = time.perf_counter() - t0
+        oof, t_oof = None, 0.0
+        if need_oof:
+            t0 = time.perf_counter()
+            oof = cross_val_predict(clone(pipe), Xtr, ytr, cv=splits, method="predict_proba")
+            t_oof = time.perf_counter() - t0
+        shared[name] = {"fitted": fitted, "oof": oof, "t_fit": t_fit, "t_oof": t_oof}
+
+    results, weights = {}, {}
+    for mode in fusions:
+        if mode in names:
+            est, t_fit = shared[mode]["fitted"], shared[mode]["t_fit"]
+        elif mode in ("late", "weighted"):
+            parts = [(n, shared[n]["fitted"]) for n in names]
+            oofs = [shared[n]["oof"] for n in names]
+            t0 = time.perf_counter()
+            if mode == "late":
+                est = LateFusionClassifier._from_oof(parts, oofs, Xtr, ytr, cv_splits=splits,
+                                                     random_state=random_state)
+            else:
+                est = WeightedFusionClassifier._from_oof(parts, oofs, Xtr, ytr, random_state=random_state)
+                weights = dict(zip(est.modality_names_, np.round(est.weights_, 3).tolist()))
+            t_fit = time.perf_counter() - t0 + sum(shared[n]["t_fit"] + shared[n]["t_oof"] for n in names)
+        else:
+            est = make_estimator(mode, train.modalities, model=model, random_state=random_state)
+            t0 = time.perf_counter()
+            if mode == "intermediate":
+                est.fit(Xtr, ytr, groups=train.groups)
+            else:
+                est.fit(Xtr, ytr)
+            t_fit = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        P = est.predict_proba(Xte)
+        t_pred = time.perf_counter() - t0
+        results[mode] = (est.classes_, P, t_fit, t_pred)
+
+    singles = [m for m in fusions if m in names]
+    correct = {m: cls[np.argmax(P, axis=1)] == yte for m, (cls, P, _, _) in results.items()}
+    best = max(singles, key=lambda m: correct[m].mean()) if singles else None
+    if best is None and shared:
+        # Late/weighted trained the single modalities anyway: compare against the best of them.
+        for n, s in shared.items():
+            P = s["fitted"].predict_proba(Xte)
+            correct[n] = s["fitted"].classes_[np.argmax(P, axis=1)] == yte
+        best = max(shared, key=lambda m: correct[m].mean())
+
+    rows = []
+    for mode, (classes, P, t_fit, t_pred) in results.items():
+        acc, ll = _scores(yte, P, classes, n_boot, random_state)
+        pred = classes[np.argmax(P, axis=1)]
+        test_p = np.nan if best is None or mode == best or mode in names else \
+            mcnemar(correct[mode], correct[best])["p_value"]
+        rows.append({
+            "mode": mode, "accuracy": acc["estimate"], "accuracy_low": acc["low"], "accuracy_high": acc["high"],
+            "log_loss": ll["estimate"], "log_loss_low": ll["low"], "log_loss_high": ll["high"],
+            "macro_f1": float(f1_score(yte, pred, labels=classes, average="macro", zero_division=0)),
+            "fit_time_s": float(t_fit), "predict_time_s": float(t_pred),
+            "vs": "" if best is None or mode in names else best, "mcnemar_p": test_p, "n_missing": n_missing,
+        })
+    df = pd.DataFrame(rows, columns=list(COMPARE_COLUMNS))
+    df.attrs.update({"synthetic": bool(train.synthetic or test.synthetic), "n_train": int(train.n_clips),
+                     "n_test": int(test.n_clips), "model": model, "weights": weights, "n_boot": int(n_boot)})
+    return df
+
+
+def _fmt_p(p):
+    if p is None or (isinstance(p, float) and np.isnan(p)):
+        return ""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def format_compare(df, *, markdown=True):
+    """The comparison table as Markdown (or aligned plain text), with a header line saying what data it is.
+
+    The header says "synthetic" whenever the data was made by the generator.
+    """
+    a = df.attrs
+    what = "synthetic data (not real results)" if a.get("synthetic") else "features"
+    head = (f"Fusion comparison on {what}: train {a.get('n_train', '?')} clips, evaluate {a.get('n_test', '?')} "
+            f"clips, head {a.get('model', '?')}; 95% bootstrap intervals ({a.get('n_boot', '?')} resamples); "
+            "McNemar p against the best single modality.")
+    cols = ["mode", "accuracy (95% CI)", "log loss (95% CI)", "macro F1", "fit s", "predict s", "vs", "McNemar p"]
+    body = [[r["mode"], f"{r['accuracy']:.3f} [{r['accuracy_low']:.3f}, {r['accuracy_high']:.3f}]",
+             f"{r['log_loss']:.3f} [{r['log_loss_low']:.3f}, {r['log_loss_high']:.3f}]", f"{r['macro_f1']:.3f}",
+             f"{r['fit_time_s']:.1f}", f"{r['predict_time_s']:.2f}", r["vs"], _fmt_p(r["mcnemar_p"])]
+            for _, r in df.iterrows()]
+    foot = []
+    if a.get("weights"):
+        foot.append("weighted fusion weights: " + ", ".join(f"{k} {v:.3f}" for k, v in a["weights"].items()))
+    n_missing = int(df["n_missing"].max()) if len(df) else 0
+    if n_missing:
+        foot.append(f"{n_missing} evaluation clip(s) lack a modality and were predicted from the ones present")
+    foot.append("late/weighted fit time includes the shared per-modality pipelines (trained once, reused).")
+    if markdown:
+        lines = [head, "", "| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
+        lines += ["| " + " | ".join(row) + " |" for row in body]
+        return "\n".join(lines + [""] + foot) + "\n"
+    widths = [max(len(c), *(len(r[i]) for r in body)) if body else len(c) for i, c in enumerate(cols)]
+    lines = [head, "", "  ".join(c.ljust(w) for c, w in zip(cols, widths))]
+    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in body]
+    return "\n".join(lines + [""] + foot) + "\n"

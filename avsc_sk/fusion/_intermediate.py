@@ -1,0 +1,234 @@
+"""Intermediate fusion: modality-specific layers, concatenated embeddings, shared layers (numpy, no torch)."""
+
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._pooling import FramePooler
+from ..errors import ConfigError, DataError
+from ._base import check_missing
+from ._early import modality_columns
+from ._mlp import MLPNetwork
+
+__all__ = ["IntermediateFusionClassifier"]
+
+
+class IntermediateFusionClassifier(ClassifierMixin, BaseEstimator):
+    """Intermediate fusion: an MLP with one branch per modality, trained in numpy.
+
+    Each modality is pooled over frames (:class:`~avsc_sk.FramePooler`), standardised and
+    passed through its own branch ``Linear(hidden) -> BatchNorm -> ReLU -> Dropout ->
+    Linear(embed)``; the embeddings are concatenated and classified by shared layers
+    ``Linear(shared) -> ReLU -> Linear(n_classes)``. This is the architecture of the
+    reference intermediate-fusion baseline (512 -> 512 -> 128 per modality, then 128 ->
+    classes). Training: softmax cross-entropy, Adam with L2 weight decay (as
+    ``torch.optim.Adam(weight_decay=...)``), early stopping on the validation log loss with
+    the best epoch's weights restored.
+
+    Parameters
+    ----------
+    modalities : sequence of (name, n_frames, dim), optional
+        The layout of X (``FeatureSet.modalities``). ``None``: one modality spanning X with
+        one frame.
+    stats : tuple of str, default=("mean",)
+        Pooling statistics per modality (see :class:`~avsc_sk.FramePooler`).
+    hidden, embed, shared : int, default=512, 128, 128
+        Layer widths.
+    dropout : float, default=0.2
+        Dropout after each branch's ReLU.
+    weight_decay : float, default=1e-4
+    learning_rate : float, default=1e-3
+    batch_size : int, default=256
+    max_epochs : int, default=100
+    patience : int, default=10
+        Stop after this many epochs without a lower validation log loss.
+    validation_fraction : float, default=0.1
+        Share of the training clips held out for early stopping. With ``fit(..., groups=...)``
+        the split is by group (no recording location on both sides); 0 disables early stopping.
+    random_state : int or None, default=None
+        Seeds initialisation, batch order, dropout and the validation split: the same seed
+        gives the same network on the same machine.
+
+    Attributes
+    ----------
+    network_ : MLPNetwork
+    poolers_ : list of FramePooler
+    mean_, scale_ : list of ndarray
+        Standardisation of each modality's pooled features.
+    n_epochs_ : int
+        Epochs run; ``best_epoch_`` the one whose weights were kept.
+    loss_curve_, validation_loss_curve_ : list of float
+    classes_ : ndarray
+    n_features_in_ : int
+
+    Notes
+    -----
+    Missing modality (a clip whose block is entirely NaN): mean imputation. After
+    standardisation the missing block is all zeros, the training mean, so that branch adds
+    its "average clip" embedding and the decision rests on the present modalities. Clips
+    missing a modality during training are imputed the same way.
+    """
+
+    def __init__(self, modalities=None, stats=("mean",), hidden=512, embed=128, shared=128, dropout=0.2,
+                 weight_decay=1e-4, learning_rate=1e-3, batch_size=256, max_epochs=100, patience=10,
+                 validation_fraction=0.1, random_state=None):
+        self.modalities = modalities
+        self.stats = stats
+        self.hidden = hidden
+        self.embed = embed
+        self.shared = shared
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.max_epochs = max_epochs
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.random_state = random_state
+
+    def _layout(self, n_features):
+        mods = [("x", 1, n_features)] if self.modalities is None else \
+            [(str(n), int(f), int(d)) for n, f, d in self.modalities]
+        width = sum(f * d for _, f, d in mods)
+        if width != n_features:
+            raise DataError(f"modalities {mods} span {width} columns but X has {n_features}; "
+                            "pass the FeatureSet's modalities")
+        return mods
+
+    def _check_params(self):
+        for name in ("hidden", "embed", "shared", "batch_size", "max_epochs"):
+            v = getattr(self, name)
+            if not isinstance(v, numbers.Integral) or v < 1:
+                raise ConfigError(f"{name}={v!r}: expected a positive integer")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"dropout={self.dropout!r}: expected a value in [0, 1)")
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ConfigError(f"validation_fraction={self.validation_fraction!r}: expected a value in [0, 1)")
+
+    def _inputs(self, X, fit=False):
+        """Pool, standardise and mean-impute each modality block; float32 arrays plus the missing mask."""
+        cols = list(modality_columns(self.layout_).values())
+        if fit:
+            self.poolers_ = [FramePooler(n_frames=f, stats=self.stats).fit(X[:, c])
+                             for (_, f, _), c in zip(self.layout_, cols)]
+        pooled = [pool.transform(X[:, c]) for pool, c in zip(self.poolers_, cols)]
+        missing = np.column_stack([np.isnan(p).all(axis=1) for p in pooled])
+        if fit:
+            self.mean_, self.scale_ = [], []
+            for p in pooled:
+                mu = np.nanmean(p, axis=0) if np.isfinite(p).any() else np.zeros(p.shape[1])
+                sd = np.nanstd(p, axis=0) if np.isfinite(p).any() else np.ones(p.shape[1])
+                self.mean_.append(np.nan_to_num(mu).astype(np.float32))
+                self.scale_.append(np.where(np.nan_to_num(sd) > 1e-8, np.nan_to_num(sd), 1.0).astype(np.float32))
+        out = []
+        for p, mu, sd in zip(pooled, self.mean_, self.scale_):
+            z = ((p - mu) / sd).astype(np.float32)
+            out.append(np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0))
+        return out, missing
+
+    def _split(self, y, groups, seed):
+        n = len(y)
+        frac = float(self.validation_fraction)
+        if frac <= 0 or n < 20:
+            return np.arange(n), None
+        if groups is not None:
+            if len(groups) != n:
+                raise DataError(f"{len(groups)} groups for {n} clips; pass one recording location per clip")
+            if len(np.unique(groups)) >= 4:
+                tr, va = next(GroupShuffleSplit(1, test_size=frac, random_state=seed).split(y, y, groups))
+                return tr, va
+        try:
+            tr, va = next(StratifiedShuffleSplit(1, test_size=frac, random_state=seed).split(y, y))
+        except ValueError:  # a class too small to stratify
+            perm = np.random.default_rng(seed).permutation(n)
+            k = max(1, int(round(frac * n)))
+            tr, va = perm[k:], perm[:k]
+        return tr, va
+
+    def fit(self, X, y, groups=None):
+        """Train the network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_features)
+        y : array-like of shape (n_clips,)
+        groups : array-like of shape (n_clips,), optional
+            Recording location per clip: the early-stopping split is then grouped.
+
+        Returns
+        -------
+        self
+        """
+        X, y = validate_data(self, X, y, dtype=[np.float32, np.float64], ensure_all_finite="allow-nan")
+        check_classification_targets(y)
+        self._check_params()
+        self.layout_ = self._layout(X.shape[1])
+        self.classes_, y_idx = np.unique(y, return_inverse=True)
+        seed = int(np.random.SeedSequence(self.random_state).generate_state(1)[0]) \
+            if self.random_state is not None else None
+        rng = np.random.default_rng(seed)
+        Xs, missing = self._inputs(X, fit=True)
+        check_missing(missing, "intermediate fusion")
+        tr, va = self._split(y_idx, None if groups is None else np.asarray(groups), seed)
+        net = MLPNetwork([x.shape[1] for x in Xs], self.hidden, self.embed, self.shared, len(self.classes_),
+                         self.dropout, rng)
+        n_batches = max(1, int(np.ceil(len(tr) / self.batch_size)))
+        best, best_loss, wait, step = None, np.inf, 0, 0
+        self.loss_curve_, self.validation_loss_curve_ = [], []
+        self.best_epoch_ = 0
+        for epoch in range(1, self.max_epochs + 1):
+            order = rng.permutation(tr)
+            # Near-equal batches: never a batch of one clip, on which batch norm is undefined.
+            losses = []
+            for batch in np.array_split(order, n_batches):
+                if len(batch) < 2:
+                    continue
+                step += 1
+                losses.append(net.train_step([x[batch] for x in Xs], y_idx[batch], rng,
+                                             self.learning_rate, self.weight_decay, step))
+            self.loss_curve_.append(float(np.mean(losses)) if losses else np.nan)
+            if va is None:
+                continue
+            logits = net.logits([x[va] for x in Xs])
+            logits -= logits.max(axis=1, keepdims=True)
+            val_loss = float(np.mean(np.log(np.exp(logits).sum(axis=1)) - logits[np.arange(len(va)), y_idx[va]]))
+            self.validation_loss_curve_.append(val_loss)
+            if val_loss < best_loss - 1e-6:
+                best, best_loss, wait, self.best_epoch_ = net.state(), val_loss, 0, epoch
+            else:
+                wait += 1
+                if wait >= self.patience:
+                    break
+        self.n_epochs_ = epoch
+        if best is not None:
+            net.load_state(best)
+        else:
+            self.best_epoch_ = epoch
+        net.drop_optimizer()
+        self.network_ = net
+        return self
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in ``classes_`` order."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64], ensure_all_finite="allow-nan")
+        Xs, missing = self._inputs(X)
+        check_missing(missing, "intermediate fusion")
+        logits = self.network_.logits(Xs)
+        logits -= logits.max(axis=1, keepdims=True)
+        P = np.exp(logits)
+        return P / P.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """The most probable class of each clip."""
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags

@@ -1,0 +1,286 @@
+"""Weighted late fusion: a convex blend of per-modality probabilities, weights learnt from grouped OOF predictions."""
+
+import numbers
+
+import numpy as np
+from scipy.optimize import minimize, minimize_scalar
+from scipy.special import logsumexp, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.model_selection import cross_val_predict
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..errors import ConfigError
+from ._base import check_estimators, check_missing, estimator_columns, grouped_splits, missing_mask
+
+__all__ = ["WeightedFusionClassifier", "BLENDS"]
+
+#: Blend rules of :class:`WeightedFusionClassifier`.
+BLENDS = ("geometric", "arithmetic")
+
+_EPS = 1e-7
+
+
+def _blend(probas, W, blend):
+    """Fuse ``probas`` (list of (n, C)) with weights ``W`` of shape (n, M) or (n, C, M)."""
+    n, C = probas[0].shape
+    W = W[:, None, :] if W.ndim == 2 else W
+    if blend == "arithmetic":
+        out = sum(W[:, :, m] * probas[m] for m in range(len(probas)))
+        return out / out.sum(axis=1, keepdims=True)
+    logits = sum(W[:, :, m] * np.log(np.clip(probas[m], _EPS, 1.0)) for m in range(len(probas)))
+    return softmax(logits, axis=1)
+
+
+def _fit_weights(probas, y_idx, blend, per_class, reg, global_w=None, temperature=1.0, learn_temperature=False):
+    """Minimise the log loss of the blend over softmax-parametrised simplex weights.
+
+    Global: ``w = softmax(theta)`` (and, for the geometric blend with ``learn_temperature``,
+    a sharpness ``s = exp(tau)``: ``p ∝ prod_m p_m ** (s * w_m)``). Per class: row ``c`` of
+    ``W = softmax(Theta_c)``, plus ``reg * sum_c ||W_c - w||^2 / C`` pulling every class
+    toward the global weights, at the given temperature. Gradients are analytic.
+
+    Returns ``(weights, temperature)``; weights are (M,) or (C, M).
+    """
+    P = np.stack([np.clip(p, _EPS, 1.0) for p in probas], axis=2)  # (n, C, M)
+    n, C, M = P.shape
+    rows = np.arange(n)
+    onehot = np.zeros((n, C))
+    onehot[rows, y_idx] = 1.0
+    logP = np.log(P)
+
+    def loss_grad_W(W):  # W: (C, M) effective weights; returns log loss and dL/dW
+        if blend == "arithmetic":
+            u = np.einsum("ncm,cm->nc", P, W)
+            tot = u.sum(axis=1)
+            loss = -np.mean(np.log(u[rows, y_idx]) - np.log(tot))
+            coef = onehot / u[rows, y_idx][:, None] - 1.0 / tot[:, None]  # dlogp/du (n, C)
+            grad = -np.einsum("nc,ncm->cm", coef, P) / n
+        else:
+            s = np.einsum("ncm,cm->nc", logP, W)
+            lse = logsumexp(s, axis=1)
+            loss = -np.mean(s[rows, y_idx] - lse)
+            q = np.exp(s - lse[:, None])
+            grad = -np.einsum("nc,ncm->cm", onehot - q, logP) / n
+        return loss, grad
+
+    learn_t = learn_temperature and blend == "geometric"
+    if not per_class:
+        def fun(x):
+            w = softmax(x[:M])
+            t = float(np.exp(x[M])) if learn_t else temperature
+            loss, gW = loss_grad_W(np.tile(t * w, (C, 1)))
+            g = gW.sum(axis=0)
+            grad = t * w * (g - w @ g)
+            if learn_t:
+                grad = np.append(grad, t * float(g @ w))
+            return loss, grad
+        x0 = np.zeros(M + 1 if learn_t else M)
+        res = minimize(fun, x0, jac=True, method="L-BFGS-B")
+        return softmax(res.x[:M]), (float(np.exp(res.x[M])) if learn_t else float(temperature))
+
+    def fun(theta):
+        W = softmax(theta.reshape(C, M), axis=1)
+        loss, gW = loss_grad_W(temperature * W)
+        gW = temperature * gW
+        diff = W - global_w[None, :]
+        loss = loss + reg * np.sum(diff ** 2) / C
+        gW = gW + 2.0 * reg * diff / C
+        gT = W * (gW - np.sum(W * gW, axis=1, keepdims=True))
+        return loss, gT.ravel()
+    theta0 = np.tile(np.log(np.clip(global_w, 1e-6, None)), C)
+    res = minimize(fun, theta0, jac=True, method="L-BFGS-B")
+    return softmax(res.x.reshape(C, M), axis=1), float(temperature)
+
+
+def _fit_temperature(probas, y_idx, w):
+    """The sharpness ``s`` minimising the log loss of ``p ∝ prod_m p_m ** (s * w_m)``."""
+    logits = sum(wm * np.log(np.clip(p, _EPS, 1.0)) for wm, p in zip(w, probas))
+    rows = np.arange(len(y_idx))
+
+    def loss(tau):
+        z = np.exp(tau) * logits
+        return float(np.mean(logsumexp(z, axis=1) - z[rows, y_idx]))
+    return float(np.exp(minimize_scalar(loss, bounds=(-5.0, 3.0), method="bounded").x))
+
+
+class WeightedFusionClassifier(ClassifierMixin, BaseEstimator):
+    """Weighted late fusion: a convex blend of each modality pipeline's probabilities.
+
+    Each ``(name, pipeline)`` gives class probabilities; the fused probability blends them
+    with non-negative weights summing to one. With ``weights=None`` the weights minimise
+    the log loss of the blend on out-of-fold probabilities from a cross-validation grouped
+    by recording location (``fit(X, y, groups=...)``); given ``weights`` are used as they
+    are, so ``GridSearchCV`` can tune them like any parameter.
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator), optional
+        One ``(modality_name, pipeline)`` per modality (see :class:`LateFusionClassifier`).
+        ``None``: a single scaled logistic regression over all columns.
+    weights : tuple of float, optional
+        Fixed non-negative weights, one per estimator, normalised to sum to 1.
+        ``None`` learns them.
+    per_class : bool, default=False
+        Also learn one weight per modality per class (``class_weights_``), each class's row
+        on the simplex and pulled toward the global weights with strength ``reg``: modalities
+        differ by scene (video is weak on bus and tram, for instance).
+    reg : float, default=1.0
+        Strength of that pull (squared distance to the global weights, averaged over
+        classes, added to the log loss). Large ``reg`` gives back the global weights.
+    blend : {"geometric", "arithmetic"}, default="geometric"
+        ``geometric``: ``p ∝ prod_m p_m ** w_m`` (log-linear pooling); ``arithmetic``:
+        ``p = sum_m w_m p_m``. Geometric gives the lower log loss on the built-in synthetic
+        data, as modality errors are partly independent.
+    temperature : float, optional
+        Geometric blend only: the sharpness ``s`` in ``p ∝ prod_m p_m ** (s * w_m)``, which
+        recalibrates over- or under-confident pipelines without leaving the simplex for the
+        weights. ``None`` learns it with the weights from the out-of-fold probabilities;
+        ``1.0`` is the plain log-linear blend. The arithmetic blend ignores it.
+    cv : int or splitter, default=5
+        Internal folds for the out-of-fold probabilities (see :func:`grouped_splits`).
+    random_state : int or None, default=None
+        Shuffles the internal folds when set.
+
+    Attributes
+    ----------
+    estimators_ : list of estimator
+        The pipelines, fitted on all of the training data.
+    weights_ : ndarray of shape (n_modalities,)
+        The global blend weights (learnt or the normalised ``weights``).
+    class_weights_ : ndarray of shape (n_classes, n_modalities)
+        Only with ``per_class=True``.
+    temperature_ : float
+        The sharpness used (1.0 for the arithmetic blend).
+    modality_names_ : list of str
+    classes_ : ndarray
+    n_features_in_ : int
+
+    Notes
+    -----
+    Missing modality: for a clip whose block for a pipeline is entirely NaN, that
+    pipeline is left out and the weights are renormalised over the present ones, per clip.
+    Weights are learnt on the training clips that have every modality.
+
+    Examples
+    --------
+    >>> from avsc_sk.fusion import WeightedFusionClassifier, make_feature_pipeline
+    >>> # mods = train.modalities
+    >>> # clf = WeightedFusionClassifier([(m, make_feature_pipeline(mods, m)) for m, _, _ in mods])
+    >>> # clf.fit(train.X, train.y, groups=train.groups).weights_
+    """
+
+    def __init__(self, estimators=None, weights=None, per_class=False, reg=1.0, blend="geometric",
+                 temperature=None, cv=5, random_state=None):
+        self.estimators = estimators
+        self.weights = weights
+        self.per_class = per_class
+        self.reg = reg
+        self.blend = blend
+        self.temperature = temperature
+        self.cv = cv
+        self.random_state = random_state
+
+    def _check_params(self, n_modalities):
+        if self.blend not in BLENDS:
+            raise ConfigError(f"blend={self.blend!r}: expected one of {', '.join(BLENDS)}")
+        if not isinstance(self.reg, numbers.Real) or self.reg < 0:
+            raise ConfigError(f"reg={self.reg!r}: expected a non-negative number")
+        if self.temperature is not None and not (isinstance(self.temperature, numbers.Real) and self.temperature > 0):
+            raise ConfigError(f"temperature={self.temperature!r}: expected a positive number or None (learn it)")
+        if self.weights is None:
+            return None
+        w = np.asarray(self.weights, dtype=float).ravel()
+        if len(w) != n_modalities or np.any(w < 0) or not np.isfinite(w).all() or w.sum() <= 0:
+            raise ConfigError(f"weights={self.weights!r}: expected {n_modalities} non-negative numbers, not all 0")
+        return w / w.sum()
+
+    def fit(self, X, y, groups=None):
+        """Fit every pipeline on all of ``X``; learn the weights from grouped out-of-fold probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_clips, n_features)
+        y : array-like of shape (n_clips,)
+        groups : array-like of shape (n_clips,), optional
+            Recording location of each clip (``FeatureSet.groups``).
+
+        Returns
+        -------
+        self
+        """
+        X, y = validate_data(self, X, y, dtype=[np.float32, np.float64], ensure_all_finite="allow-nan")
+        check_classification_targets(y)
+        estimators = check_estimators(self.estimators, self.random_state)
+        fixed = self._check_params(len(estimators))
+        self.estimators_ = [clone(est).fit(X, y) for _, est in estimators]
+        oof = None
+        if fixed is None or self.per_class or (self.temperature is None and self.blend == "geometric"):
+            splits = grouped_splits(X, y, groups, self.cv, self.random_state)
+            oof = [cross_val_predict(clone(est), X, y, cv=splits, method="predict_proba") for _, est in estimators]
+        return self._finish(estimators, X, y, oof, fixed)
+
+    @classmethod
+    def _from_oof(cls, estimators, oof_probas, X, y, **params):
+        """A fitted instance from already-fitted pipelines and their out-of-fold probabilities (for compare)."""
+        self = cls(estimators=estimators, **params)
+        X, y = validate_data(self, X, y, dtype=[np.float32, np.float64], ensure_all_finite="allow-nan")
+        self.estimators_ = [est for _, est in estimators]
+        return self._finish(estimators, X, y, list(oof_probas), self._check_params(len(estimators)))
+
+    def _finish(self, estimators, X, y, oof, fixed):
+        self.classes_ = np.unique(y)
+        self.modality_names_ = [name for name, _ in estimators]
+        self.columns_ = [estimator_columns(est, X.shape[1]) for est in self.estimators_]
+        if oof is not None:
+            complete = ~missing_mask(X, self.columns_).any(axis=1)
+            keep = complete if complete.any() else np.ones(len(y), dtype=bool)
+            oof = [p[keep] for p in oof]
+            y_idx = np.searchsorted(self.classes_, y[keep])
+        learn_t = self.temperature is None and self.blend == "geometric"
+        t = 1.0 if self.temperature is None else float(self.temperature)
+        if fixed is None:
+            self.weights_, self.temperature_ = _fit_weights(oof, y_idx, self.blend, False, 0.0,
+                                                            learn_temperature=learn_t)
+        else:
+            # Given weights stay as they are; only the sharpness is fitted for them.
+            self.weights_ = fixed
+            self.temperature_ = _fit_temperature(oof, y_idx, fixed) if learn_t else t
+        if self.per_class:
+            self.class_weights_, _ = _fit_weights(oof, y_idx, self.blend, True, float(self.reg), self.weights_,
+                                                  temperature=self.temperature_)
+        return self
+
+    def predict_proba(self, X):
+        """Blended class probabilities, columns in ``classes_`` order."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64], ensure_all_finite="allow-nan")
+        n, C = X.shape[0], len(self.classes_)
+        missing = missing_mask(X, self.columns_)
+        check_missing(missing, "weighted fusion")
+        probas = []
+        for k, est in enumerate(self.estimators_):
+            P = np.full((n, C), 1.0 / C)
+            present = ~missing[:, k]
+            if present.any():
+                P[present] = est.predict_proba(X[present])
+            probas.append(P)
+        base = self.class_weights_ if self.per_class else self.weights_[None, :]
+        W = np.broadcast_to(base, (n, *base.shape)) * (~missing)[:, None, :]
+        total = W.sum(axis=2, keepdims=True)
+        # A class whose learnt weight sits entirely on an absent modality falls back to equal weights.
+        W = np.where(total > 0, W / np.where(total > 0, total, 1.0), (~missing)[:, None, :] / (~missing).sum(
+            axis=1)[:, None, None])
+        if self.blend == "geometric":
+            W = W * self.temperature_
+        return _blend(probas, W, self.blend)
+
+    def predict(self, X):
+        """The most probable class of each clip."""
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags

@@ -1,0 +1,28 @@
+"""scikit-learn's common estimator checks over every estimator of the project."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from avsc_sk._pooling import FramePooler
+from avsc_sk.fusion import IntermediateFusionClassifier, LateFusionClassifier, WeightedFusionClassifier
+
+# Small and fast: the checks fit each estimator dozens of times on tiny data.
+ESTIMATORS = [
+    FramePooler(),
+    LateFusionClassifier(cv=3),
+    WeightedFusionClassifier(cv=3),
+    WeightedFusionClassifier(cv=3, per_class=True, blend="arithmetic"),
+    IntermediateFusionClassifier(hidden=32, embed=16, shared=16, learning_rate=1e-2, max_epochs=40,
+                                 patience=40, validation_fraction=0.0, random_state=0),
+]
+
+# Every check passes; an expected failure would be listed here as {class name: {check name: reason}}.
+EXPECTED_FAILURES = {}
+
+
+def _expected(estimator):
+    return EXPECTED_FAILURES.get(type(estimator).__name__, {})
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
