@@ -213,3 +213,18 @@ def test_compare_fusions_table(split):
     assert late >= df.set_index("mode").loc[["audio", "video"], "fit_time_s"].sum()
     text = format_compare(df)
     assert "synthetic" in text and "| weighted |" in text and "weighted fusion weights: audio" in text
+
+
+def test_compare_cli_writes_csv_and_markdown(split, tmp_path, monkeypatch, capsys):
+    from avsc_sk.cli import _compare, main
+
+    train, test = split
+    monkeypatch.setattr(_compare, "load_split", lambda features, name, **kw: train if "train" in name else test)
+    out = tmp_path / "cmp"
+    assert main(["compare", "--fusions", "audio,video,weighted", "--n-boot", "100", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "SYNTHETIC" in printed and "weighted" in printed
+    csv = (out / "compare.csv").read_text()
+    assert csv.splitlines()[0].startswith("mode,accuracy,accuracy_low") and len(csv.splitlines()) == 4
+    assert "synthetic" in (out / "compare.md").read_text()
+    assert main(["compare", "--fusions", "audio", "--out", str(out)]) == 2  # exists, no --force

@@ -1,0 +1,57 @@
+"""avsc-sk compare: train every fusion mode on one split, score each on another, print and save the table."""
+
+from pathlib import Path
+
+from .._io import atomic_dir, check_output
+from .._load import load_split
+from ..fusion import FUSION_MODES, compare_fusions, format_compare
+from ..heads import HEADS
+from ._common import add_features_args, add_force, synthetic_banner
+
+__all__ = ["add_parser", "run", "write_compare"]
+
+
+def add_parser(sub):
+    p = sub.add_parser("compare", help="compare single-modality and fusion modes on one split",
+                       description="Train every mode on the same training split, score each on the same "
+                                   "evaluation split, and write compare.csv and compare.md: accuracy and log "
+                                   "loss with 95%% bootstrap intervals, macro F1, fit and predict time, and "
+                                   "McNemar's test of each fusion against the best single modality.")
+    add_features_args(p)
+    p.add_argument("--train-split", default="train+val", help="split to train on (default: train+val)")
+    p.add_argument("--eval-split", default="test", help="labelled split to score on (default: test)")
+    p.add_argument("--model", default="logreg", choices=HEADS, help="head of the pipelines (default: logreg)")
+    p.add_argument("--fusions", default=None, metavar="MODES",
+                   help="comma-separated modes, e.g. audio,video,early,intermediate,late,weighted "
+                        f"(default: every modality of the data, then {','.join(FUSION_MODES)})")
+    p.add_argument("--seed", type=int, default=0, help="random seed of the models and the bootstrap (default: 0)")
+    p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default: 1000)")
+    p.add_argument("--out", type=Path, required=True, help="directory to create with compare.csv and compare.md")
+    add_force(p)
+    p.set_defaults(func=run)
+
+
+def write_compare(df, out, *, force=False):
+    """Write ``compare.csv`` and ``compare.md`` into a new directory ``out`` (atomically)."""
+    with atomic_dir(out, force=force) as tmp:
+        df.to_csv(tmp / "compare.csv", index=False, float_format="%.6g")
+        banner = synthetic_banner(df.attrs.get("synthetic"))
+        (tmp / "compare.md").write_text((f"**{banner}**\n\n" if banner else "") + format_compare(df),
+                                        encoding="utf-8")
+    return Path(out)
+
+
+def run(args):
+    check_output(args.out, force=args.force, what="output directory")  # fail before the long work
+    kw = dict(max_frames=args.max_frames, allow_missing_modality=args.allow_missing_modality)
+    train = load_split(args.features, args.train_split, **kw)
+    test = load_split(args.features, args.eval_split, **kw)
+    df = compare_fusions(train, test, fusions=args.fusions, model=args.model, random_state=args.seed,
+                         n_boot=args.n_boot)
+    write_compare(df, args.out, force=args.force)
+    banner = synthetic_banner(df.attrs.get("synthetic"))
+    if banner:
+        print(banner)
+    print(format_compare(df, markdown=False), end="")
+    print(f"wrote {args.out / 'compare.csv'} and {args.out / 'compare.md'}")
+    return 0
