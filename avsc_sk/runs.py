@@ -68,9 +68,27 @@ def build_estimator(config, modalities):
         valid = sorted(estimator.get_params(deep=True))
         hint = ", ".join(k for k in valid if "__" in k and not k.endswith(("copy", "verbose")))[:300]
         raise ConfigError(f"params: {str(exc).splitlines()[0]} Valid keys include: {hint}") from None
+    _validate_params(estimator, params)
     if segment:
         estimator = SegmentClassifier(estimator, modalities=tuple(modalities), segment_frames=segment)
     return estimator
+
+
+def _validate_params(estimator, params):
+    """Check the values set from the config now, naming the key, rather than deep inside fit."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    nested = estimator.get_params(deep=True)
+    for key, value in params.items():
+        owner_key = key.rpartition("__")[0]
+        owner = nested.get(owner_key) if owner_key else estimator
+        validate = getattr(owner, "_validate_params", None)
+        if not callable(validate) or not hasattr(owner, "_parameter_constraints"):
+            continue  # only scikit-learn's own estimators declare their constraints
+        try:
+            validate()
+        except InvalidParameterError as exc:
+            raise ConfigError(f"params.{key} = {value!r}: {str(exc).splitlines()[0]}") from None
 
 
 def fit_estimator(estimator, train):
@@ -82,7 +100,13 @@ def fit_estimator(estimator, train):
         raise DataError(f"{train.source or 'features'}: split {train.split!r} has only one scene; "
                         "fit needs clips of at least two scenes")
     kwargs = {"groups": train.groups} if "groups" in inspect.signature(estimator.fit).parameters else {}
-    return estimator.fit(train.X, train.y, **kwargs)
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    try:
+        return estimator.fit(train.X, train.y, **kwargs)
+    except InvalidParameterError as exc:
+        # set_params accepts any value; scikit-learn checks them only here, in fit.
+        raise ConfigError(f"params: {str(exc).splitlines()[0]} Fix the value in the config or with --set") from None
 
 
 def predict_proba_scenes(model, X):
