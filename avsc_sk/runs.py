@@ -2,12 +2,14 @@
 
 A run directory holds::
 
-    model.skops     the fitted estimator, in skops format (never pickle)
+    model.skops     the fitted estimator, in skops format (pickle only with ``trust_pickle``)
     config.toml     the resolved configuration; ``avsc-sk fit --config`` accepts it
     manifest.json   avsc-sk and library versions, seed, classes, modalities, the training
                     data's source and content hash, timings and scores
 
-Loading checks the avsc-sk version and admits only the types in :data:`TRUSTED_MODULES`.
+Loading checks the avsc-sk version and the manifest, and admits only the types in
+:data:`TRUSTED_MODULES`; a pickle (``model.pkl`` / ``model.joblib``) can run any code when
+loaded, so it is refused unless the caller passes ``trust_pickle=True``.
 """
 
 import inspect
@@ -18,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import skops.io as sio
 from sklearn.metrics import accuracy_score, log_loss
 
 from . import __version__
@@ -39,15 +40,22 @@ TRUSTED_MODULES = ("sklearn.", "avsc_sk.", "lightgbm.", "numpy.", "scipy.")
 _MANIFEST = "manifest.json"
 _MODEL = "model.skops"
 _CONFIG = "config.toml"
+_PICKLES = ("model.pkl", "model.joblib")
 
 
 @dataclass
 class Run:
-    """A loaded run: the fitted ``model``, its ``manifest`` dict, and where it lives."""
+    """A loaded run: the fitted ``model``, its ``manifest`` dict, where it lives, and the model file read."""
 
     path: Path
     model: object
     manifest: dict
+    model_file: Path = None
+
+    @property
+    def from_pickle(self):
+        """True when the model was read from a pickle (``load_run(..., trust_pickle=True)``)."""
+        return self.model_file is not None and self.model_file.name in _PICKLES
 
     @property
     def name(self):
@@ -202,6 +210,8 @@ def save_run(run_dir, model, manifest, *, force=False):
     synthetic = " on SYNTHETIC data" if manifest.get("synthetic") else ""
     header = f"avsc-sk {manifest['avsc_sk_version']} run config ({manifest['fusion']}{synthetic})\n" \
              f"reproduce: avsc-sk fit --config {Path(run_dir) / _CONFIG} --out NEW_RUN_DIR"
+    import skops.io as sio  # imported here: it adds seconds to every command's start-up
+
     with atomic_dir(run_dir, force=force) as tmp:
         sio.dump(model, tmp / _MODEL)
         (tmp / _CONFIG).write_text(dump_config(manifest["config"], header), encoding="utf-8")
@@ -209,33 +219,73 @@ def save_run(run_dir, model, manifest, *, force=False):
     return Path(run_dir)
 
 
-def load_run(run_dir):
+def load_run(run_dir, *, trust_pickle=False):
     """Load a run directory written by :func:`save_run`, refusing untrusted or foreign model files.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+    trust_pickle : bool, default=False
+        Accept a run whose model is a pickle (``model.pkl`` or ``model.joblib``) instead of
+        ``model.skops``. Loading a pickle can run any code it holds: only for files you made.
+
+    Returns
+    -------
+    Run
 
     Raises
     ------
     RunError
-        If files are missing, the manifest is unreadable, the run comes from another avsc-sk
-        version, or the model file holds a type outside :data:`TRUSTED_MODULES`.
+        If files are missing, the manifest is unreadable or incomplete, the run comes from
+        another avsc-sk version, the model file holds a type outside :data:`TRUSTED_MODULES`
+        or does not fit the manifest, or it is a pickle and ``trust_pickle`` is False.
     """
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise RunError(f"run directory {run_dir} does not exist; create one with avsc-sk fit --out {run_dir}")
+    manifest = _read_manifest(run_dir)
+    model_path = run_dir / _MODEL
+    if model_path.is_file():
+        model = _load_skops(model_path)
+    else:
+        pickles = [run_dir / name for name in _PICKLES if (run_dir / name).is_file()]
+        if not pickles:
+            raise RunError(f"{model_path} is missing; {run_dir} is incomplete, re-run avsc-sk fit")
+        model_path = pickles[0]
+        if not trust_pickle:
+            raise RunError(f"{model_path} is a pickle, which runs any code it holds when loaded; avsc-sk refuses it. "
+                           "Re-run avsc-sk fit to get model.skops, or, only if you made that file yourself, "
+                           "pass --trust-pickle (load_run(..., trust_pickle=True))")
+        model = _load_pickle(model_path)
+    _check_model(model, model_path, manifest)
+    return Run(run_dir, model, manifest, model_path)
+
+
+def _read_manifest(run_dir):
+    path = run_dir / _MANIFEST
     try:
-        manifest = json.loads((run_dir / _MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise RunError(f"{run_dir / _MANIFEST} is missing; {run_dir} is not an avsc-sk run directory") from None
+        raise RunError(f"{path} is missing; {run_dir} is not an avsc-sk run directory") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise RunError(f"{run_dir / _MANIFEST} is not valid JSON ({exc}); re-run avsc-sk fit") from None
+        raise RunError(f"{path} is not valid JSON ({' '.join(str(exc).split())[:80]}); re-run avsc-sk fit") from None
     version = manifest.get("avsc_sk_version") if isinstance(manifest, dict) else None
     if version != __version__:
         raise RunError(f"{run_dir} was made by avsc-sk {version}, this is {__version__}; "
                        "re-run avsc-sk fit with this version (or install the one that made it)")
-    model_path = run_dir / _MODEL
-    if not model_path.is_file():
-        pickles = sorted(p.name for p in run_dir.glob("*.pkl")) + sorted(p.name for p in run_dir.glob("*.joblib"))
-        hint = f" ({', '.join(pickles)} are pickle files, which avsc-sk never loads)" if pickles else ""
-        raise RunError(f"{model_path} is missing{hint}; re-run avsc-sk fit")
+    mods = manifest.get("modalities")
+    valid = isinstance(mods, list) and mods and all(
+        isinstance(m, list) and len(m) == 3 and isinstance(m[0], str)
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in m[1:]) for m in mods)
+    if not valid:
+        raise RunError(f"{path}: 'modalities' is {mods!r}, not a list of [name, n_frames, dim]; the manifest was "
+                       "edited or damaged, re-run avsc-sk fit")
+    return manifest
+
+
+def _load_skops(model_path):
+    import skops.io as sio
+
     try:
         untrusted = sio.get_untrusted_types(file=model_path)
     except Exception as exc:  # skops raises many types on a damaged zip
@@ -245,10 +295,37 @@ def load_run(run_dir):
         raise RunError(f"{model_path} contains untrusted type {refused[0]!r}; refusing to load it. "
                        "Only models saved by avsc-sk are accepted; re-run avsc-sk fit")
     try:
-        model = sio.load(model_path, trusted=untrusted)
+        return sio.load(model_path, trusted=untrusted)
     except Exception as exc:
-        raise RunError(f"{model_path} could not be loaded ({type(exc).__name__}: {exc}); re-run avsc-sk fit") from None
-    return Run(run_dir, model, manifest)
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
+        raise RunError(f"{model_path} could not be loaded ({reason}); re-run avsc-sk fit") from None
+
+
+def _load_pickle(model_path):
+    import joblib
+
+    try:
+        return joblib.load(model_path)
+    except Exception as exc:  # unpickling fails in as many ways as the pickled code can
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
+        raise RunError(f"{model_path} could not be loaded ({reason}); re-run avsc-sk fit") from None
+
+
+def _check_model(model, model_path, manifest):
+    """A model file swapped for another object is refused here, not as a traceback in predict."""
+    classes = getattr(model, "classes_", None)
+    if not callable(getattr(model, "predict_proba", None)) or classes is None:
+        raise RunError(f"{model_path} holds a {type(model).__name__}, not a fitted classifier with predict_proba; "
+                       "the file was replaced or damaged, re-run avsc-sk fit")
+    unknown = sorted(set(map(str, classes)) - set(SCENES))
+    if unknown:
+        raise RunError(f"{model_path} predicts unknown scene(s) {unknown[:3]}; the file was replaced, "
+                       "re-run avsc-sk fit")
+    width = sum(m[1] * m[2] for m in manifest["modalities"])
+    n_in = getattr(model, "n_features_in_", width)
+    if n_in != width:
+        raise RunError(f"{model_path} expects {n_in} columns but {model_path.parent / _MANIFEST} describes {width} "
+                       f"(modalities {manifest['modalities']}); the files do not belong together, re-run avsc-sk fit")
 
 
 def check_features(manifest, data):
