@@ -32,7 +32,7 @@ from .errors import ConfigError, DataError, RunError
 from .fusion import make_estimator
 
 __all__ = ["Run", "TRUSTED_MODULES", "build_estimator", "fit_estimator", "fit_run", "save_run", "load_run",
-           "predict_proba_scenes", "predict_frame", "check_features"]
+           "predict_proba_scenes", "predict_frame", "check_features", "feature_warnings"]
 
 #: Module prefixes whose types a model file may contain; anything else is refused.
 TRUSTED_MODULES = ("sklearn.", "avsc_sk.", "lightgbm.", "numpy.", "scipy.")
@@ -155,13 +155,16 @@ def _versions():
             "h5py": h5py.__version__, "lightgbm": lightgbm.__version__, "skops": skops.__version__}
 
 
-def _describe(data, source):
-    return {"source": str(source) if source is not None else BUILTIN, "split": data.split,
-            "n_clips": int(data.n_clips), "fingerprint": data.fingerprint(), "synthetic": data.synthetic,
-            "modalities": [list(m) for m in data.modalities]}
+def _describe(data, source, max_frames):
+    out = {"source": str(source) if source is not None else BUILTIN, "split": data.split,
+           "n_clips": int(data.n_clips), "fingerprint": data.fingerprint(), "synthetic": data.synthetic,
+           "modalities": [list(m) for m in data.modalities]}
+    if max_frames is not None and source is not None:  # the built-in data ignore max_frames
+        out["max_frames"] = int(max_frames)
+    return out
 
 
-def fit_run(config, train, *, evaluate=None, source=None):
+def fit_run(config, train, *, evaluate=None, source=None, max_frames=None):
     """Build, fit and score the estimator ``config`` describes.
 
     Parameters
@@ -174,6 +177,9 @@ def fit_run(config, train, *, evaluate=None, source=None):
         Labelled clips to score the fitted model on (recorded in the manifest).
     source : str, optional
         Where the features came from; ``None`` means the built-in data.
+    max_frames : int, optional
+        The ``max_frames`` the features from ``source`` were read with, recorded so that
+        prediction can warn when features are read differently.
 
     Returns
     -------
@@ -192,7 +198,7 @@ def fit_run(config, train, *, evaluate=None, source=None):
         "classes": [str(c) for c in model.classes_],
         "modalities": [list(m) for m in train.modalities],
         "synthetic": bool(train.synthetic),
-        "train": _describe(train, source),
+        "train": _describe(train, source, max_frames),
         "versions": _versions(),
         "timings": {"fit_s": round(fit_s, 3)},
         "scores": {},
@@ -332,10 +338,51 @@ def check_features(manifest, data):
     """Refuse features whose modalities or dimensions differ from what the run was trained on."""
     trained = [tuple(m) for m in manifest["modalities"]]
     if list(data.modalities) != trained:
+        hint = "predict with features extracted and laid out like the training data"
+        frames = {f for _, f, _ in trained}
+        same_dims = [(n, d) for n, _, d in data.modalities] == [(n, d) for n, _, d in trained]
+        if same_dims and len(frames) == 1:
+            hint = f"only the frame counts differ: read the features with --max-frames {frames.pop()} " \
+                   "(max_frames=...) as in training"
         raise DataError(
             f"{data.source or 'features'} hold modalities {list(data.modalities)} but the model was trained on "
-            f"{trained}; predict with features extracted and laid out like the training data"
+            f"{trained}; {hint}"
         )
+
+
+def feature_warnings(manifest, data, *, max_frames=None):
+    """One-line warnings about features that fit the run's layout but differ from its training data.
+
+    Parameters
+    ----------
+    manifest : dict
+        The run's manifest.
+    data : FeatureSet
+        Features about to be predicted (already accepted by :func:`check_features`).
+    max_frames : int, optional
+        The ``max_frames`` they were read with.
+
+    Returns
+    -------
+    list of str
+        Empty when nothing differs: the frames were cut as in training, the data are as
+        synthetic (or real) as the training data, and they are not the training clips.
+    """
+    train = manifest.get("train", {})
+    out = []
+    trained_cut = train.get("max_frames")
+    if trained_cut is not None and max_frames is not None and trained_cut != max_frames:
+        out.append(f"the run was trained on features read with max_frames={trained_cut} but these were read with "
+                   f"max_frames={max_frames}; frame statistics (pooling) may cover a different span of each clip, "
+                   f"pass --max-frames {trained_cut}")
+    if bool(manifest.get("synthetic")) != bool(data.synthetic):
+        kind = ("SYNTHETIC", "real") if manifest.get("synthetic") else ("real", "SYNTHETIC")
+        out.append(f"the run was trained on {kind[0]} data but {data.source or 'these features'} hold {kind[1]} "
+                   "data; scores do not carry over from one to the other")
+    if train.get("n_clips") == data.n_clips and train.get("fingerprint") == data.fingerprint():
+        out.append(f"{data.source or 'these features'} (split {data.split}) are the clips the run was trained on; "
+                   "scores on them are optimistic, predict a held-out split (e.g. --split test)")
+    return out
 
 
 def predict_frame(run, data):

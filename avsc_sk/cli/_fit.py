@@ -52,7 +52,7 @@ def run(args):
         if present:
             evaluate = load_split(args.features, args.eval_split, max_frames=args.max_frames,
                                   allow_missing_modality=args.allow_missing_modality)
-    model, manifest = fit_run(config, train, evaluate=evaluate, source=args.features)
+    model, manifest = fit_run(config, train, evaluate=evaluate, source=args.features, max_frames=args.max_frames)
     save_run(args.out, model, manifest, force=args.force)
     banner = synthetic_banner(train.synthetic)
     if banner:

@@ -1,10 +1,11 @@
 """avsc-sk predict: score clips with a saved run and write a DCASE-style prediction file."""
 
+import sys
 from pathlib import Path
 
 from .._io import check_output
 from .._load import BUILTIN, load_split
-from ..runs import load_run, predict_frame
+from ..runs import feature_warnings, load_run, predict_frame
 from ._common import add_features_args, add_force, synthetic_banner
 
 
@@ -16,7 +17,28 @@ def add_parser(sub):
     add_features_args(p, split="test")
     p.add_argument("--out", type=Path, required=True, help="prediction file to write, e.g. prediction.csv")
     add_force(p)
+    add_trust_pickle(p)
     p.set_defaults(func=run)
+
+
+def add_trust_pickle(parser):
+    parser.add_argument("--trust-pickle", action="store_true",
+                        help="accept a run whose model is model.pkl/model.joblib; loading a pickle runs any code "
+                             "it holds, so only for files you made yourself")
+
+
+def warn(message):
+    """Print one ``avsc-sk: warning:`` line to stderr."""
+    print(f"avsc-sk: warning: {message}", file=sys.stderr)
+
+
+def load_runs(run_dirs, *, trust_pickle=False):
+    """Load run directories, warning once for each model read from a pickle."""
+    runs = [load_run(d, trust_pickle=trust_pickle) for d in run_dirs]
+    for r in runs:
+        if r.from_pickle:
+            warn(f"loaded {r.model_file} with pickle (--trust-pickle); convert it by re-running avsc-sk fit")
+    return runs
 
 
 def features_for(run, features):
@@ -29,10 +51,12 @@ def features_for(run, features):
 
 def run(args):
     check_output(args.out, force=args.force, what="prediction file")
-    fitted = load_run(args.run_dir)
+    (fitted,) = load_runs([args.run_dir], trust_pickle=args.trust_pickle)
     data = load_split(features_for(fitted, args.features), args.split, max_frames=args.max_frames,
                       allow_missing_modality=args.allow_missing_modality)
     frame = predict_frame(fitted, data)
+    for message in feature_warnings(fitted.manifest, data, max_frames=args.max_frames):
+        warn(message)
     from ..evaluation import write_prediction
 
     write_prediction(args.out, frame, force=args.force)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from .._io import check_output
 from ._common import add_features_args, add_force, synthetic_banner
+from ._predict import add_trust_pickle, load_runs
 
 
 def add_parser(sub):
@@ -21,10 +22,12 @@ def add_parser(sub):
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: 0)")
     p.add_argument("--title", default=None, help="report title (default: 'avsc-sk report: <runs>')")
     add_force(p)
+    add_trust_pickle(p)
     p.set_defaults(func=run)
 
 
-def run_frames(run_dirs, features=None, split="test", *, max_frames=96, allow_missing_modality=False):
+def run_frames(run_dirs, features=None, split="test", *, max_frames=96, allow_missing_modality=False,
+               trust_pickle=False):
     """Load the runs, read the split once, predict it with every run.
 
     Returns
@@ -36,10 +39,10 @@ def run_frames(run_dirs, features=None, split="test", *, max_frames=96, allow_mi
     """
     from .._load import load_split
     from ..errors import DataError
-    from ..runs import load_run, predict_frame
+    from ..runs import predict_frame
     from ._predict import features_for
 
-    runs = [load_run(d) for d in run_dirs]
+    runs = load_runs(run_dirs, trust_pickle=trust_pickle)
     data = load_split(features_for(runs[0], features), split, max_frames=max_frames,
                       allow_missing_modality=allow_missing_modality)
     if data.y is None:
@@ -63,7 +66,8 @@ def run(args):
 
     check_output(args.out, force=args.force, what="report directory")
     frames, data, runs = run_frames(args.run_dirs, args.features, args.split, max_frames=args.max_frames,
-                                    allow_missing_modality=args.allow_missing_modality)
+                                    allow_missing_modality=args.allow_missing_modality,
+                                    trust_pickle=args.trust_pickle)
     synthetic = bool(data.synthetic or any(r.manifest.get("synthetic") for r in runs))
     title = args.title or f"avsc-sk report: {', '.join(frames)} on split {data.split}"
     city = pd.Series(data.city, index=data.clip_ids)
