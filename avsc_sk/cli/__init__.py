@@ -81,10 +81,14 @@ def main(argv=None):
         return args.func(args) or 0
     except AvscError as exc:
         return _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-    except (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError) as exc:
+    except OSError as exc:
+        # Whatever the OS refuses (missing, not a folder, permissions, disk full) is about a path the user gave.
         name = getattr(exc, "filename", None) or ""
-        return _fail(f"{name}: {exc.strerror or exc}; check the path and its permissions")
+        where = f"{name}: " if name else ""
+        reason = exc.strerror or " ".join(str(exc).split())
+        return _fail(f"{where}{reason}; check the path, its permissions and the free disk space")
     except KeyboardInterrupt:
-        return _fail("interrupted; outputs already complete were kept, partial ones were discarded") or 130
+        _fail("interrupted; outputs already complete were kept, partial ones were discarded")
+        return 130
     except MemoryError:
         return _fail("out of memory; use fewer clips (--clips), fewer frames (--frames) or a smaller model")
