@@ -110,10 +110,18 @@ def write_prediction(path, frame, *, force=False, header_comment=None):
     return Path(path)
 
 
+def _read_text(path, what):
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not a UTF-8 text file (byte {exc.start} is 0x{exc.object[exc.start]:02x}); "
+                        f"expected a tab-separated {what}, check the path") from None
+
+
 def _read_table(path, what):
     """Read a tab-separated table as strings, skipping leading ``#`` lines; detect other separators."""
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    text = _read_text(path, what)
     lines = text.splitlines()
     skip = 0
     while skip < len(lines) and lines[skip].startswith("#"):
@@ -221,7 +229,7 @@ def read_labels(path):
         ``scene_label`` indexed by clip stem (index name ``aid``).
     """
     path = Path(path)
-    first = next((ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.startswith("#")), "")
+    first = next((ln for ln in _read_text(path, "label file").splitlines() if not ln.startswith("#")), "")
     if "\t" not in first and "," in first and "filename_audio" in first:
         table = pd.read_csv(path, sep=",", dtype=str, keep_default_na=False)  # official_split/*.csv
         table.columns = [c.strip() for c in table.columns]
@@ -251,11 +259,11 @@ def attach_labels(frame, labels):
     Every clip of the prediction must have a label; labels of clips that were not
     predicted are ignored, as in the reference scoring script.
     """
+    src = getattr(labels, "attrs", {}).get("source", "the label file")  # pd.Series() below drops attrs
     labels = pd.Series(labels)
     found = frame["aid"].map(labels)
     if found.isna().any():
         lost = frame["aid"][found.isna()]
-        src = labels.attrs.get("source", "the label file")
         raise DataError(f"{len(lost)} of {len(frame)} predicted clips have no label in {src}, e.g. "
                         f"{lost.iloc[0]!r}; score against the list the clips came from (fold1_evaluate.csv)")
     out = frame.copy()
