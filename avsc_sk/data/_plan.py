@@ -82,7 +82,7 @@ def missing_error(n_missing, examples, source):
     ex = ", ".join(examples[:3])
     return DataError(
         f"{n_missing} clip(s) in {source} lack a modality (e.g. {ex}); re-extract them, select fewer "
-        "modalities, or pass allow_missing_modality=True to keep them with NaN blocks"
+        "modalities, or pass --allow-missing-modality (allow_missing_modality=True) to keep them with NaN blocks"
     )
 
 
