@@ -8,7 +8,7 @@ A run directory holds::
                     data's source and content hash, timings and scores
 
 Loading checks the avsc-sk version and the manifest, and admits only the types in
-:data:`TRUSTED_MODULES`; a pickle (``model.pkl`` / ``model.joblib``) can run any code when
+:data:`TRUSTED_MODULES` and :data:`TRUSTED_TYPES`; a pickle (``model.pkl`` / ``model.joblib``) can run any code when
 loaded, so it is refused unless the caller passes ``trust_pickle=True``.
 """
 
@@ -31,11 +31,13 @@ from .data import SCENES
 from .errors import ConfigError, DataError, RunError
 from .fusion import make_estimator
 
-__all__ = ["Run", "TRUSTED_MODULES", "build_estimator", "fit_estimator", "fit_run", "save_run", "load_run",
+__all__ = ["Run", "TRUSTED_MODULES", "TRUSTED_TYPES", "build_estimator", "fit_estimator", "fit_run", "save_run", "load_run",
            "predict_proba_scenes", "predict_frame", "check_features", "feature_warnings"]
 
 #: Module prefixes whose types a model file may contain; anything else is refused.
 TRUSTED_MODULES = ("sklearn.", "avsc_sk.", "lightgbm.", "numpy.", "scipy.")
+#: Types outside those modules that fitted models hold (LightGBM keeps its params in an OrderedDict).
+TRUSTED_TYPES = ("collections.OrderedDict",)
 
 _MANIFEST = "manifest.json"
 _MODEL = "model.skops"
@@ -296,7 +298,7 @@ def _load_skops(model_path):
         untrusted = sio.get_untrusted_types(file=model_path)
     except Exception as exc:  # skops raises many types on a damaged zip
         raise RunError(f"{model_path} is not a readable skops file ({type(exc).__name__}); re-run avsc-sk fit") from None
-    refused = [t for t in untrusted if not t.startswith(TRUSTED_MODULES)]
+    refused = [t for t in untrusted if not t.startswith(TRUSTED_MODULES) and t not in TRUSTED_TYPES]
     if refused:
         raise RunError(f"{model_path} contains untrusted type {refused[0]!r}; refusing to load it. "
                        "Only models saved by avsc-sk are accepted; re-run avsc-sk fit")
