@@ -413,6 +413,8 @@ def _results_dict(search):
 
 def _label(value):
     if isinstance(value, BaseEstimator):
+        if type(value).__name__ not in ESTIMATORS:
+            return repr(value)
         spec = _estimator_spec(value)
         return spec["estimator"] + "(" + ", ".join(f"{k}={v!r}" for k, v in spec.items() if k != "estimator") + ")"
     if isinstance(value, (tuple, list)):
