@@ -78,7 +78,7 @@ def files_under(path):
     return sorted(p for p in path.rglob("*") if p.is_file())
 
 
-def run_child(script, task, *, timeout=None):
+def run_child(script, task, *, timeout=None, env=None):
     """Run ``python script _child '<json task>'`` in a fresh process; returns its JSON result.
 
     A fresh process per measurement gives each fit its own peak RSS and no memory left
@@ -87,7 +87,8 @@ def run_child(script, task, *, timeout=None):
     cmd = [sys.executable, str(script), "_child", json.dumps(task)]
     t0 = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                              env=None if env is None else {**os.environ, **env})
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout} s", "wall_s": time.perf_counter() - t0}
     wall = time.perf_counter() - t0

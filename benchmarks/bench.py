@@ -330,6 +330,12 @@ def run(args):
         print(f"[{time.perf_counter() - t_start:7.1f} s] {msg}", file=sys.stderr, flush=True)
 
     timeout = args.timeout
+    env = None
+    if args.blas_threads > 0:
+        # OpenBLAS threads busy-wait; on a loaded machine two of them can make a logistic
+        # regression 20x slower than one, so a fixed count makes runs comparable.
+        env = {k: str(args.blas_threads) for k in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    result["machine"]["blas_threads"] = args.blas_threads if args.blas_threads > 0 else "library default"
     gen = run_child(script, {"task": "generate", "dir": str(datadir), "n_clips": n_clips,
                              "base_frames": base_frames, "n_frames": N_FRAMES, "seed": 0,
                              "regenerate": args.regenerate}, timeout=timeout)
@@ -345,9 +351,9 @@ def run(args):
         for name, path in (("native", native), ("A", layout_a)):
             reads[name] = {
                 "sequential": run_child(script, {"task": "seq", "paths": [str(p) for p in files_under(path)],
-                                                 "cache": cache, "repeats": reps}, timeout=timeout),
+                                                 "cache": cache, "repeats": reps}, timeout=timeout, env=env),
                 "reader": run_child(script, {"task": "read", "path": str(path), "cache": cache, "repeats": reps},
-                                    timeout=timeout),
+                                    timeout=timeout, env=env),
             }
             log(f"read {name}: {reads[name]}")
         result["read"] = reads
@@ -360,7 +366,7 @@ def run(args):
         for mode in fit_modes or FUSIONS:
             fits[mode] = run_child(script, {"task": "fit", "fusion": mode, "path": str(native), "max_frames": N_FRAMES,
                                             "predict": True, "repeats": 3,
-                                            "profile": mode in (args.profile or "").split(",")}, timeout=timeout)
+                                            "profile": mode in (args.profile or "").split(",")}, timeout=timeout, env=env)
             log(f"fit {mode}: " + ", ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
                                            for k, v in fits[mode].items() if not k.startswith("profile")))
         result["fit"] = fits
@@ -370,13 +376,13 @@ def run(args):
         sizes = [int(round(s * QUICK_FRACTION)) for s in SCALE_SIZES] if quick else list(SCALE_SIZES)
         for n in sizes:
             r = run_child(script, {"task": "fit", "fusion": "early", "path": str(native), "max_frames": N_FRAMES,
-                                   "n_clips": n, "predict": False}, timeout=timeout)
+                                   "n_clips": n, "predict": False}, timeout=timeout, env=env)
             scale.append({"mode": "clips", **r})
             log(f"scale early n={n}: fit {r.get('fit_s')}")
         r = run_child(script, {"task": "fit", "fusion": "early", "path": str(native),
                                "max_frames": SEGMENT_MAX_FRAMES, "segment_frames": SEGMENT_FRAMES,
                                "predict": False, "profile": "segment" in (args.profile or "").split(",")},
-                      timeout=timeout)
+                      timeout=timeout, env=env)
         scale.append({"mode": "segments", **r})
         log(f"scale segment mode: fit {r.get('fit_s')}")
         result["scale"] = scale
@@ -423,6 +429,12 @@ def judge(result):
         if full and "error" not in r:
             verdicts[f"scale {r['mode']} n={r.get('n_segments', r['n_clips'])}: fit RSS increase <= 2 GiB"] = \
                 r["fit_rss_increase_mib"] <= RSS_TARGET_MIB
+    ext = result.get("extract")
+    if isinstance(ext, dict):
+        for key, r in ext.items():
+            if isinstance(r, dict) and r.get("verdict") in ("PASS", "MISS"):
+                verdicts[f"extract {key.replace('_', ' ')} >= {r['target_x']:g}x real time per core"] = \
+                    r["verdict"] == "PASS"
     result["verdicts"] = {k: _status(v) for k, v in verdicts.items()}
     return result
 
@@ -431,7 +443,8 @@ def table(result):
     """The markdown report printed at the end."""
     full = not result["quick"]
     lines = [f"## avsc-sk benchmark on SYNTHETIC data ({'full fold1 size' if full else 'quick: 10% of clips'}, "
-             f"{result['machine']['cpus']} CPUs, page cache {result['cache']}, "
+             f"{result['machine']['cpus']} CPUs, BLAS threads {result['machine'].get('blas_threads')}, "
+             f"page cache {result['cache']}, "
              f"load {result['machine']['load_at_start']} -> {result['machine'].get('load_at_end')})", ""]
     data = result.get("data", {})
     if "clips" in data:
@@ -525,6 +538,9 @@ def main(argv=None):
                         help="drop the page cache before each read measurement (default, needs root) or read warm")
     parser.add_argument("--base-frames", type=int, help="frames generated per clip before repeating to 96")
     parser.add_argument("--regenerate", action="store_true", help="regenerate the data even if cached")
+    parser.add_argument("--blas-threads", type=int, default=1,
+                        help="BLAS/OpenMP threads in the measurement processes (default 1; 0 keeps the libraries' "
+                             "own choice, which on a busy machine can make logistic regression 20x slower)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed per measurement process")
     args = parser.parse_args(argv)
     result = judge(run(args))
