@@ -476,19 +476,21 @@ def table(result):
     if fits:
         lines += ["### Fit (train+val) and prediction (test), default head logreg", "",
                   "| mode | fit s | fit CPU s | target | status | peak RSS MiB (incl. features) | fit RSS increase MiB | "
-                  "status | predict clips/s | status | synthetic accuracy |",
-                  "|---|---|---|---|---|---|---|---|---|---|---|"]
+                  "status | predict clips/s | clips per CPU s | status | synthetic accuracy |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
         v = result["verdicts"]
         for mode, r in fits.items():
             if "error" in r:
-                lines.append(f"| {mode} | error: {r['error'][:120]} ||||||||||")
+                lines.append(f"| {mode} | error: {r['error'][:120]} |||||||||||")
                 continue
             t = FIT_TARGETS.get(mode)
             lines.append(
                 f"| {mode} | {r['fit_s']:.2f} | {r.get('fit_cpu_s', float('nan')):.2f} | {'<= %g s' % t if t else '-'} | "
                 f"{v.get(f'{mode}: fit <= {t:g} s', '-') if t else '-'} | {r['peak_rss_mib']:.0f} | "
                 f"{r['fit_rss_increase_mib']:.0f} | {v.get(f'{mode}: fit RSS increase <= 2 GiB', '-')} | "
-                f"{_fmt(r.get('predict_clips_s'), '.0f')} | {v.get(f'{mode}: predict >= 20,000 clips/s', '-')} | "
+                f"{_fmt(r.get('predict_clips_s'), '.0f')} | "
+                f"{_fmt(r['predict_clips'] / r['predict_cpu_s_median'] if r.get('predict_cpu_s_median') else None, '.0f')} | "
+                f"{v.get(f'{mode}: predict >= 20,000 clips/s', '-')} | "
                 f"{_fmt(r.get('synthetic_accuracy'), '.3f')} |")
         lines.append("")
     scale = result.get("scale")
@@ -542,7 +544,11 @@ def main(argv=None):
                         help="BLAS/OpenMP threads in the measurement processes (default 1; 0 keeps the libraries' "
                              "own choice, which on a busy machine can make logistic regression 20x slower)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds allowed per measurement process")
+    parser.add_argument("--report", metavar="JSON", help="print the table of a saved result and exit")
     args = parser.parse_args(argv)
+    if args.report:
+        print(table(judge(json.loads(Path(args.report).read_text()))))
+        return 0
     result = judge(run(args))
     text = table(result)
     print(text)
