@@ -8,9 +8,9 @@ from avsc_sk.fusion import IntermediateFusionClassifier, LateFusionClassifier, W
 # Small and fast: the checks fit each estimator dozens of times on tiny data.
 ESTIMATORS = [
     FramePooler(),
-    LateFusionClassifier(cv=3),
-    WeightedFusionClassifier(cv=3),
-    WeightedFusionClassifier(cv=3, per_class=True, blend="arithmetic"),
+    LateFusionClassifier(cv=2),
+    WeightedFusionClassifier(cv=2),
+    WeightedFusionClassifier(cv=2, per_class=True, blend="arithmetic"),
     IntermediateFusionClassifier(hidden=32, embed=16, shared=16, learning_rate=1e-2, max_epochs=40,
                                  patience=40, validation_fraction=0.0, random_state=0),
 ]
