@@ -7,7 +7,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import check_estimators, check_missing, estimator_columns, grouped_splits, missing_mask, stack_features
+from ._base import (check_estimators, check_missing, estimator_columns, grouped_splits, missing_mask,
+                    stack_features)
 
 __all__ = ["LateFusionClassifier"]
 
@@ -53,7 +54,8 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
     is stacked on the modalities it has. The missing pipeline's stacked features are
     replaced by ``fill_``, the class frequencies of the training labels (what a calibrated
     model says without evidence, and about the mean of its out-of-fold probabilities), so
-    the final estimator decides from the present modalities. Clips with no modality at all are refused. During ``fit`` a missing block is
+    the final estimator decides from the present modalities. Clips with no modality at all
+    are refused. During ``fit`` a missing block is
     left to each pipeline's imputer.
     """
 
