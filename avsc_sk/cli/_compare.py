@@ -26,6 +26,8 @@ def add_parser(sub):
                         f"(default: every modality of the data, then {','.join(FUSION_MODES)})")
     p.add_argument("--seed", type=int, default=0, help="random seed of the models and the bootstrap (default: 0)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default: 1000)")
+    p.add_argument("--n-jobs", type=int, default=None, metavar="N",
+                   help="parallel jobs for the cross-validated fits (default: 1)")
     p.add_argument("--out", type=Path, required=True, help="directory to create with compare.csv and compare.md")
     add_force(p)
     p.set_defaults(func=run)
@@ -47,7 +49,7 @@ def run(args):
     train = load_split(args.features, args.train_split, **kw)
     test = load_split(args.features, args.eval_split, **kw)
     df = compare_fusions(train, test, fusions=args.fusions, model=args.model, random_state=args.seed,
-                         n_boot=args.n_boot)
+                         n_boot=args.n_boot, n_jobs=args.n_jobs)
     write_compare(df, args.out, force=args.force)
     banner = synthetic_banner(df.attrs.get("synthetic"))
     if banner:

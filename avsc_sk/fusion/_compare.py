@@ -40,7 +40,7 @@ def _scores(y, P, classes, n_boot, seed):
                     f"{len(classes)} classes (train on data with every scene)")
 
 
-def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0, n_boot=1000, cv=5):
+def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0, n_boot=1000, cv=5, n_jobs=None):
     """Fit each fusion mode on ``train``, score it on ``test``, and tabulate the results.
 
     Every mode sees the same training clips and is scored on the same evaluation clips.
@@ -65,6 +65,8 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
         Bootstrap resamples for the 95% intervals of accuracy and log loss.
     cv : int, default=5
         Internal grouped folds of late and weighted fusion.
+    n_jobs : int, optional
+        Parallel jobs for the out-of-fold fits (joblib convention; ``None`` is 1).
 
     Returns
     -------
@@ -108,7 +110,7 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
         oof, t_oof = None, 0.0
         if need_oof:
             t0 = time.perf_counter()
-            oof = cross_val_predict(clone(pipe), Xtr, ytr, cv=splits, method="predict_proba")
+            oof = cross_val_predict(clone(pipe), Xtr, ytr, cv=splits, method="predict_proba", n_jobs=n_jobs)
             t_oof = time.perf_counter() - t0
         shared[name] = {"fitted": fitted, "oof": oof, "t_fit": t_fit, "t_oof": t_oof}
 
