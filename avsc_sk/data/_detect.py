@@ -18,7 +18,8 @@ import h5py
 
 from ..errors import ConfigError, DataError
 
-__all__ = ["SPLITS", "canonical_split", "parse_splits", "open_hdf5", "detect_layout", "order_modalities"]
+__all__ = ["SPLITS", "canonical_split", "parse_splits", "open_hdf5", "detect_layout", "order_modalities",
+           "flag_attr"]
 
 #: Canonical split names, in the order they are listed and written.
 SPLITS = ("train", "val", "test")
@@ -87,11 +88,33 @@ def open_hdf5(path, *, remedy="re-create it with avsc-sk convert or avsc-sk extr
         raise DataError(f"{path} is not a readable HDF5 file ({reason}); {remedy}") from None
     try:
         yield fh
-    except OSError as exc:
-        # A file whose header opens but whose data blocks are cut off fails only on read.
+    except DataError:
+        raise
+    except Exception as exc:
+        # A file whose header opens but whose data blocks are cut off or damaged fails only on read,
+        # and h5py reports damage as OSError, RuntimeError, KeyError, ValueError, TypeError...:
+        # whatever h5py itself raised is about the file; an error in avsc-sk's own code stays one.
+        if not isinstance(exc, (OSError, RuntimeError)) and not _raised_by_h5py(exc):
+            raise
         raise DataError(f"{path} is not a readable HDF5 file ({_reason(exc)}); {remedy}") from None
     finally:
         fh.close()
+
+
+def flag_attr(fh, name, path):
+    """A boolean file attribute such as ``synthetic`` (False when absent); a non-scalar is a damaged file."""
+    value = fh.attrs.get(name, False)
+    if getattr(value, "ndim", 0) != 0:
+        raise DataError(f"{path}: attribute {name!r} holds an array of shape {value.shape}, not a flag; "
+                        "the file is damaged, re-create it")
+    return bool(value)
+
+
+def _raised_by_h5py(exc):
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and "h5py" in tb.tb_frame.f_code.co_filename.replace("\\", "/").split("/")
 
 
 def _reason(exc):
