@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import DataError
 from ._clipname import SCENES
-from ._detect import SPLITS, open_hdf5, order_modalities
+from ._detect import SPLITS, flag_attr, open_hdf5, order_modalities
 from ._plan import ReadPlan, check_finite, missing_error
 
 __all__ = ["NATIVE_FORMAT", "NATIVE_FORMAT_VERSION", "splits_native", "plan_native", "write_native"]
@@ -46,20 +46,26 @@ _META = ("clip_id", "scene_label", "city", "location")
 _WRITE_CELLS = 1 << 24
 
 
+def _short(value):
+    # A damaged attribute can be a long array: keep the message on one short line.
+    text = " ".join(repr(value).split())
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _check_header(fh, path):
     fmt = fh.attrs.get("avsc_format")
     if isinstance(fmt, bytes):
         fmt = fmt.decode("utf-8", "replace")
-    if fmt != NATIVE_FORMAT:
+    if not isinstance(fmt, str) or fmt != NATIVE_FORMAT:
         raise DataError(
-            f"{path} is an HDF5 file but not an avsc-sk native feature file (attribute avsc_format is {fmt!r}); "
+            f"{path} is an HDF5 file but not an avsc-sk native feature file (attribute avsc_format is {_short(fmt)}); "
             "pass the layout-A/B root folder instead of one of its files, or convert it with avsc-sk convert"
         )
     version = fh.attrs.get("avsc_format_version")
     try:
         version = int(version)
     except (TypeError, ValueError):
-        raise DataError(f"{path}: avsc_format_version {version!r} is not an integer; re-create the file") from None
+        raise DataError(f"{path}: avsc_format_version {_short(version)} is not an integer; re-create the file") from None
     if version > NATIVE_FORMAT_VERSION:
         raise DataError(
             f"{path} uses native format version {version} but this avsc-sk reads up to version "
@@ -78,8 +84,9 @@ def _strings(group, name, n, path, split):
     if name not in group:
         raise DataError(f"{path}: split {split!r} has no {name!r} dataset; re-create the file")
     ds = group[name]
-    if ds.ndim != 1 or (n is not None and ds.shape[0] != n):
-        raise DataError(f"{path}: '{split}/{name}' has shape {ds.shape}; expected ({n if n is not None else 'n'},)")
+    if not isinstance(ds, h5py.Dataset) or ds.ndim != 1 or (n is not None and ds.shape[0] != n):
+        raise DataError(f"{path}: '{split}/{name}' has shape {getattr(ds, 'shape', None)}; "
+                        f"expected ({n if n is not None else 'n'},)")
     try:
         return np.asarray(ds.asstr()[()], dtype=object)
     except (TypeError, ValueError):
@@ -94,6 +101,8 @@ def plan_native(path, split, *, modalities=None, max_frames=96, allow_missing_mo
             available = [s for s in SPLITS if s in fh]
             raise DataError(f"no {split!r} split in {path}; available: {', '.join(available) or 'none'}")
         group = fh[split]
+        if not isinstance(group, h5py.Group):
+            raise DataError(f"{path}: split {split!r} is an HDF5 {type(group).__name__}, not a group; re-create the file")
         clip_ids = _strings(group, "clip_id", None, path, split)
         n = len(clip_ids)
         labels, city, location = (_strings(group, k, n, path, split) for k in _META[1:])
@@ -133,7 +142,7 @@ def plan_native(path, split, *, modalities=None, max_frames=96, allow_missing_mo
                                 "re-create the file")
             keep = n_frames if max_frames is None else min(int(max_frames), n_frames)
             blocks.append((mod, keep, dim))
-        synthetic = bool(fh.attrs.get("synthetic", False))
+        synthetic = flag_attr(fh, "synthetic", path)
     return _NativePlan(
         path=path, split=split, source=str(path), modalities=blocks, clip_ids=clip_ids, y=y, city=city,
         location=location, missing=None, synthetic=synthetic, block_sources={m: str(path) for m in mods},

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import DataError
 from ._clipname import SCENES, parse_stem, scene_of_index, stem_of
-from ._detect import open_hdf5
+from ._detect import flag_attr, open_hdf5
 from ._plan import ReadPlan, frames_to_keep, missing_error
 
 __all__ = ["plan_perclip", "write_perclip_file"]
@@ -27,21 +27,31 @@ class _Entry:
         self.n_frames, self.dim, self.per_frame = n_frames, dim, per_frame
 
 
+def _text_names(group, path):
+    """The member names of a group; h5py gives bytes for a name that is not UTF-8 (a damaged file)."""
+    names = list(group)
+    for name in names:
+        if isinstance(name, bytes):
+            raise DataError(f"{path}: entry name {name[:40]!r} under {group.name!r} is not UTF-8 text; "
+                            f"the file is damaged, {_REMEDY}")
+    return names
+
+
 def _index_file(path, mod):
     """``{stem: _Entry}`` for every clip in one modality file, with structure and label checks."""
     entries = {}
     expected = f"keys '<label_index>/{mod}/<stem>'"
     with open_hdf5(path, remedy=_REMEDY) as fh:
-        for lab in fh:
+        for lab in _text_names(fh, path):
             top = fh[lab]
             if not isinstance(top, h5py.Group):
                 raise DataError(f"{path}: top-level entry {lab!r} is not a label-index group; expected {expected}")
             scene = scene_of_index(lab, source=path)
-            for mid in top:
+            for mid in _text_names(top, path):
                 if mid != mod or not isinstance(top[mid], h5py.Group):
                     raise DataError(f"{path}: unexpected entry '{lab}/{mid}'; expected {expected}")
                 group = top[mid]
-                for name in group:
+                for name in _text_names(group, path):
                     key = f"{lab}/{mid}/{name}"
                     stem = stem_of(name)
                     clip = parse_stem(stem, source=path)
@@ -64,7 +74,10 @@ def _describe(leaf, key, label, clip, path):
                             "one row per frame; re-extract the clip")
         _check_dtype(leaf, key, path)
         return _Entry(key, label, clip, leaf.shape[0], leaf.shape[1], False)
-    names = list(leaf)
+    if not isinstance(leaf, h5py.Group):
+        raise DataError(f"{path}: entry {key!r} is an HDF5 {type(leaf).__name__}, not a dataset (n_frames, dim) "
+                        "or a group of frames; re-extract the clip")
+    names = _text_names(leaf, path)
     if set(names) != {str(i) for i in range(len(names))}:
         raise DataError(f"{path}: group {key!r} must hold per-frame datasets named 0, 1, 2, ...; "
                         f"found {sorted(names)[:4]}")
@@ -162,7 +175,7 @@ def _any_synthetic(paths):
     out = False
     for path in paths:
         with open_hdf5(path, remedy=_REMEDY) as fh:
-            out |= bool(fh.attrs.get("synthetic", False))
+            out |= flag_attr(fh, "synthetic", path)
     return out
 
 
