@@ -21,8 +21,11 @@ def add_parser(sub):
 
 def evaluate_file(prediction, label=None, *, digits=2):
     """The scoring text for a prediction file (labels from ``label`` or its own scene_label column)."""
+    from ..errors import ConfigError
     from ..evaluation import attach_labels, format_scoring, read_labels, read_prediction
 
+    if digits < 0:
+        raise ConfigError(f"--digits {digits}: expected 0 or more digits (the reference used 2)")
     frame = read_prediction(prediction)
     if label is not None:
         frame = attach_labels(frame, read_labels(label))
