@@ -69,6 +69,9 @@ def build_estimator(config, modalities):
     """The unfitted estimator a configuration describes, for data laid out as ``modalities``."""
     seed = config.get("seed", 0)
     segment = config.get("segment_frames") or 0
+    if segment < 0:
+        raise ConfigError(f"segment_frames = {segment}: expected 0 (whole clips) or a positive frame count, "
+                          "e.g. --segment-frames 10")
     layout = segment_modalities(modalities, segment) if segment else modalities
     estimator = make_estimator(config["fusion"], layout, model=config["model"], random_state=seed)
     params = build_params(config.get("params", {}))
