@@ -555,6 +555,15 @@ def case_override_wrong_type(w, t):
         "segment_frames", "int"
 
 
+def case_negative_segment_frames(w, t):
+    return ["fit", "--features", str(w / "good.h5"), "--segment-frames", "-2", "--out", str(t / "r")], \
+        "segment_frames", "--segment-frames"
+
+
+def case_negative_digits(w, t):
+    return ["evaluate", "--prediction", str(_prediction(t)), "--digits", "-1"], "--digits", "0 or more"
+
+
 def case_fit_output_exists(w, t):
     (t / "r").mkdir()
     return ["fit", "--features", str(w / "good.h5"), "--out", str(t / "r")], str(t / "r"), "--force"
