@@ -88,8 +88,8 @@ def open_hdf5(path, *, remedy="re-create it with avsc-sk convert or avsc-sk extr
         raise DataError(f"{path} is not a readable HDF5 file ({reason}); {remedy}") from None
     try:
         yield fh
-    except DataError:
-        raise
+    except (DataError, MemoryError):
+        raise  # out of memory is not a damaged file
     except Exception as exc:
         # A file whose header opens but whose data blocks are cut off or damaged fails only on read,
         # and h5py reports damage as OSError, RuntimeError, KeyError, ValueError, TypeError...:
