@@ -314,7 +314,7 @@ def dask_client(scheduler=None):
     """
     distributed = _import_distributed()
     if scheduler in (None, "", "local"):
-        cluster = distributed.LocalCluster(threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = distributed.LocalCluster(threads_per_worker=1, processes=True, dashboard_address=":0")
         return distributed.Client(cluster), cluster
     try:
         return distributed.Client(scheduler, timeout="10s"), None
