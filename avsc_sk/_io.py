@@ -1,6 +1,7 @@
 """Safe file output: nothing the user already had is replaced without ``force``; every write is atomic."""
 
 import contextlib
+import ctypes
 import os
 import shutil
 import tempfile
@@ -58,25 +59,39 @@ def atomic_write_text(path, text, *, force=False):
     return atomic_write_bytes(path, text.encode("utf-8"), force=force)
 
 
+def _exchange(a, b):
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where unsupported."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
 @contextlib.contextmanager
 def atomic_dir(path, *, force=False):
     """Yield a temporary directory that replaces ``path`` only when the block succeeds.
 
-    With ``force`` an existing directory is swapped out only after the new one is complete,
-    so an interrupted run keeps the previous outputs.
+    With ``force`` an existing directory is swapped with the complete new one in a single
+    atomic exchange where the OS offers it (Linux), so at every instant ``path`` is either
+    the old directory or the new one; an interrupted run keeps the previous outputs.
     """
     path = check_output(path, force=force)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
-        if path.exists():
+        if not path.exists():
+            os.replace(tmp, path)
+        elif _exchange(tmp, path):
+            shutil.rmtree(tmp, ignore_errors=True)  # now holds the old directory
+        else:
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
             os.replace(path, old / "x")
             os.replace(tmp, path)
             shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
