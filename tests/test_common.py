@@ -1,9 +1,19 @@
 """scikit-learn's common estimator checks over every estimator of the project."""
 
+from sklearn.compose import ColumnTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from avsc_sk._pooling import FramePooler
-from avsc_sk.fusion import IntermediateFusionClassifier, LateFusionClassifier, WeightedFusionClassifier
+from avsc_sk.fusion import IntermediateFusionClassifier, LateFusionClassifier, WeightedFusionClassifier, \
+    make_modality_pipeline
+
+
+def _pooled(cls, **params):
+    # The structure make_estimator builds, on whatever width a check uses: one "modality" of
+    # one frame (the checks' X is not frames), pooled once, and a modality pipeline on its block.
+    pooler = ColumnTransformer([("x", FramePooler(n_frames=1, stats=("mean", "max")), slice(0, None))])
+    return cls([("x", make_modality_pipeline())], pooler=pooler, cv=2, **params)
+
 
 # Small and fast: the checks fit each estimator dozens of times on tiny data.
 ESTIMATORS = [
@@ -11,6 +21,8 @@ ESTIMATORS = [
     LateFusionClassifier(cv=2),
     WeightedFusionClassifier(cv=2),
     WeightedFusionClassifier(cv=2, per_class=True, blend="arithmetic"),
+    _pooled(LateFusionClassifier),
+    _pooled(WeightedFusionClassifier),
     IntermediateFusionClassifier(hidden=32, embed=16, shared=16, learning_rate=1e-2, max_epochs=40,
                                  patience=40, validation_fraction=0.0, random_state=0),
 ]

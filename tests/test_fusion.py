@@ -5,10 +5,12 @@ import pickle
 import numpy as np
 import pytest
 import sklearn
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import GridSearchCV, GroupKFold
 
+from avsc_sk._pooling import FramePooler
 from avsc_sk.data import SCENES, FeatureSet
-from avsc_sk.errors import DataError
+from avsc_sk.errors import ConfigError, DataError
 from avsc_sk.fusion import (
     IntermediateFusionClassifier,
     LateFusionClassifier,
@@ -17,7 +19,9 @@ from avsc_sk.fusion import (
     format_compare,
     make_estimator,
     make_feature_pipeline,
+    make_pooler,
 )
+from avsc_sk.runs import build_estimator
 
 # Few clips, so few batches per epoch: a larger step lets batch-norm running statistics settle early.
 SMALL_MLP = dict(hidden=64, embed=16, shared=16, max_epochs=30, patience=8, batch_size=64, learning_rate=1e-2)
@@ -63,8 +67,8 @@ def _pipes(fs):
 
 def test_grouped_cv_folds_never_share_a_location(split):
     train, _ = split
-    clf = LateFusionClassifier(_pipes(train), cv=4).fit(train.X, train.y, groups=train.groups)
-    assert clf.stack_.cv is clf.cv_splits_ and len(clf.cv_splits_) == 4
+    clf = make_estimator("late", train.modalities).set_params(cv=4).fit(train.X, train.y, groups=train.groups)
+    assert len(clf.cv_splits_) == 4
     for tr, te in clf.cv_splits_:
         assert not set(train.groups[tr]) & set(train.groups[te])
     assert np.array_equal(np.sort(np.concatenate([te for _, te in clf.cv_splits_])), np.arange(train.n_clips))
@@ -109,7 +113,7 @@ def test_per_class_weights_follow_the_informative_modality():
 
 def test_fixed_weights_are_tunable_with_gridsearch(split):
     train, _ = split
-    clf = WeightedFusionClassifier(_pipes(train), cv=3)
+    clf = make_estimator("weighted", train.modalities).set_params(cv=3, random_state=None)
     grid = GridSearchCV(clf, {"weights": [(1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]}, cv=GroupKFold(3),
                         scoring="neg_log_loss")
     grid.fit(train.X, train.y, groups=train.groups)
@@ -164,7 +168,7 @@ def test_missing_modality_still_predicts(split, mode):
     assert np.allclose(P[20:], est.predict_proba(test.X)[20:])
     if mode == "weighted":
         # Without video the blend is audio's pipeline alone (weights renormalised onto it).
-        audio = est.estimators_[0].predict_proba(test.X[:10])
+        audio = est.estimators_[0].predict_proba(est.pooler_.transform(test.X[:10])[:, est.blocks_[0]])
         assert np.array_equal(P[:10].argmax(axis=1), audio.argmax(axis=1))
     if mode != "early":
         X[0, :] = np.nan
@@ -228,3 +232,118 @@ def test_compare_cli_writes_csv_and_markdown(split, tmp_path, monkeypatch, capsy
     assert csv.splitlines()[0].startswith("mode,accuracy,accuracy_low") and len(csv.splitlines()) == 4
     assert "synthetic" in (out / "compare.md").read_text()
     assert main(["compare", "--fusions", "audio", "--out", str(out)]) == 2  # exists, no --force
+
+
+# ----------------------------------------------------------------------------- pooled members, nested params
+
+def test_nested_head_params_reach_the_fitted_modality_estimator(split):
+    train, test = split
+    for mode in ("late", "weighted"):
+        est = make_estimator(mode, train.modalities).set_params(cv=2)
+        params = est.get_params()
+        assert params["audio__head__C"] == params["video__head__C"] == 1.0
+        assert params["pooler__audio__stats"] == ("mean",)
+        est.set_params(audio__head__C=0.01).fit(train.X, train.y, groups=train.groups)
+        audio, video = (e.named_steps["head"] for e in est.estimators_)
+        assert (audio.C, video.C) == (0.01, 1.0)
+        # Stronger regularisation shrinks the audio head's coefficients, not video's.
+        ref = make_estimator(mode, train.modalities).set_params(cv=2).fit(train.X, train.y, groups=train.groups)
+        ref_audio, ref_video = (e.named_steps["head"] for e in ref.estimators_)
+        assert np.abs(audio.coef_).sum() < 0.5 * np.abs(ref_audio.coef_).sum()
+        assert np.array_equal(video.coef_, ref_video.coef_)
+    # A fit config reaches them the same way.
+    cfg = {"fusion": "late", "model": "logreg", "seed": 0, "params": {"audio__head__C": 0.05}}
+    assert build_estimator(cfg, train.modalities).get_params()["audio__head__C"] == 0.05
+
+
+def test_gridsearch_tunes_one_modality_head(split):
+    train, _ = split
+    est = make_estimator("weighted", train.modalities).set_params(weights=(1, 1), temperature=1.0)
+    grid = GridSearchCV(est, {"video__head__C": [1e-4, 1.0]}, cv=GroupKFold(3), scoring="neg_log_loss")
+    grid.fit(train.X, train.y, groups=train.groups)
+    assert grid.best_params_ == {"video__head__C": 1.0}
+    assert grid.best_estimator_.estimators_[1].named_steps["head"].C == 1.0
+
+
+def test_pooling_params_reach_the_pooler():
+    fs = _data(n_loc=30, n_frames=4)
+    est = make_estimator("late", fs.modalities).set_params(pooler__audio__stats=("mean", "std"), cv=3)
+    est.fit(fs.X, fs.y, groups=fs.groups)
+    assert [(b.start, b.stop) for b in est.blocks_] == [(0, 32), (32, 48)]
+    assert [e.n_features_in_ for e in est.estimators_] == [32, 16]
+    audio = est.pooler_.named_transformers_["audio"]
+    assert isinstance(audio, FramePooler) and audio.stats == ("mean", "std")
+    assert est.n_features_in_ == fs.X.shape[1] == 2 * 4 * 16
+
+
+_SPY = []
+
+
+class _Spy(ClassifierMixin, BaseEstimator):
+    """Records the shape and dtype of every array it is fitted on; predicts the training class frequencies."""
+
+    def fit(self, X, y):
+        _SPY.append((X.shape, X.dtype))
+        self.classes_, counts = np.unique(y, return_counts=True)
+        self.freq_ = counts / counts.sum()
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict_proba(self, X):
+        return np.tile(self.freq_, (len(X), 1))
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+@pytest.mark.parametrize("cls", [LateFusionClassifier, WeightedFusionClassifier])
+def test_members_and_folds_see_only_their_pooled_columns(cls, monkeypatch):
+    fs = _data(n_loc=30, n_frames=8)  # raw block 8 x 16 = 128 columns, pooled 16
+    pooled = []
+    real = FramePooler.transform
+    monkeypatch.setattr(FramePooler, "transform", lambda self, X: pooled.append(X.shape) or real(self, X))
+    _SPY.clear()
+    est = cls([("audio", _Spy()), ("video", _Spy())], pooler=make_pooler(fs.modalities), cv=3)
+    est.fit(fs.X, fs.y, groups=fs.groups)
+    # Each modality: one fit on all clips and one per internal fold, every one on 16 pooled float32 columns.
+    assert len(_SPY) == 2 * (1 + 3)
+    assert {shape[1] for shape, _ in _SPY} == {16} and {dtype for _, dtype in _SPY} == {np.dtype(np.float32)}
+    assert sorted(shape[0] for shape, _ in _SPY) == sorted([fs.n_clips] * 2 + [len(tr) for tr, _ in
+                                                                              grouped(fs, 3)] * 2)
+    # The frames were pooled once per modality, all clips at a time, before any fold.
+    assert pooled == [(fs.n_clips, 128), (fs.n_clips, 128)]
+
+
+def grouped(fs, cv):
+    from avsc_sk.fusion import grouped_splits
+    return grouped_splits(fs.X, fs.y, fs.groups, cv)
+
+
+def test_too_few_clips_per_scene_is_one_data_error():
+    fs = _data(n_loc=20, per_loc=2)  # 4 clips per scene
+    est = make_estimator("late", fs.modalities, model="knn")
+    with pytest.raises(DataError, match=r"fewer clips than the 5 internal folds \(largest 4.*cv=4"):
+        est.fit(fs.X, fs.y, groups=fs.groups)
+    # Two folds are possible, but 25 neighbours need more than the 20 clips of a fold.
+    with pytest.raises(DataError, match=r"modality 'audio': internal fold 1 of 2 has 20 training clips.*cv=2"):
+        est.set_params(cv=2).fit(fs.X, fs.y, groups=fs.groups)
+    assert make_estimator("weighted", fs.modalities).set_params(cv=2).fit(fs.X, fs.y, groups=fs.groups)
+
+
+def test_modality_named_like_a_parameter_is_refused():
+    fs = _data(n_loc=20, mods=(("audio", 1.0), ("cv", 1.0)))
+    with pytest.raises(ConfigError, match="clash with parameters"):
+        make_estimator("late", fs.modalities).fit(fs.X, fs.y, groups=fs.groups)
+
+
+def test_compare_matches_the_standalone_estimators(split):
+    train, test = split
+    df = compare_fusions(train, test, fusions=["audio", "early", "late", "weighted"], n_boot=50, cv=3)
+    acc = df.set_index("mode")["accuracy"]
+    for mode in ("audio", "early", "late", "weighted"):
+        est = make_estimator(mode, train.modalities)
+        if mode in ("late", "weighted"):
+            est.set_params(cv=3).fit(train.X, train.y, groups=train.groups)
+        else:
+            est.fit(train.X, train.y)
+        assert acc[mode] == np.mean(est.predict(test.X) == test.y), mode

@@ -2,7 +2,8 @@
 
 from ._base import grouped_splits
 from ._compare import COMPARE_COLUMNS, compare_fusions, format_compare
-from ._early import make_feature_pipeline, make_modality_features, modality_columns
+from ._early import (make_feature_pipeline, make_modality_features, make_modality_pipeline, make_pooler,
+                     modality_columns)
 from ._intermediate import IntermediateFusionClassifier
 from ._late import LateFusionClassifier
 from ._registry import FUSION_MODES, FUSIONS, make_estimator
@@ -22,5 +23,7 @@ __all__ = [
     "make_estimator",
     "make_feature_pipeline",
     "make_modality_features",
+    "make_modality_pipeline",
+    "make_pooler",
     "modality_columns",
 ]

@@ -3,16 +3,22 @@
 import numbers
 
 import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import ClassifierMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+from sklearn.utils.metaestimators import _BaseComposition
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import ConfigError, DataError
 
-__all__ = ["grouped_splits", "estimator_columns", "missing_mask", "default_estimators", "check_estimators"]
+__all__ = ["grouped_splits", "estimator_columns", "missing_mask", "default_estimators", "check_estimators",
+           "fit_member", "oof_member", "member_blocks", "ModalityFusion"]
 
 
 def grouped_splits(X, y, groups=None, cv=5, random_state=None):
@@ -45,6 +51,7 @@ def grouped_splits(X, y, groups=None, cv=5, random_state=None):
     if cv < 2:
         raise ConfigError(f"cv={cv}: internal cross-validation needs at least 2 folds")
     shuffle = random_state is not None
+    _check_class_counts(y, int(cv) if groups is None else min(int(cv), len(np.unique(np.asarray(groups)))))
     if groups is not None:
         groups = np.asarray(groups)
         if len(groups) != len(y):
@@ -57,6 +64,15 @@ def grouped_splits(X, y, groups=None, cv=5, random_state=None):
         return [(tr, te) for tr, te in splitter.split(X, y, groups)]
     splitter = StratifiedKFold(n_splits=int(cv), shuffle=shuffle, random_state=random_state if shuffle else None)
     return [(tr, te) for tr, te in splitter.split(X, y)]
+
+
+def _check_class_counts(y, n_splits):
+    """Refuse, as one line, what StratifiedKFold / StratifiedGroupKFold would raise as a traceback."""
+    _, counts = np.unique(np.asarray(y), return_counts=True)
+    if len(counts) and counts.max() < n_splits:
+        raise DataError(f"every scene has fewer clips than the {n_splits} internal folds (largest {counts.max()}, "
+                        f"smallest {counts.min()} clips); pass cv={max(2, int(counts.max()))} or fewer, "
+                        "or train on more clips per scene")
 
 
 def estimator_columns(estimator, n_features):
@@ -123,3 +139,187 @@ def check_missing(missing, what):
 def stack_features(probas, n_classes):
     """Concatenate per-modality probabilities as StackingClassifier does (binary: drop column 0)."""
     return np.hstack([p[:, 1:] if n_classes == 2 else p for p in probas])
+
+
+# Messages of scikit-learn errors that mean "too few clips for this fold", not a bug.
+_TOO_FEW = ("cannot be greater than the number of members", "n_neighbors <= n_samples",
+            "least populated class", "needs samples of at least 2 classes", "contains only one class")
+
+
+def _fold_error(exc, name, n_clips, y, where):
+    """A DataError naming the fold when ``exc`` is a too-few-clips error; else None (re-raise as is)."""
+    msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, InvalidParameterError) or not any(t in msg for t in _TOO_FEW):
+        return None
+    _, counts = np.unique(np.asarray(y), return_counts=True)
+    return DataError(f"modality {name!r}: {where} has {n_clips} training clips (smallest scene {counts.min()}), "
+                     f"too few for its estimator ({msg}); use fewer internal folds (cv=2) or more clips per scene")
+
+
+def fit_member(name, estimator, Z, y, where="fitting on all training clips"):
+    """Fit a clone of one modality's estimator on ``Z`` (its own pooled columns); too few clips is a DataError."""
+    try:
+        return clone(estimator).fit(Z, y)
+    except ValueError as exc:
+        err = _fold_error(exc, name, len(y), y, where)
+        if err is None:
+            raise
+        raise err from None
+
+
+def _fold_proba(name, estimator, Z, y, train, test, classes, where):
+    est = fit_member(name, estimator, Z[train], y[train], where)
+    try:
+        P = est.predict_proba(Z[test])
+    except ValueError as exc:
+        err = _fold_error(exc, name, len(train), y[train], where)
+        if err is None:
+            raise
+        raise err from None
+    if len(est.classes_) == len(classes):
+        return P
+    # A scene absent from this fold's training clips gets probability 0, as cross_val_predict does.
+    out = np.zeros((len(test), len(classes)), dtype=P.dtype)
+    out[:, np.searchsorted(classes, est.classes_)] = P
+    return out
+
+
+def oof_member(name, estimator, Z, y, splits, classes, n_jobs=None):
+    """Out-of-fold ``predict_proba`` of one modality's estimator over ``splits`` (columns in ``classes`` order).
+
+    ``Z`` holds only this modality's pooled columns, so a fold copies a few MB, not the frames.
+    """
+    k = len(splits)
+    parts = Parallel(n_jobs=n_jobs)(
+        delayed(_fold_proba)(name, estimator, Z, y, tr, te, classes, f"internal fold {i + 1} of {k}")
+        for i, (tr, te) in enumerate(splits))
+    out = np.empty((len(y), len(classes)), dtype=np.float64)
+    for (_, te), P in zip(splits, parts):
+        out[te] = P
+    return out
+
+
+def member_blocks(pooler, estimators, n_features):
+    """Per estimator, the columns of the pooled matrix it reads: its modality's pooled block, or all of them.
+
+    With ``pooler`` (a fitted ColumnTransformer) an estimator named like one of its transformers
+    reads that transformer's output columns (``output_indices_``); any other reads every column,
+    and so does every estimator without a pooler (where a pipeline may select its own raw columns).
+    """
+    idx = getattr(pooler, "output_indices_", {}) if pooler is not None else {}
+    out = []
+    for name, _ in estimators:
+        block = idx.get(name)
+        out.append(block if block is not None and block.stop > block.start else slice(0, n_features))
+    return out
+
+
+def _take(Z, block):
+    return Z if block == slice(0, Z.shape[1]) else Z[:, block]
+
+
+class ModalityFusion(ClassifierMixin, _BaseComposition):
+    """Shared machinery of late and weighted fusion: pool once, one estimator per modality block.
+
+    Subclasses set ``estimators``, ``pooler``, ``cv``, ``n_jobs`` and ``random_state``. The
+    per-modality estimators' parameters are reachable as ``<name>__<param>`` (e.g.
+    ``audio__head__C``), the pooler's as ``pooler__<name>__<param>`` (``pooler__audio__stats``).
+    """
+
+    _what = "fusion"
+
+    def get_params(self, deep=True):
+        """Parameters, with each modality estimator's under its name (``audio__head__C``)."""
+        return self._get_params("estimators", deep=deep)
+
+    def set_params(self, **params):
+        """Set parameters, including a modality estimator's (``audio__head__C``) or replacing it (``audio``)."""
+        self._set_params("estimators", **params)
+        return self
+
+    def _finite(self):
+        # The FramePoolers refuse inf while pooling; checking the raw frames here too would be
+        # one more full pass over the largest array (3.2 GiB at fold1 size).
+        return False if self.pooler is not None else "allow-nan"
+
+    def _validate(self, X, y="no_validation", reset=True):
+        return validate_data(self, X, y, reset=reset, dtype=[np.float32, np.float64], ensure_all_finite=self._finite())
+
+    def _estimators(self):
+        estimators = check_estimators(self.estimators, self.random_state)
+        clash = sorted({name for name, _ in estimators} & set(self.get_params(deep=False)))
+        if clash:
+            raise ConfigError(f"modality name(s) {clash} clash with parameters of {type(self).__name__}; "
+                              "rename those modalities")
+        bad = [name for name, _ in estimators if "__" in name]
+        if bad:
+            raise ConfigError(f"modality name(s) {bad} contain '__', which separates nested parameters; rename them")
+        return estimators
+
+    def _fit_members(self, X, y, groups, need_oof):
+        """Pool ``X`` once, then fit every modality estimator on its block (and its OOF probabilities)."""
+        estimators = self._estimators()
+        if self.pooler is None:
+            self.pooler_, Z = None, X
+        else:
+            self.pooler_ = clone(self.pooler)
+            Z = self.pooler_.fit_transform(X)
+        self.classes_ = np.unique(y)
+        self.blocks_ = member_blocks(self.pooler_, estimators, Z.shape[1])
+        self.modality_names_ = [name for name, _ in estimators]
+        self.estimators_ = [fit_member(name, est, _take(Z, b), y)
+                            for (name, est), b in zip(estimators, self.blocks_)]
+        oof = splits = None
+        if need_oof:
+            splits = grouped_splits(Z, y, groups, self.cv, self.random_state)
+            oof = [oof_member(name, est, _take(Z, b), y, splits, self.classes_, self.n_jobs)
+                   for (name, est), b in zip(estimators, self.blocks_)]
+        self._set_missing_columns(Z.shape[1])
+        return Z, oof, splits
+
+    def _adopt(self, pooler, estimators, blocks, n_features_in, n_pooled, classes):
+        """Take already-fitted members (compare_fusions): the same state ``_fit_members`` leaves."""
+        self.pooler_ = pooler
+        self.blocks_ = list(blocks)
+        self.modality_names_ = [name for name, _ in estimators]
+        self.estimators_ = [est for _, est in estimators]
+        self.classes_ = np.asarray(classes)
+        self.n_features_in_ = int(n_features_in)
+        self._set_missing_columns(n_pooled)
+
+    def _set_missing_columns(self, n_pooled):
+        # The columns whose all-NaN rows mean "modality missing": the pooled block, or, without a
+        # pooler, the raw columns the estimator selects for itself.
+        self.columns_ = [np.arange(n_pooled)[b] if b != slice(0, n_pooled) else estimator_columns(est, n_pooled)
+                         for est, b in zip(self.estimators_, self.blocks_)]
+
+    def _pooled(self, X):
+        """Validate and pool ``X`` for prediction."""
+        X = self._validate(X, reset=False)
+        return X if self.pooler_ is None else self.pooler_.transform(X)
+
+    def _member_probas(self, Z, fill):
+        """Each estimator's probabilities on ``Z`` (``fill[k]`` where its modality is missing) and the mask."""
+        missing = missing_mask(Z, self.columns_)
+        check_missing(missing, self._what)
+        probas = []
+        for k, (est, b) in enumerate(zip(self.estimators_, self.blocks_)):
+            present = ~missing[:, k]
+            if present.all():
+                probas.append(est.predict_proba(_take(Z, b)))
+                continue
+            P = np.tile(np.asarray(fill[k], dtype=np.float64), (Z.shape[0], 1))
+            if present.any():
+                P[present] = est.predict_proba(_take(Z, b)[present])
+            probas.append(P)
+        return probas, missing
+
+    def predict(self, X):
+        """The most probable class of each clip."""
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags

@@ -4,12 +4,11 @@ import time
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
 from sklearn.metrics import f1_score
-from sklearn.model_selection import cross_val_predict
 
 from ..errors import ConfigError, DataError
-from ._base import grouped_splits
+from ._base import fit_member, grouped_splits, oof_member
+from ._early import make_modality_pipeline, make_pooler
 from ._late import LateFusionClassifier
 from ._registry import FUSION_MODES, make_estimator
 from ._weighted import WeightedFusionClassifier
@@ -44,6 +43,8 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     """Fit each fusion mode on ``train``, score it on ``test``, and tabulate the results.
 
     Every mode sees the same training clips and is scored on the same evaluation clips.
+    The frames of both splits are pooled once (mean, as every mode's default) and every mode
+    trains on the pooled features, which gives exactly the models ``make_estimator`` builds.
     The per-modality pipelines are trained once and shared: the single-modality modes are
     the pipelines fitted on all of ``train``, and late and weighted fusion are assembled
     from those same fitted pipelines plus their out-of-fold probabilities from one
@@ -76,8 +77,9 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
         seconds, ``vs`` (the best single modality, by accuracy) and ``mcnemar_p`` (McNemar's
         test on per-clip correctness against it; empty for the single modalities
         themselves), and ``n_missing`` (evaluation clips lacking some modality). Fit time of
-        late and weighted fusion counts the shared pipelines' training as well, i.e. what the
-        mode costs on its own. ``df.attrs`` holds ``synthetic``, ``n_train``, ``n_test``,
+        late and weighted fusion counts the shared pipelines' training as well, and every
+        mode's fit (predict) time the one pooling of the training (evaluation) clips, i.e.
+        what the mode costs on its own. ``df.attrs`` holds ``synthetic``, ``n_train``, ``n_test``,
         ``model`` and the fitted weighted-fusion weights.
     """
     if train.y is None or test.y is None:
@@ -92,25 +94,41 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
         raise ConfigError(f"unknown mode(s) {unknown or fusions} for compare; expected some of "
                           f"{', '.join([*names, *FUSION_MODES])}")
     _, mcnemar = _stats()
-    Xtr, ytr, Xte, yte = train.X, train.y, test.X, test.y
+    Xtr, ytr, yte = train.X, np.asarray(train.y), np.asarray(test.y)
     n_missing = int(test.missing().any(axis=1).sum())
 
-    # Per-modality pipelines: fitted once, shared by the single-modality, late and weighted modes.
+    # Pool once for every mode: pooling learns nothing, and the frames are by far the largest
+    # array. Each mode's fit (predict) time includes pooling the training (evaluation) clips.
+    pooler = make_pooler(train.modalities)
+    t0 = time.perf_counter()
+    Ztr = pooler.fit_transform(Xtr)
+    t_pool_fit = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    Zte = pooler.transform(test.X)
+    t_pool_pred = time.perf_counter() - t0
+    blocks = {name: pooler.output_indices_[name] for name in names}
+    # The pooled features laid out as modalities of one frame: early and intermediate fusion
+    # (mean pooling, the identity on one frame) then train exactly as on the frames.
+    pooled_layout = tuple((name, 1, blocks[name].stop - blocks[name].start) for name in names)
+    classes = np.unique(ytr)
+
+    # Per-modality estimators: fitted once, shared by the single-modality, late and weighted modes.
     shared = {}
     need_oof = any(f in ("late", "weighted") for f in fusions)
     need_single = set(names) if need_oof else {f for f in fusions if f in names}
-    splits = grouped_splits(Xtr, ytr, train.groups, cv, random_state) if need_oof else None
+    splits = grouped_splits(Ztr, ytr, train.groups, cv, random_state) if need_oof else None
     for name in names:
         if name not in need_single:
             continue
-        pipe = make_estimator(name, train.modalities, model=model, random_state=random_state)
+        member = make_modality_pipeline(model=model, random_state=random_state)
+        Zk = Ztr[:, blocks[name]]
         t0 = time.perf_counter()
-        fitted = clone(pipe).fit(Xtr, ytr)
+        fitted = fit_member(name, member, Zk, ytr)
         t_fit = time.perf_counter() - t0
         oof, t_oof = None, 0.0
         if need_oof:
             t0 = time.perf_counter()
-            oof = cross_val_predict(clone(pipe), Xtr, ytr, cv=splits, method="predict_proba", n_jobs=n_jobs)
+            oof = oof_member(name, member, Zk, ytr, splits, classes, n_jobs)
             t_oof = time.perf_counter() - t0
         shared[name] = {"fitted": fitted, "oof": oof, "t_fit": t_fit, "t_oof": t_oof}
 
@@ -118,29 +136,32 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     for mode in fusions:
         if mode in names:
             est, t_fit = shared[mode]["fitted"], shared[mode]["t_fit"]
+            predict = lambda Z, est=est, b=blocks[mode]: est.predict_proba(Z[:, b])  # noqa: E731
         elif mode in ("late", "weighted"):
             parts = [(n, shared[n]["fitted"]) for n in names]
             oofs = [shared[n]["oof"] for n in names]
+            args = (pooler, parts, [blocks[n] for n in names], oofs, ytr, Xtr.shape[1], Ztr.shape[1])
             t0 = time.perf_counter()
             if mode == "late":
-                est = LateFusionClassifier._from_oof(parts, oofs, Xtr, ytr, cv_splits=splits,
-                                                     random_state=random_state)
+                est = LateFusionClassifier._from_members(*args, cv_splits=splits, random_state=random_state)
             else:
-                est = WeightedFusionClassifier._from_oof(parts, oofs, Xtr, ytr, random_state=random_state)
+                est = WeightedFusionClassifier._from_members(*args, Z=Ztr, random_state=random_state)
                 weights = dict(zip(est.modality_names_, np.round(est.weights_, 3).tolist()))
             t_fit = time.perf_counter() - t0 + sum(shared[n]["t_fit"] + shared[n]["t_oof"] for n in names)
+            predict = est._predict_pooled
         else:
-            est = make_estimator(mode, train.modalities, model=model, random_state=random_state)
+            est = make_estimator(mode, pooled_layout, model=model, random_state=random_state)
             t0 = time.perf_counter()
             if mode == "intermediate":
-                est.fit(Xtr, ytr, groups=train.groups)
+                est.fit(Ztr, ytr, groups=train.groups)
             else:
-                est.fit(Xtr, ytr)
+                est.fit(Ztr, ytr)
             t_fit = time.perf_counter() - t0
+            predict = est.predict_proba
         t0 = time.perf_counter()
-        P = est.predict_proba(Xte)
-        t_pred = time.perf_counter() - t0
-        results[mode] = (est.classes_, P, t_fit, t_pred)
+        P = predict(Zte)
+        t_pred = time.perf_counter() - t0 + t_pool_pred
+        results[mode] = (est.classes_, P, t_fit + t_pool_fit, t_pred)
 
     singles = [m for m in fusions if m in names]
     correct = {m: cls[np.argmax(P, axis=1)] == yte for m, (cls, P, _, _) in results.items()}
@@ -148,7 +169,7 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     if best is None and shared:
         # Late/weighted trained the single modalities anyway: compare against the best of them.
         for n, s in shared.items():
-            P = s["fitted"].predict_proba(Xte)
+            P = s["fitted"].predict_proba(Zte[:, blocks[n]])
             correct[n] = s["fitted"].classes_[np.argmax(P, axis=1)] == yte
         best = max(shared, key=lambda m: correct[m].mean())
 

@@ -9,7 +9,8 @@ from .._pooling import FramePooler
 from ..errors import ConfigError
 from ..heads import make_head
 
-__all__ = ["modality_columns", "make_modality_features", "make_feature_pipeline"]
+__all__ = ["modality_columns", "make_modality_features", "make_feature_pipeline", "make_pooler",
+           "make_modality_pipeline"]
 
 
 def modality_columns(modalities):
@@ -69,6 +70,64 @@ def make_feature_pipeline(modalities, use=None, *, model="logreg", random_state=
     )
     return Pipeline([
         ("features", features),
+        ("pca", "passthrough"),
+        ("head", make_head(model, random_state=random_state)),
+    ])
+
+
+def make_pooler(modalities, use=None, *, stats=("mean",)):
+    """Pool every modality's frames at once: the ``pooler`` of late and weighted fusion.
+
+    A ColumnTransformer with one ``(name, FramePooler(n_frames, stats), raw_columns)`` per
+    modality in ``use`` (all by default). Its output is each modality's pooled block side by
+    side, at the columns ``output_indices_[name]`` once fitted. Parameters are addressed as
+    ``<name>__stats`` (``pooler__audio__stats`` from a fusion estimator).
+
+    Parameters
+    ----------
+    modalities : sequence of (name, n_frames, dim)
+        The layout of X (``FeatureSet.modalities``).
+    use : sequence of str, optional
+        The modalities to pool; all by default.
+    stats : tuple of str, default=("mean",)
+        Pooling statistics of every modality (see :class:`~avsc_sk.FramePooler`).
+
+    Returns
+    -------
+    sklearn.compose.ColumnTransformer
+    """
+    cols = modality_columns(modalities)
+    frames = {name: n_frames for name, n_frames, _ in modalities}
+    use = list(cols) if use is None else [use] if isinstance(use, str) else list(use)
+    unknown = [u for u in use if u not in cols]
+    if unknown:
+        raise ConfigError(f"modality {unknown[0]!r} is not in the features; available: {', '.join(cols)}")
+    return ColumnTransformer([(name, FramePooler(n_frames=frames[name], stats=tuple(stats)), cols[name])
+                              for name in use], remainder="drop")
+
+
+def make_modality_pipeline(*, model="logreg", random_state=0):
+    """The estimator of one modality's pooled block in late and weighted fusion.
+
+    ``impute`` (the training mean; a clip missing the modality during fit) -> ``scale`` ->
+    ``pca`` (``"passthrough"`` until set) -> ``head``: a single-modality pipeline of
+    :func:`make_feature_pipeline` without its pooling, which the fusion estimator's pooler does
+    once for every modality. Addressed from the fusion estimator as ``audio__head__C``,
+    ``audio__pca``, ...
+
+    Parameters
+    ----------
+    model : str, default="logreg"
+        A head name from :data:`avsc_sk.heads.HEADS`.
+    random_state : int or None, default=0
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+    """
+    return Pipeline([
+        ("impute", SimpleImputer(strategy="mean", keep_empty_features=True)),
+        ("scale", StandardScaler()),
         ("pca", "passthrough"),
         ("head", make_head(model, random_state=random_state)),
     ])

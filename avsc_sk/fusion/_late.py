@@ -1,69 +1,92 @@
-"""Late fusion: stack the per-modality pipelines' probabilities with location-grouped internal CV."""
+"""Late fusion: stack the per-modality estimators' probabilities with location-grouped internal CV."""
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.ensemble import StackingClassifier
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from ._base import (check_estimators, check_missing, estimator_columns, grouped_splits, missing_mask,
-                    stack_features)
+from ._base import ModalityFusion, stack_features
 
 __all__ = ["LateFusionClassifier"]
 
 
-class LateFusionClassifier(ClassifierMixin, BaseEstimator):
-    """Late fusion: a final classifier stacked on each modality pipeline's probabilities.
+class LateFusionClassifier(ModalityFusion):
+    """Late fusion: a final classifier stacked on each modality estimator's probabilities.
 
-    Built on :class:`sklearn.ensemble.StackingClassifier` (``stack_``), with one change that
-    matters for TAU: the internal cross-validation that makes the out-of-fold
-    probabilities is grouped by recording location when ``fit`` gets ``groups``
-    (``StratifiedGroupKFold``), so no location is on both sides of a fold. The default
-    ``StratifiedKFold`` of StackingClassifier leaks: clips from one location are near
-    duplicates, so out-of-fold probabilities come out over-confident and the final
-    estimator learns to trust them too much.
+    Stacking as :class:`sklearn.ensemble.StackingClassifier` does it (out-of-fold
+    ``predict_proba`` of every estimator, concatenated, binary problems keeping one column),
+    with two changes that matter for TAU:
+
+    * the internal cross-validation is grouped by recording location when ``fit`` gets
+      ``groups`` (``StratifiedGroupKFold``), so no location is on both sides of a fold. An
+      ungrouped ``StratifiedKFold`` leaks: clips from one location are near duplicates, so
+      out-of-fold probabilities come out over-confident and the final estimator learns to
+      trust them too much;
+    * the frames are pooled once, by ``pooler``, before any cross-validation (pooling learns
+      nothing, so this is exact), and every modality estimator and internal fold sees only
+      its own pooled columns: a fold copies a few MB instead of the frame matrix.
 
     Parameters
     ----------
     estimators : list of (str, estimator), optional
-        One ``(modality_name, pipeline)`` per modality, each pipeline selecting its own
-        columns, e.g. ``make_feature_pipeline(modalities, "audio")``. ``None`` stacks a single
-        scaled logistic regression over all columns.
+        One ``(modality_name, estimator)`` per modality. With ``pooler`` an estimator named
+        like one of the pooler's transformers gets that modality's pooled columns (e.g.
+        :func:`make_modality_pipeline`); otherwise it gets every column and must select its
+        own (e.g. ``make_feature_pipeline(modalities, "audio")``). ``None`` stacks a single
+        scaled logistic regression over all columns. Their parameters are this estimator's
+        ``<name>__<param>``, e.g. ``audio__head__C``.
     final_estimator : classifier, optional
         Trained on the concatenated out-of-fold probabilities; default a logistic regression.
     cv : int or splitter, default=5
-        Internal folds (see :func:`grouped_splits`). The folds are materialised as a list
-        of index pairs and passed as ``cv`` to ``stack_``.
+        Internal folds (see :func:`grouped_splits`).
     random_state : int or None, default=None
         Shuffles the internal folds when set.
+    pooler : transformer, optional
+        Pools the frames of every modality, fitted once on the training clips: a
+        ColumnTransformer with one ``(modality_name, FramePooler, raw_columns)`` per modality
+        (:func:`make_pooler`), tunable as ``pooler__audio__stats``. ``None``: no pooling.
+    n_jobs : int, optional
+        Parallel jobs over the internal folds of each modality (joblib; ``None`` is 1).
 
     Attributes
     ----------
-    stack_ : StackingClassifier
-        The fitted stack; ``stack_.estimators_`` are the per-modality pipelines fitted on all
-        of the training data.
+    pooler_ : transformer or None
+        The fitted pooler.
+    estimators_ : list of estimator
+        The modality estimators fitted on all of the training clips (on their pooled blocks).
+    blocks_ : list of slice
+        The pooled columns each estimator reads.
+    final_estimator_ : classifier
+        Fitted on the out-of-fold probabilities (classes encoded as ``0..n_classes-1``).
     cv_splits_ : list of (ndarray, ndarray)
         The internal folds used.
+    fill_ : list of ndarray
+        Stacked-feature stand-in for a missing modality (see Notes).
+    modality_names_ : list of str
     classes_ : ndarray
     n_features_in_ : int
 
     Notes
     -----
-    Missing modality at prediction: a clip whose block for some pipeline is entirely NaN
-    is stacked on the modalities it has. The missing pipeline's stacked features are
-    replaced by ``fill_``, the class frequencies of the training labels (what a calibrated
-    model says without evidence, and about the mean of its out-of-fold probabilities), so
-    the final estimator decides from the present modalities. Clips with no modality at all
-    are refused. During ``fit`` a missing block is
-    left to each pipeline's imputer.
+    Missing modality at prediction: a clip whose block of some modality is entirely NaN (so
+    is its pooled block) is stacked on the modalities it has. The missing estimator's stacked
+    features are replaced by ``fill_``, the class frequencies of the training labels (what a
+    calibrated model says without evidence, and about the mean of its out-of-fold
+    probabilities), so the final estimator decides from the present modalities. Clips with no
+    modality at all are refused. During ``fit`` a missing block is left to each estimator's
+    imputer.
     """
 
-    def __init__(self, estimators=None, final_estimator=None, cv=5, random_state=None):
+    _what = "late fusion"
+
+    def __init__(self, estimators=None, final_estimator=None, cv=5, random_state=None, pooler=None, n_jobs=None):
         self.estimators = estimators
         self.final_estimator = final_estimator
         self.cv = cv
         self.random_state = random_state
+        self.pooler = pooler
+        self.n_jobs = n_jobs
 
     def _final(self):
         if self.final_estimator is None:
@@ -71,7 +94,7 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         return clone(self.final_estimator)
 
     def fit(self, X, y, groups=None):
-        """Fit every pipeline on all of ``X`` and the final estimator on grouped out-of-fold probabilities.
+        """Fit every modality estimator on all of ``X`` and the final estimator on grouped out-of-fold probabilities.
 
         Parameters
         ----------
@@ -85,75 +108,37 @@ class LateFusionClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        X, y = validate_data(self, X, y, dtype=[np.float32, np.float64], ensure_all_finite="allow-nan")
+        X, y = self._validate(X, y)
         check_classification_targets(y)
-        estimators = check_estimators(self.estimators, self.random_state)
-        self.cv_splits_ = grouped_splits(X, y, groups, self.cv, self.random_state)
-        self.stack_ = StackingClassifier(
-            estimators=[(name, clone(est)) for name, est in estimators],
-            final_estimator=self._final(), cv=self.cv_splits_, stack_method="predict_proba",
-        )
-        self.stack_.fit(X, y)
-        self.classes_ = self.stack_.classes_
-        self._set_fill(y)
-        self._set_columns(X.shape[1])
-        return self
+        _, oof, self.cv_splits_ = self._fit_members(X, y, groups, need_oof=True)
+        return self._finish(oof, y)
 
     @classmethod
-    def _from_oof(cls, estimators, oof_probas, X, y, *, final_estimator=None, cv_splits=None, random_state=None):
-        """A fitted instance from already-fitted pipelines and their out-of-fold probabilities.
+    def _from_members(cls, pooler, estimators, blocks, oof_probas, y, n_features_in, n_pooled, *, cv_splits=None,
+                      **params):
+        """A fitted instance from already-fitted modality estimators and their out-of-fold probabilities.
 
-        Used by :func:`compare_fusions` so the per-modality pipelines are trained once and
-        shared by the single-modality, late and weighted modes. ``stack_`` is then a
-        ``cv="prefit"`` StackingClassifier whose final estimator is refitted on the given
-        out-of-fold probabilities (prefit alone would train it on in-sample ones).
+        Used by :func:`compare_fusions` so the modality estimators are trained once and shared
+        by the single-modality, late and weighted modes; the result is what ``fit`` gives.
         """
-        self = cls(estimators=estimators, final_estimator=final_estimator, random_state=random_state)
-        X, y = validate_data(self, X, y, dtype=[np.float32, np.float64], ensure_all_finite="allow-nan")
+        self = cls(estimators=list(estimators), pooler=pooler, **params)
+        y = np.asarray(y)
+        self._adopt(pooler, estimators, blocks, n_features_in, n_pooled, np.unique(y))
         self.cv_splits_ = cv_splits
-        self.stack_ = StackingClassifier(estimators=list(estimators), final_estimator=self._final(),
-                                         cv="prefit", stack_method="predict_proba")
-        self.stack_.fit(X, y)
-        self.classes_ = self.stack_.classes_
+        return self._finish(list(oof_probas), y)
+
+    def _finish(self, oof, y):
         y_enc = np.searchsorted(self.classes_, y)
-        self.stack_.final_estimator_ = self._final().fit(stack_features(oof_probas, len(self.classes_)), y_enc)
-        self._set_fill(y)
-        self._set_columns(X.shape[1])
+        self.final_estimator_ = self._final().fit(stack_features(oof, len(self.classes_)), y_enc)
+        freq = (np.asarray(y)[:, None] == self.classes_[None, :]).mean(axis=0)
+        self.fill_ = [freq for _ in self.estimators_]
         return self
 
-    def _set_fill(self, y):
-        freq = (np.asarray(y)[:, None] == self.classes_[None, :]).mean(axis=0)
-        self.fill_ = [freq for _ in self.stack_.estimators_]
-
-    def _set_columns(self, n_features):
-        self.columns_ = [estimator_columns(est, n_features) for est in self.stack_.estimators_]
-
-    def _meta(self, X):
-        missing = missing_mask(X, self.columns_)
-        check_missing(missing, "late fusion")
-        if not missing.any():
-            return self.stack_.transform(X)
-        probas = []
-        for k, est in enumerate(self.stack_.estimators_):
-            P = np.tile(self.fill_[k], (X.shape[0], 1))
-            present = ~missing[:, k]
-            if present.any():
-                P[present] = est.predict_proba(X[present])
-            probas.append(P)
-        return stack_features(probas, len(self.classes_))
+    def _predict_pooled(self, Z):
+        probas, _ = self._member_probas(Z, self.fill_)
+        return self.final_estimator_.predict_proba(stack_features(probas, len(self.classes_)))
 
     def predict_proba(self, X):
         """Class probabilities, columns in ``classes_`` order."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64], ensure_all_finite="allow-nan")
-        return self.stack_.final_estimator_.predict_proba(self._meta(X))
-
-    def predict(self, X):
-        """The most probable class of each clip."""
-        check_is_fitted(self)
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
+        return self._predict_pooled(self._pooled(X))

@@ -1,7 +1,7 @@
 """One builder for every fusion mode, so the CLI, compare and tune never assemble estimators themselves."""
 
 from ..errors import ConfigError
-from ._early import make_feature_pipeline
+from ._early import make_feature_pipeline, make_modality_pipeline, make_pooler
 from ._intermediate import IntermediateFusionClassifier
 from ._late import LateFusionClassifier
 from ._weighted import WeightedFusionClassifier
@@ -34,6 +34,9 @@ def make_estimator(fusion, modalities, *, model="logreg", random_state=0):
     estimator : scikit-learn classifier
         Fit the late, weighted and intermediate ones with ``fit(X, y, groups=fs.groups)`` so
         their internal cross-validation / early stopping is grouped by recording location.
+        Late and weighted fusion pool every modality once (``pooler``, a ColumnTransformer of
+        FramePoolers) and fit one :func:`make_modality_pipeline` per modality on its pooled
+        block; their parameters are ``audio__head__C``, ``audio__pca``, ``pooler__audio__stats``, ...
     """
     modalities = tuple((str(n), int(f), int(d)) for n, f, d in modalities)
     names = [m[0] for m in modalities]
@@ -44,10 +47,9 @@ def make_estimator(fusion, modalities, *, model="logreg", random_state=0):
     if fusion == "intermediate":
         return IntermediateFusionClassifier(modalities=modalities, random_state=random_state)
     if fusion in ("late", "weighted"):
-        estimators = [(name, make_feature_pipeline(modalities, name, model=model, random_state=random_state))
-                      for name in names]
+        estimators = [(name, make_modality_pipeline(model=model, random_state=random_state)) for name in names]
         cls = LateFusionClassifier if fusion == "late" else WeightedFusionClassifier
-        return cls(estimators=estimators, random_state=random_state)
+        return cls(estimators=estimators, pooler=make_pooler(modalities), random_state=random_state)
     if fusion in ("audio", "video"):
         raise ConfigError(f"--fusion {fusion}: the features hold no {fusion!r} modality; "
                           f"available: {', '.join(names)}")

@@ -5,13 +5,11 @@ import numbers
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 from scipy.special import logsumexp, softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.model_selection import cross_val_predict
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ..errors import ConfigError
-from ._base import check_estimators, check_missing, estimator_columns, grouped_splits, missing_mask
+from ._base import ModalityFusion, missing_mask
 
 __all__ = ["WeightedFusionClassifier", "BLENDS"]
 
@@ -104,7 +102,7 @@ def _fit_temperature(probas, y_idx, w):
     return float(np.exp(minimize_scalar(loss, bounds=(-5.0, 3.0), method="bounded").x))
 
 
-class WeightedFusionClassifier(ClassifierMixin, BaseEstimator):
+class WeightedFusionClassifier(ModalityFusion):
     """Weighted late fusion: a convex blend of each modality pipeline's probabilities.
 
     Each ``(name, pipeline)`` gives class probabilities; the fused probability blends them
@@ -116,7 +114,8 @@ class WeightedFusionClassifier(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     estimators : list of (str, estimator), optional
-        One ``(modality_name, pipeline)`` per modality (see :class:`LateFusionClassifier`).
+        One ``(modality_name, estimator)`` per modality, reading that modality's pooled
+        columns (see :class:`LateFusionClassifier`); parameters as ``audio__head__C``.
         ``None``: a single scaled logistic regression over all columns.
     weights : tuple of float, optional
         Fixed non-negative weights, one per estimator, normalised to sum to 1.
@@ -142,11 +141,20 @@ class WeightedFusionClassifier(ClassifierMixin, BaseEstimator):
         Internal folds for the out-of-fold probabilities (see :func:`grouped_splits`).
     random_state : int or None, default=None
         Shuffles the internal folds when set.
+    pooler : transformer, optional
+        Pools every modality's frames once, before any cross-validation (see
+        :class:`LateFusionClassifier`); tunable as ``pooler__audio__stats``. ``None``: no pooling.
+    n_jobs : int, optional
+        Parallel jobs over the internal folds of each modality (joblib; ``None`` is 1).
 
     Attributes
     ----------
+    pooler_ : transformer or None
+        The fitted pooler.
     estimators_ : list of estimator
-        The pipelines, fitted on all of the training data.
+        The modality estimators, fitted on all of the training data (on their pooled blocks).
+    blocks_ : list of slice
+        The pooled columns each estimator reads.
     weights_ : ndarray of shape (n_modalities,)
         The global blend weights (learnt or the normalised ``weights``).
     class_weights_ : ndarray of shape (n_classes, n_modalities)
@@ -159,20 +167,19 @@ class WeightedFusionClassifier(ClassifierMixin, BaseEstimator):
 
     Notes
     -----
-    Missing modality: for a clip whose block for a pipeline is entirely NaN, that
-    pipeline is left out and the weights are renormalised over the present ones, per clip.
+    Missing modality: for a clip whose block for a modality is entirely NaN, that modality's
+    estimator is left out and the weights are renormalised over the present ones, per clip.
     Weights are learnt on the training clips that have every modality.
 
     Examples
     --------
-    >>> from avsc_sk.fusion import WeightedFusionClassifier, make_feature_pipeline
-    >>> # mods = train.modalities
-    >>> # clf = WeightedFusionClassifier([(m, make_feature_pipeline(mods, m)) for m, _, _ in mods])
+    >>> from avsc_sk.fusion import make_estimator
+    >>> # clf = make_estimator("weighted", train.modalities).set_params(audio__head__C=0.1)
     >>> # clf.fit(train.X, train.y, groups=train.groups).weights_
     """
 
     def __init__(self, estimators=None, weights=None, per_class=False, reg=1.0, blend="geometric",
-                 temperature=None, cv=5, random_state=None):
+                 temperature=None, cv=5, random_state=None, pooler=None, n_jobs=None):
         self.estimators = estimators
         self.weights = weights
         self.per_class = per_class
@@ -181,6 +188,10 @@ class WeightedFusionClassifier(ClassifierMixin, BaseEstimator):
         self.temperature = temperature
         self.cv = cv
         self.random_state = random_state
+        self.pooler = pooler
+        self.n_jobs = n_jobs
+
+    _what = "weighted fusion"
 
     def _check_params(self, n_modalities):
         if self.blend not in BLENDS:
@@ -197,7 +208,7 @@ class WeightedFusionClassifier(ClassifierMixin, BaseEstimator):
         return w / w.sum()
 
     def fit(self, X, y, groups=None):
-        """Fit every pipeline on all of ``X``; learn the weights from grouped out-of-fold probabilities.
+        """Fit every modality estimator on all of ``X``; learn the weights from grouped out-of-fold probabilities.
 
         Parameters
         ----------
@@ -210,31 +221,28 @@ class WeightedFusionClassifier(ClassifierMixin, BaseEstimator):
         -------
         self
         """
-        X, y = validate_data(self, X, y, dtype=[np.float32, np.float64], ensure_all_finite="allow-nan")
+        X, y = self._validate(X, y)
         check_classification_targets(y)
-        estimators = check_estimators(self.estimators, self.random_state)
-        fixed = self._check_params(len(estimators))
-        self.estimators_ = [clone(est).fit(X, y) for _, est in estimators]
-        oof = None
-        if fixed is None or self.per_class or (self.temperature is None and self.blend == "geometric"):
-            splits = grouped_splits(X, y, groups, self.cv, self.random_state)
-            oof = [cross_val_predict(clone(est), X, y, cv=splits, method="predict_proba") for _, est in estimators]
-        return self._finish(estimators, X, y, oof, fixed)
+        fixed = self._check_params(len(self._estimators()))
+        need_oof = fixed is None or self.per_class or (self.temperature is None and self.blend == "geometric")
+        Z, oof, _ = self._fit_members(X, y, groups, need_oof)
+        return self._finish(Z, y, oof, fixed)
 
     @classmethod
-    def _from_oof(cls, estimators, oof_probas, X, y, **params):
-        """A fitted instance from already-fitted pipelines and their out-of-fold probabilities (for compare)."""
-        self = cls(estimators=estimators, **params)
-        X, y = validate_data(self, X, y, dtype=[np.float32, np.float64], ensure_all_finite="allow-nan")
-        self.estimators_ = [est for _, est in estimators]
-        return self._finish(estimators, X, y, list(oof_probas), self._check_params(len(estimators)))
+    def _from_members(cls, pooler, estimators, blocks, oof_probas, y, n_features_in, n_pooled, *, Z=None,
+                      **params):
+        """A fitted instance from already-fitted modality estimators and their OOF probabilities (for compare).
 
-    def _finish(self, estimators, X, y, oof, fixed):
-        self.classes_ = np.unique(y)
-        self.modality_names_ = [name for name, _ in estimators]
-        self.columns_ = [estimator_columns(est, X.shape[1]) for est in self.estimators_]
+        ``Z`` is the pooled training matrix (to leave out clips missing a modality when learning weights).
+        """
+        self = cls(estimators=list(estimators), pooler=pooler, **params)
+        y = np.asarray(y)
+        self._adopt(pooler, estimators, blocks, n_features_in, n_pooled, np.unique(y))
+        return self._finish(Z, y, list(oof_probas), self._check_params(len(estimators)))
+
+    def _finish(self, Z, y, oof, fixed):
         if oof is not None:
-            complete = ~missing_mask(X, self.columns_).any(axis=1)
+            complete = ~missing_mask(Z, self.columns_).any(axis=1) if Z is not None else np.ones(len(y), bool)
             keep = complete if complete.any() else np.ones(len(y), dtype=bool)
             oof = [p[keep] for p in oof]
             y_idx = np.searchsorted(self.classes_, y[keep])
@@ -255,17 +263,11 @@ class WeightedFusionClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Blended class probabilities, columns in ``classes_`` order."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64], ensure_all_finite="allow-nan")
-        n, C = X.shape[0], len(self.classes_)
-        missing = missing_mask(X, self.columns_)
-        check_missing(missing, "weighted fusion")
-        probas = []
-        for k, est in enumerate(self.estimators_):
-            P = np.full((n, C), 1.0 / C)
-            present = ~missing[:, k]
-            if present.any():
-                P[present] = est.predict_proba(X[present])
-            probas.append(P)
+        return self._predict_pooled(self._pooled(X))
+
+    def _predict_pooled(self, Z):
+        n, C = Z.shape[0], len(self.classes_)
+        probas, missing = self._member_probas(Z, [np.full(C, 1.0 / C)] * len(self.estimators_))
         base = self.class_weights_ if self.per_class else self.weights_[None, :]
         W = np.broadcast_to(base, (n, *base.shape)) * (~missing)[:, None, :]
         total = W.sum(axis=2, keepdims=True)
@@ -275,13 +277,3 @@ class WeightedFusionClassifier(ClassifierMixin, BaseEstimator):
         if self.blend == "geometric":
             W = W * self.temperature_
         return _blend(probas, W, self.blend)
-
-    def predict(self, X):
-        """The most probable class of each clip."""
-        check_is_fitted(self)
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
