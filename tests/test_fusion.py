@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 import sklearn
+from threadpoolctl import threadpool_limits
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.model_selection import GridSearchCV, GroupKFold
 
@@ -22,6 +23,13 @@ from avsc_sk.fusion import (
     make_pooler,
 )
 from avsc_sk.runs import build_estimator
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    # Tiny matrices: BLAS threads only contend (on a busy 2-core machine this module ran 15x slower).
+    with threadpool_limits(1):
+        yield
+
 
 # Few clips, so few batches per epoch: a larger step lets batch-norm running statistics settle early.
 SMALL_MLP = dict(hidden=64, embed=16, shared=16, max_epochs=30, patience=8, batch_size=64, learning_rate=1e-2)
@@ -347,3 +355,29 @@ def test_compare_matches_the_standalone_estimators(split):
         else:
             est.fit(train.X, train.y)
         assert acc[mode] == np.mean(est.predict(test.X) == test.y), mode
+
+
+@pytest.mark.parametrize("mode", ["late", "weighted"])
+@pytest.mark.parametrize("C", [1e-6, 1e4])
+def test_any_head_regularisation_gives_probabilities(split, mode, C):
+    # Near-uniform (tiny C) or near-0/1 (huge C) modality probabilities must still stack and blend.
+    train, test = split
+    est = make_estimator(mode, train.modalities).set_params(audio__head__C=C, video__head__C=C, cv=3)
+    P = est.fit(train.X, train.y, groups=train.groups).predict_proba(test.X)
+    assert np.isfinite(P).all() and np.allclose(P.sum(axis=1), 1.0)
+    if C > 1:
+        assert np.mean(est.classes_[P.argmax(axis=1)] == test.y) > 0.8
+
+
+@pytest.mark.parametrize("mode", ["late", "weighted"])
+def test_run_directory_keeps_the_pooler_and_nested_params(split, mode, tmp_path):
+    from avsc_sk.runs import fit_run, load_run, save_run
+
+    train, test = split
+    config = {"fusion": mode, "model": "logreg", "seed": 0, "segment_frames": 0,
+              "params": {"cv": 3, "audio__head__C": 0.5, "pooler__audio__stats": ("mean", "max")}}
+    model, manifest = fit_run(config, train)
+    run = load_run(save_run(tmp_path / "run", model, manifest))
+    assert run.model.get_params()["audio__head__C"] == 0.5
+    assert run.model.blocks_[0] == slice(0, 32)
+    assert np.array_equal(run.model.predict_proba(test.X), model.predict_proba(test.X))
