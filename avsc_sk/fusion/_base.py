@@ -146,33 +146,36 @@ _TOO_FEW = ("cannot be greater than the number of members", "n_neighbors <= n_sa
             "least populated class", "needs samples of at least 2 classes", "contains only one class")
 
 
-def _fold_error(exc, name, n_clips, y, where):
+def _fold_error(exc, name, n_clips, y, where, n_folds=None):
     """A DataError naming the fold when ``exc`` is a too-few-clips error; else None (re-raise as is)."""
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if isinstance(exc, InvalidParameterError) or not any(t in msg for t in _TOO_FEW):
         return None
     _, counts = np.unique(np.asarray(y), return_counts=True)
+    # More folds, not fewer, help here: each fold then trains on a larger share of the clips.
+    fix = f"train on more clips per scene, make the {name!r} estimator need fewer ({name}__head__...)"
+    fix += f", or use more internal folds (cv={n_folds + 1}+; each then trains on more clips)" if n_folds else ""
     return DataError(f"modality {name!r}: {where} has {n_clips} training clips (smallest scene {counts.min()}), "
-                     f"too few for its estimator ({msg}); use fewer internal folds (cv=2) or more clips per scene")
+                     f"too few for its estimator ({msg}); {fix}")
 
 
-def fit_member(name, estimator, Z, y, where="fitting on all training clips"):
+def fit_member(name, estimator, Z, y, where="fitting on all training clips", n_folds=None):
     """Fit a clone of one modality's estimator on ``Z`` (its own pooled columns); too few clips is a DataError."""
     try:
         return clone(estimator).fit(Z, y)
     except ValueError as exc:
-        err = _fold_error(exc, name, len(y), y, where)
+        err = _fold_error(exc, name, len(y), y, where, n_folds)
         if err is None:
             raise
         raise err from None
 
 
-def _fold_proba(name, estimator, Z, y, train, test, classes, where):
-    est = fit_member(name, estimator, Z[train], y[train], where)
+def _fold_proba(name, estimator, Z, y, train, test, classes, where, n_folds):
+    est = fit_member(name, estimator, Z[train], y[train], where, n_folds)
     try:
         P = est.predict_proba(Z[test])
     except ValueError as exc:
-        err = _fold_error(exc, name, len(train), y[train], where)
+        err = _fold_error(exc, name, len(train), y[train], where, n_folds)
         if err is None:
             raise
         raise err from None
@@ -191,7 +194,7 @@ def oof_member(name, estimator, Z, y, splits, classes, n_jobs=None):
     """
     k = len(splits)
     parts = Parallel(n_jobs=n_jobs)(
-        delayed(_fold_proba)(name, estimator, Z, y, tr, te, classes, f"internal fold {i + 1} of {k}")
+        delayed(_fold_proba)(name, estimator, Z, y, tr, te, classes, f"internal fold {i + 1} of {k}", k)
         for i, (tr, te) in enumerate(splits))
     out = np.empty((len(y), len(classes)), dtype=np.float64)
     for (_, te), P in zip(splits, parts):
