@@ -30,3 +30,13 @@ def small_train():
 @pytest.fixture
 def small_test():
     return small_featureset("test", n_per_class=6, seed=0)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_blas_thread():
+    # Tests fit many tiny models: BLAS threads only add overhead there, and on a shared
+    # 2-core machine they oversubscribe the CPU (measured: a fusion module 4 s vs 58 s).
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
