@@ -32,7 +32,8 @@ def evaluate(data, per_class=False):
         Xtr = np.hstack([pooled(tr, m) for m in mods])
         Xte = np.hstack([pooled(te, m) for m in mods])
         clf = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=1000)).fit(Xtr, tr.y)
-        p = clf.predict_proba(Xte)
+        p = clf.predict_proba(Xte).astype(np.float64)
+        p /= p.sum(axis=1, keepdims=True)
         probs[name] = p
         pred = clf.classes_[p.argmax(1)]
         res[name] = (accuracy_score(te.y, pred), log_loss(te.y, p, labels=clf.classes_))

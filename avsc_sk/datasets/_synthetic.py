@@ -16,6 +16,7 @@ a city, a location), never by the clips requested: a clip's values do not depend
 import hashlib
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..data._clipname import SCENES
 from ..data._featureset import FeatureSet
@@ -25,7 +26,7 @@ from ._metadata import load_fold1_metadata
 __all__ = ["make_tau_like", "GENERATOR_VERSION"]
 
 #: Bumped whenever the generated values change, so cached data from an older generator is not reused.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 _SPLITS = ("train", "val", "test")
 
@@ -201,6 +202,21 @@ def _stratified_subset(meta, n_clips):
     return np.sort(np.array(chosen, dtype=int))
 
 
+def _fill(gen, meta, wanted, where, arrays, width, modalities):
+    # A location is generated whole (its clips in a fixed order) so a clip's values never
+    # depend on which of its neighbours were requested.
+    split_of = meta["split"].to_numpy()
+    for location, rows in meta.groupby("location", sort=True).indices.items():
+        if not wanted[rows].any():
+            continue
+        rows = np.array(sorted(rows, key=lambda i: meta.at[i, "clip_id"]))
+        block = gen.location_block(location, meta.at[rows[0], "city"], meta["scene_label"].to_numpy()[rows])
+        take = wanted[rows]
+        target = arrays[split_of[rows[0]]]  # a location lies in one split
+        for j, m in enumerate(modalities):
+            target[where[rows[take]], j * width:(j + 1) * width] = block[m][take].reshape(take.sum(), width)
+
+
 def make_tau_like(*, n_clips=None, n_frames=10, dim=512, modalities=("audio", "video"), seed=0,
                   splits=("train", "val", "test")):
     """Synthetic OpenL3-like embeddings for the real fold1 clips of TAU Urban Audio-Visual Scenes 2021.
@@ -271,18 +287,10 @@ def make_tau_like(*, n_clips=None, n_frames=10, dim=512, modalities=("audio", "v
         rows = keep[(kept["split"] == split).to_numpy()]
         where[rows] = np.arange(len(rows))
         arrays[split] = np.empty((len(rows), width * len(modalities)), dtype=np.float32)
-    split_of = meta["split"].to_numpy()
-    # A location is generated whole (its clips in a fixed order) so a clip's values never
-    # depend on which of its neighbours were requested.
-    for location, rows in meta.groupby("location", sort=True).indices.items():
-        if not wanted[rows].any():
-            continue
-        rows = np.array(sorted(rows, key=lambda i: meta.at[i, "clip_id"]))
-        block = gen.location_block(location, meta.at[rows[0], "city"], meta["scene_label"].to_numpy()[rows])
-        take = wanted[rows]
-        target = arrays[split_of[rows[0]]]  # a location lies in one split
-        for j, m in enumerate(modalities):
-            target[where[rows[take]], j * width:(j + 1) * width] = block[m][take].reshape(take.sum(), width)
+    # Many small matrix products: BLAS threads only contend (on a busy 2-core machine a
+    # 2-thread OpenBLAS took minutes instead of seconds).
+    with threadpool_limits(limits=1, user_api="blas"):
+        _fill(gen, meta, wanted, where, arrays, width, modalities)
 
     mods = tuple((m, int(n_frames), int(dim)) for m in modalities)
     source = f"make_tau_like(seed={seed}, n_frames={n_frames}, dim={dim})"
