@@ -1,6 +1,7 @@
 """The named classifier heads every fusion mode can end in."""
 
 from lightgbm import LGBMClassifier
+from sklearn.base import clone
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import KNeighborsClassifier
@@ -56,10 +57,11 @@ def make_head(name="logreg", *, random_state=0):
 
     Parameters
     ----------
-    name : {"logreg", "linsvm", "svm", "lgbm", "knn", "mlp"}, default="logreg"
+    name : {"logreg", "linsvm", "svm", "lgbm", "knn", "mlp"} or classifier, default="logreg"
         ``logreg``: multinomial logistic regression; ``linsvm`` / ``svm``: linear / RBF SVM with
         sigmoid-calibrated probabilities; ``lgbm``: LightGBM gradient boosting; ``knn``:
         distance-weighted nearest neighbours; ``mlp``: scikit-learn's one-hidden-layer MLP.
+        An unfitted classifier with ``predict_proba`` is used as it is (cloned).
     random_state : int or None, default=0
         Seed for heads that use randomness.
 
@@ -68,6 +70,8 @@ def make_head(name="logreg", *, random_state=0):
     estimator : scikit-learn classifier with ``predict_proba``
         Tune it through the pipeline, e.g. ``head__C`` or ``head__estimator__C`` for the SVMs.
     """
+    if hasattr(name, "predict_proba") and hasattr(name, "get_params"):
+        return clone(name)
     try:
         factory = _FACTORIES[name]
     except KeyError:

@@ -5,9 +5,10 @@ import pickle
 import numpy as np
 import pytest
 import sklearn
-from threadpoolctl import threadpool_limits
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, GroupKFold
+from threadpoolctl import threadpool_limits
 
 from avsc_sk._pooling import FramePooler
 from avsc_sk.data import SCENES, FeatureSet
@@ -121,7 +122,9 @@ def test_per_class_weights_follow_the_informative_modality():
 
 def test_fixed_weights_are_tunable_with_gridsearch(split):
     train, _ = split
-    clf = make_estimator("weighted", train.modalities).set_params(cv=3, random_state=None)
+    # Heads at C=1: these 16-d toy features want little regularisation.
+    clf = make_estimator("weighted", train.modalities).set_params(cv=3, random_state=None, audio__head__C=1.0,
+                                                                  video__head__C=1.0)
     grid = GridSearchCV(clf, {"weights": [(1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]}, cv=GroupKFold(3),
                         scoring="neg_log_loss")
     grid.fit(train.X, train.y, groups=train.groups)
@@ -211,7 +214,8 @@ def test_save_load_roundtrip(split, mode, tmp_path):
 
 def test_compare_fusions_table(split):
     train, test = split
-    df = compare_fusions(train, test, n_boot=200, cv=3)
+    # Heads at C=1: these 16-d toy features want little regularisation.
+    df = compare_fusions(train, test, n_boot=200, cv=3, model=LogisticRegression(C=1.0, max_iter=1000))
     assert list(df["mode"]) == ["audio", "video", "early", "intermediate", "late", "weighted"]
     assert ((df["accuracy_low"] <= df["accuracy"]) & (df["accuracy"] <= df["accuracy_high"])).all()
     assert ((df["log_loss_low"] <= df["log_loss"]) & (df["log_loss"] <= df["log_loss_high"])).all()
@@ -247,7 +251,8 @@ def test_compare_cli_writes_csv_and_markdown(split, tmp_path, monkeypatch, capsy
 def test_nested_head_params_reach_the_fitted_modality_estimator(split):
     train, test = split
     for mode in ("late", "weighted"):
-        est = make_estimator(mode, train.modalities).set_params(cv=2)
+        est = make_estimator(mode, train.modalities, model=LogisticRegression(C=1.0, max_iter=1000))
+        est.set_params(cv=2)
         params = est.get_params()
         assert params["audio__head__C"] == params["video__head__C"] == 1.0
         assert params["pooler__audio__stats"] == ("mean",)
@@ -255,7 +260,8 @@ def test_nested_head_params_reach_the_fitted_modality_estimator(split):
         audio, video = (e.named_steps["head"] for e in est.estimators_)
         assert (audio.C, video.C) == (0.01, 1.0)
         # Stronger regularisation shrinks the audio head's coefficients, not video's.
-        ref = make_estimator(mode, train.modalities).set_params(cv=2).fit(train.X, train.y, groups=train.groups)
+        ref = make_estimator(mode, train.modalities, model=LogisticRegression(C=1.0, max_iter=1000))
+        ref.set_params(cv=2).fit(train.X, train.y, groups=train.groups)
         ref_audio, ref_video = (e.named_steps["head"] for e in ref.estimators_)
         assert np.abs(audio.coef_).sum() < 0.5 * np.abs(ref_audio.coef_).sum()
         assert np.array_equal(video.coef_, ref_video.coef_)
