@@ -39,6 +39,7 @@ def atomic_path(path, *, force=False, suffix=None):
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
+    tmp.chmod(0o666 & ~_umask())  # mkstemp's 0600 would make every output private
     try:
         yield tmp
         os.replace(tmp, path)
@@ -57,6 +58,12 @@ def atomic_write_bytes(path, data, *, force=False):
 def atomic_write_text(path, text, *, force=False):
     """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_path`)."""
     return atomic_write_bytes(path, text.encode("utf-8"), force=force)
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _exchange(a, b):
@@ -81,6 +88,7 @@ def atomic_dir(path, *, force=False):
     path = check_output(path, force=force)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp.chmod(0o777 & ~_umask())  # as mkdir would make it, not mkdtemp's 0700
     try:
         yield tmp
         if not path.exists():
