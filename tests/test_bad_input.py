@@ -10,7 +10,6 @@ import h5py
 import numpy as np
 import pytest
 
-from avsc_sk import __version__
 from avsc_sk._config import load_config
 from avsc_sk.cli import main
 from avsc_sk.data import FeatureSet, read_features, write_features

@@ -519,7 +519,7 @@ def test_meta_and_video_only(tiny, tmp_path):
 def test_dask_backend_local_cluster(tiny, tmp_path):
     pytest.importorskip("distributed")
     root, stems, *_ = tiny
-    a = extract_features(tmp_path / "a.h5", root / "audio", duration=2.0)
+    extract_features(tmp_path / "a.h5", root / "audio", duration=2.0)
     b = extract_features(tmp_path / "b.h5", root / "audio", duration=2.0, backend="dask", scheduler="local", n_jobs=1)
     assert b.ok and b.n_written == len(stems)
     with h5py.File(tmp_path / "a.h5") as fa, h5py.File(tmp_path / "b.h5") as fb:

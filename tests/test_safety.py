@@ -13,14 +13,13 @@ import time
 from pathlib import Path
 
 import joblib
-import numpy as np
 import pytest
 
 from avsc_sk._config import load_config
 from avsc_sk.cli import main
 from avsc_sk.data import write_features
 from avsc_sk.errors import RunError
-from avsc_sk.runs import feature_warnings, fit_run, load_run, predict_frame, save_run
+from avsc_sk.runs import feature_warnings, fit_run, load_run
 
 from conftest import small_featureset
 
