@@ -268,9 +268,8 @@ def test_html_renders_in_headless_chromium_without_console_errors(tmp_path, writ
 
 def test_report_cli_on_saved_runs(tmp_path, monkeypatch, capsys):
     runs_mod = pytest.importorskip("avsc_sk.runs", reason="avsc_sk.runs is not built yet")
-    from avsc_sk import _load
     from avsc_sk._config import apply_overrides, load_config
-    from avsc_sk.cli import main
+    from avsc_sk.cli import _report, main
 
     from conftest import small_featureset
 
@@ -279,7 +278,7 @@ def test_report_cli_on_saved_runs(tmp_path, monkeypatch, capsys):
         config = apply_overrides(load_config(), [f"fusion={json.dumps(fusion)}"])
         model, manifest = runs_mod.fit_run(config, train)
         runs_mod.save_run(tmp_path / fusion, model, manifest)
-    monkeypatch.setattr(_load, "load_split", lambda *a, **k: test)
+    monkeypatch.setattr(_report, "load_split", lambda *a, **k: test)
     out = tmp_path / "report"
     argv = ["report", str(tmp_path / "early"), str(tmp_path / "audio"), str(tmp_path / "video"),
             "--out", str(out), "--n-boot", "50"]

@@ -23,5 +23,6 @@ def add_force(parser):
 
 def synthetic_banner(synthetic):
     """The line every output made from synthetic data starts with."""
-    return ("SYNTHETIC data (avsc-sk's built-in TAU-like generator): these are not results on the real dataset"
-            if synthetic else "")
+    from ..datasets import SYNTHETIC_BANNER
+
+    return SYNTHETIC_BANNER if synthetic else ""

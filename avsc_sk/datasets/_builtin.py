@@ -8,7 +8,11 @@ from ..data._detect import parse_splits
 from ..errors import DataError, OutputExistsError
 from ._synthetic import GENERATOR_VERSION, make_tau_like
 
-__all__ = ["load_tau_like", "write_tau_like", "cache_dir", "cache_path"]
+__all__ = ["SYNTHETIC_BANNER", "load_tau_like", "write_tau_like", "cache_dir", "cache_path"]
+
+#: The first line of every output made from the built-in data.
+SYNTHETIC_BANNER = ("SYNTHETIC data (avsc-sk's built-in TAU-like generator): these are not results on the "
+                    "real dataset")
 
 #: Environment variable that moves the cache (e.g. to a scratch disk, or a test's temporary folder).
 CACHE_ENV = "AVSC_SK_CACHE"
