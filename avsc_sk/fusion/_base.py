@@ -146,7 +146,7 @@ _TOO_FEW = ("cannot be greater than the number of members", "n_neighbors <= n_sa
             "least populated class", "needs samples of at least 2 classes", "contains only one class")
 
 
-def _fold_error(exc, name, n_clips, y, where, n_folds=None):
+def too_few_clips_error(exc, name, n_clips, y, where, n_folds=None):
     """A DataError naming the fold when ``exc`` is a too-few-clips error; else None (re-raise as is)."""
     msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     if isinstance(exc, InvalidParameterError) or not any(t in msg for t in _TOO_FEW):
@@ -164,18 +164,18 @@ def fit_member(name, estimator, Z, y, where="fitting on all training clips", n_f
     try:
         return clone(estimator).fit(Z, y)
     except ValueError as exc:
-        err = _fold_error(exc, name, len(y), y, where, n_folds)
+        err = too_few_clips_error(exc, name, len(y), y, where, n_folds)
         if err is None:
             raise
         raise err from None
 
 
-def _fold_proba(name, estimator, Z, y, train, test, classes, where, n_folds):
+def fold_proba(name, estimator, Z, y, train, test, classes, where, n_folds):
     est = fit_member(name, estimator, Z[train], y[train], where, n_folds)
     try:
         P = est.predict_proba(Z[test])
     except ValueError as exc:
-        err = _fold_error(exc, name, len(train), y[train], where, n_folds)
+        err = too_few_clips_error(exc, name, len(train), y[train], where, n_folds)
         if err is None:
             raise
         raise err from None
@@ -194,7 +194,7 @@ def oof_member(name, estimator, Z, y, splits, classes, n_jobs=None):
     """
     k = len(splits)
     parts = Parallel(n_jobs=n_jobs)(
-        delayed(_fold_proba)(name, estimator, Z, y, tr, te, classes, f"internal fold {i + 1} of {k}", k)
+        delayed(fold_proba)(name, estimator, Z, y, tr, te, classes, f"internal fold {i + 1} of {k}", k)
         for i, (tr, te) in enumerate(splits))
     out = np.empty((len(y), len(classes)), dtype=np.float64)
     for (_, te), P in zip(splits, parts):
@@ -259,8 +259,8 @@ class ModalityFusion(ClassifierMixin, _BaseComposition):
             raise ConfigError(f"modality name(s) {bad} contain '__', which separates nested parameters; rename them")
         return estimators
 
-    def _fit_members(self, X, y, groups, need_oof):
-        """Pool ``X`` once, then fit every modality estimator on its block (and its OOF probabilities)."""
+    def _pool_fit(self, X, y):
+        """Pool ``X`` once (fitting ``pooler_``) and find each modality estimator's block of the result."""
         estimators = self._estimators()
         if self.pooler is None:
             self.pooler_, Z = None, X
@@ -270,6 +270,11 @@ class ModalityFusion(ClassifierMixin, _BaseComposition):
         self.classes_ = np.unique(y)
         self.blocks_ = member_blocks(self.pooler_, estimators, Z.shape[1])
         self.modality_names_ = [name for name, _ in estimators]
+        return estimators, Z
+
+    def _fit_members(self, X, y, groups, need_oof):
+        """Pool ``X`` once, then fit every modality estimator on its block (and its OOF probabilities)."""
+        estimators, Z = self._pool_fit(X, y)
         self.estimators_ = [fit_member(name, est, _take(Z, b), y)
                             for (name, est), b in zip(estimators, self.blocks_)]
         oof = splits = None
