@@ -6,7 +6,7 @@ import numbers
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.linear_model import LogisticRegression
-from sklearn.utils import assert_all_finite
+from sklearn.utils import assert_all_finite, get_tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -225,10 +225,12 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """``classes_[argmax(predict_proba(X))]``."""
+        check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
+        # NaN (a missing modality) is fine exactly when the segment estimator takes it.
+        tags.input_tags.allow_nan = self.estimator is not None and get_tags(self.estimator).input_tags.allow_nan
         return tags
 

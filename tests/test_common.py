@@ -3,7 +3,7 @@
 from sklearn.compose import ColumnTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from avsc_sk._pooling import FramePooler
+from avsc_sk._pooling import FramePooler, SegmentClassifier
 from avsc_sk.fusion import IntermediateFusionClassifier, LateFusionClassifier, WeightedFusionClassifier, \
     make_modality_pipeline
 
@@ -18,6 +18,8 @@ def _pooled(cls, **params):
 # Small and fast: the checks fit each estimator dozens of times on tiny data.
 ESTIMATORS = [
     FramePooler(),
+    SegmentClassifier(),
+    SegmentClassifier(segment_frames=1),
     LateFusionClassifier(cv=2),
     WeightedFusionClassifier(cv=2),
     WeightedFusionClassifier(cv=2, per_class=True, blend="arithmetic"),
