@@ -150,7 +150,9 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
             t_fit = time.perf_counter() - t0 + sum(shared[n]["t_fit"] + shared[n]["t_oof"] for n in names)
             predict = est._predict_pooled
         else:
-            est = make_estimator(mode, pooled_layout, model=model, random_state=random_state)
+            # Intermediate fusion is its own network: the head applies to the other modes only.
+            head = "logreg" if mode == "intermediate" else model
+            est = make_estimator(mode, pooled_layout, model=head, random_state=random_state)
             t0 = time.perf_counter()
             if mode == "intermediate":
                 est.fit(Ztr, ytr, groups=train.groups)

@@ -26,7 +26,8 @@ def make_estimator(fusion, modalities, *, model="logreg", random_state=0):
         ``FeatureSet.modalities`` of the data it will be fitted on; any number of modalities.
     model : str, default="logreg"
         The head (see :func:`avsc_sk.heads.make_head`) of the single-modality, early, late
-        and weighted pipelines. Intermediate fusion is its own network and ignores it.
+        and weighted pipelines. Intermediate fusion is a network of its own: any other head than
+        the default is a ConfigError.
     random_state : int or None, default=0
 
     Returns
@@ -45,6 +46,9 @@ def make_estimator(fusion, modalities, *, model="logreg", random_state=0):
     if fusion == "early":
         return make_feature_pipeline(modalities, model=model, random_state=random_state)
     if fusion == "intermediate":
+        if model != "logreg":  # the default head; anything else would be silently ignored
+            raise ConfigError(f"--model {model}: intermediate fusion is a network of its own and takes no head; "
+                              "drop --model, or use it with --fusion early, late or weighted")
         return IntermediateFusionClassifier(modalities=modalities, random_state=random_state)
     if fusion in ("late", "weighted"):
         estimators = [(name, make_modality_pipeline(model=model, random_state=random_state)) for name in names]
