@@ -318,3 +318,10 @@ def test_evaluate_cli_prints_sklearn_report(tmp_path, capsys):
     # no --label and no scene_label column: one clear error line
     assert main(["evaluate", "--prediction", str(tmp_path / "p.csv")]) == 2
     assert "no scene_label column" in capsys.readouterr().err
+
+
+def test_missing_modality_clips_are_counted(three_runs):
+    rep = build_report(three_runs[0], n_boot=20, plots=False, missing={"audio": 0, "video": 7})
+    assert rep.numbers["missing_modality"] == {"video": 7}
+    assert any("7 without video" in note for note in rep.notes)
+    assert "missing_modality" not in build_report(three_runs[0], n_boot=20, plots=False).numbers

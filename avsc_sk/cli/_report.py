@@ -70,7 +70,9 @@ def run(args):
     synthetic = bool(data.synthetic or any(r.manifest.get("synthetic") for r in runs))
     title = args.title or f"avsc-sk report: {', '.join(frames)} on split {data.split}"
     city = pd.Series(data.city, index=data.clip_ids)
-    report = build_report(frames, city=city, synthetic=synthetic, n_boot=args.n_boot, seed=args.seed, title=title)
+    missing = dict(zip(data.modality_names, data.missing().sum(axis=0).tolist()))
+    report = build_report(frames, city=city, synthetic=synthetic, n_boot=args.n_boot, seed=args.seed, title=title,
+                          missing=missing)
     files = write_report(report, args.out, force=args.force)
     banner = synthetic_banner(synthetic)
     if banner:

@@ -73,7 +73,7 @@ class Report:
 
 
 def build_report(runs, *, kinds=None, reference=None, city=None, synthetic=False, n_boot=1000, seed=0,
-                 alpha=0.05, n_bins=15, top_k=15, title="avsc-sk report", plots=True):
+                 alpha=0.05, n_bins=15, top_k=15, title="avsc-sk report", plots=True, missing=None):
     """Build every table, figure and number of a report.
 
     Parameters
@@ -97,6 +97,8 @@ def build_report(runs, *, kinds=None, reference=None, city=None, synthetic=False
     title : str
     plots : bool, default=True
         Also draw the figures.
+    missing : dict of str to int, optional
+        Clips lacking each modality (``--allow-missing-modality``); counted in the notes and numbers.
 
     Returns
     -------
@@ -146,6 +148,11 @@ def build_report(runs, *, kinds=None, reference=None, city=None, synthetic=False
     T["calibration"], reliability = calibration_table(runs, n_bins=n_bins)
     for name, table in reliability.items():
         T[f"reliability/{name}"] = table
+    missing = {str(m): int(n) for m, n in (missing or {}).items() if n}
+    if missing:
+        rep.numbers["missing_modality"] = missing
+        rep.notes.append("clips lacking a modality, predicted from the modalities present: "
+                         + ", ".join(f"{n} without {m}" for m, n in missing.items()))
     rep.numbers.update(_numbers(rep, seed=seed, n_bins=n_bins))
     if plots:
         for name, frame in runs.items():
