@@ -7,9 +7,7 @@ dataset of shape ``(n_frames, dim)``. File ``tr`` is split ``train``, ``tt`` is 
 
 from pathlib import Path
 
-from ..errors import DataError
-from ._detect import SPLITS, mod_dirs, order_modalities
-from ._perclip import plan_perclip, write_perclip_file
+from ._perclip import perclip_splits, plan_perclip_split, write_perclip_file
 
 __all__ = ["FILE_OF_SPLIT", "splits_b", "plan_b", "write_b"]
 
@@ -17,34 +15,15 @@ __all__ = ["FILE_OF_SPLIT", "splits_b", "plan_b", "write_b"]
 FILE_OF_SPLIT = {"train": "tr", "val": "val", "test": "tt"}
 
 
-def _split_files(features_data):
-    out = {}
-    for mod, folder in mod_dirs(features_data).items():
-        for split in SPLITS:
-            f = folder / f"{FILE_OF_SPLIT[split]}.hdf5"
-            if f.is_file():
-                out.setdefault(split, {})[mod] = f
-    return out
-
-
 def splits_b(features_data):
     """Canonical splits present under a layout-B ``features_data`` folder."""
-    found = _split_files(Path(features_data))
-    return [s for s in SPLITS if s in found]
+    return perclip_splits(Path(features_data), FILE_OF_SPLIT)
 
 
 def plan_b(features_data, split, *, modalities=None, max_frames=96, allow_missing_modality=False):
-    """Plan reading one split of a layout-B ``features_data`` folder (see :func:`avsc_sk.data.read_features`)."""
-    features_data = Path(features_data)
-    files = _split_files(features_data).get(split)
-    if not files:
-        raise DataError(
-            f"no {split!r} split in {features_data} (no <mod>_features_data/{FILE_OF_SPLIT[split]}.hdf5); "
-            f"available: {', '.join(splits_b(features_data)) or 'none'}"
-        )
-    mods = order_modalities(files, modalities, source=f"split {split!r} of {features_data}")
-    return plan_perclip({m: files[m] for m in mods}, split, max_frames=max_frames,
-                        allow_missing_modality=allow_missing_modality, source=features_data)
+    """Plan reading one split (see :func:`avsc_sk.data.read_features`)."""
+    return plan_perclip_split(Path(features_data), split, FILE_OF_SPLIT, modalities=modalities, max_frames=max_frames,
+                              allow_missing_modality=allow_missing_modality)
 
 
 def write_b(tmp_root, featuresets, *, created_by=None):

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import DataError
 from ._clipname import SCENES, parse_stem, scene_of_index, stem_of
-from ._detect import flag_attr, open_hdf5
+from ._detect import SPLITS, flag_attr, mod_dirs, open_hdf5, order_modalities
 from ._plan import ReadPlan, frames_to_keep, missing_error
 
 __all__ = ["plan_perclip", "write_perclip_file"]
@@ -249,3 +249,34 @@ def write_perclip_file(path, fs, mod, *, per_frame=False, created_by=None):
                     g.create_dataset(str(t), data=frames[t])
             else:
                 groups[lab].create_dataset(str(stem), data=frames)
+
+
+def split_files(root, file_of_split):
+    """``{split: {modality: file}}`` for every split file under a per-clip layout root.
+
+    ``file_of_split`` maps a canonical split to its file stem (``test`` -> ``tt`` in layout B).
+    """
+    out = {}
+    for mod, folder in mod_dirs(root).items():
+        for split in SPLITS:
+            f = folder / f"{file_of_split[split]}.hdf5"
+            if f.is_file():
+                out.setdefault(split, {})[mod] = f
+    return out
+
+
+def perclip_splits(root, file_of_split):
+    """Canonical splits present under a per-clip layout root."""
+    found = split_files(root, file_of_split)
+    return [s for s in SPLITS if s in found]
+
+
+def plan_perclip_split(root, split, file_of_split, *, modalities=None, max_frames=96, allow_missing_modality=False):
+    """Plan reading one split of a per-clip layout root (see :func:`avsc_sk.data.read_features`)."""
+    files = split_files(root, file_of_split).get(split)
+    if not files:
+        raise DataError(f"no {split!r} split in {root} (no <mod>_features_data/{file_of_split[split]}.hdf5); "
+                        f"available: {', '.join(perclip_splits(root, file_of_split)) or 'none'}")
+    mods = order_modalities(files, modalities, source=f"split {split!r} of {root}")
+    return plan_perclip({m: files[m] for m in mods}, split, max_frames=max_frames,
+                        allow_missing_modality=allow_missing_modality, source=root)
