@@ -216,21 +216,16 @@ def _chunk_size(n_jobs, n_splits):
 
 
 def neg_log_loss_scorer(estimator, X, y):
-    """Negated log loss over the estimator's classes plus any unseen in training.
+    """Negated log loss, computed as the reference scoring does (without the 3-decimal rounding).
 
-    sklearn's ``"neg_log_loss"`` fails when a grouped test fold lacks a class; here a scene
-    the fold lacks just has no row, and one the model never saw gets probability 0,
-    clipped as DCASE scoring does (as :func:`avsc_sk.runs.fit_run` scores).
+    sklearn's ``"neg_log_loss"`` fails when a grouped test fold lacks a scene; here every
+    scene has a column, and one the model never saw gets probability 0, clipped as DCASE
+    scoring does.
     """
-    from sklearn.metrics import log_loss
+    from .evaluation import reference_log_loss
+    from .runs import predict_proba_scenes
 
-    known = np.asarray(estimator.classes_)
-    labels = np.unique(np.concatenate([known, np.asarray(y, dtype=known.dtype)]))
-    proba = np.zeros((len(y), len(labels)))
-    proba[:, np.searchsorted(labels, known)] = estimator.predict_proba(X)
-    proba = np.clip(proba, 1e-15, 1.0)
-    proba /= proba.sum(axis=1, keepdims=True)
-    return -float(log_loss(y, proba, labels=list(labels)))
+    return -reference_log_loss(y, predict_proba_scenes(estimator, X), decimals=None)
 
 
 def _scorer(name):
