@@ -22,6 +22,8 @@ def load_split(features=None, split="train+val", *, max_frames=96, allow_missing
     -------
     FeatureSet
     """
+    if max_frames == 0:  # the command line's "keep every frame"
+        max_frames = None
     if features is None:
         from .datasets import load_tau_like
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sklearn.pipeline import Pipeline
 
 from . import __version__
 from ._config import build_params, dump_config
@@ -74,6 +75,7 @@ def build_estimator(config, modalities):
     layout = segment_modalities(modalities, segment) if segment else modalities
     estimator = make_estimator(config["fusion"], layout, model=config["model"], random_state=seed)
     params = build_params(config.get("params", {}))
+    _check_steps(estimator, params)
     try:
         estimator.set_params(**params)
     except ValueError as exc:
@@ -84,6 +86,18 @@ def build_estimator(config, modalities):
     if segment:
         estimator = SegmentClassifier(estimator, modalities=tuple(modalities), segment_frames=segment)
     return estimator
+
+
+def _check_steps(estimator, params):
+    """A key that names a sub-estimator (``pca``, ``head``) takes an estimator table or ``"passthrough"``."""
+    nested = estimator.get_params(deep=True)
+    for key, value in params.items():
+        owner_key, _, leaf = key.rpartition("__")
+        owner = nested.get(owner_key) if owner_key else estimator
+        is_step = isinstance(owner, Pipeline) and leaf in dict(owner.steps)
+        if (is_step or hasattr(nested.get(key), "fit")) and not (hasattr(value, "fit") or value in ("passthrough", None)):
+            raise ConfigError(f"params.{key} = {value!r}: {key} is a step; give an estimator table such as "
+                              '{ estimator = "PCA", n_components = 128 } or "passthrough"')
 
 
 def _validate_params(estimator, params):

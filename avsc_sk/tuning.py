@@ -7,11 +7,11 @@ A grid file is a fit configuration plus a ``[grid]`` table of ``param_grid`` key
     seed = 0
 
     [params]                       # fixed values, as in a fit config
-    audio__features__audio__pool__stats = ["mean"]
+    pooler__audio__stats = ["mean"]
 
     [grid]                         # searched values: sklearn param_grid keys -> lists
     audio__head__C = [0.1, 1.0]
-    pca = ["passthrough", { estimator = "PCA", n_components = 64 }]
+    audio__pca = ["passthrough", { estimator = "PCA", n_components = 64 }]
 
 Values follow :func:`avsc_sk._config.build_params`: estimator tables are built, lists
 become tuples; TOML has no null, so the string ``"None"`` means ``None``. ``[[grid]]``

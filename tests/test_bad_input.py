@@ -313,8 +313,8 @@ def case_bad_split_name(w, t):
         "training2", "train"
 
 
-def case_max_frames_zero(w, t):
-    return ["fit", "--features", str(w / "good.h5"), "--max-frames", "0", "--out", str(t / "r")], \
+def case_max_frames_negative(w, t):  # 0 means "keep every frame", as in convert
+    return ["fit", "--features", str(w / "good.h5"), "--max-frames", "-1", "--out", str(t / "r")], \
         "max_frames", "positive"
 
 

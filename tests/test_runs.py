@@ -90,6 +90,7 @@ def test_config_maps_onto_estimator_parameters(small_train):
     ("seed=\"zero\"", "seed = 'zero' should be a int"),
     ("colour=1", "unknown key 'colour'"),
     ("justakey", "key=value"),
+    ("params.pca=12", "pca is a step"),
 ])
 def test_bad_config_is_one_clear_error(override, message, small_train):
     with pytest.raises(ConfigError, match=message):

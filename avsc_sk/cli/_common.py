@@ -11,7 +11,8 @@ def add_features_args(parser, *, split=None, missing=True):
     if split:
         parser.add_argument("--split", default=split, help=f"split(s) to use, e.g. train+val or test (default: {split})")
     parser.add_argument("--max-frames", type=int, default=96, metavar="K",
-                        help="cut every clip to its first K frames, as the reference loaders do (default: 96)")
+                        help="cut every clip to its first K frames, as the reference loaders do "
+                             "(default: 96; 0 keeps every frame)")
     if missing:
         parser.add_argument("--allow-missing-modality", action="store_true",
                             help="keep clips that lack a modality instead of stopping with an error")

@@ -2,7 +2,6 @@
 
 import re
 
-import numpy as np
 
 from ..errors import DataError
 
@@ -110,6 +109,3 @@ def scene_of_index(index, *, source=None):
         )
     return SCENES[i]
 
-
-def _as_str_array(values):
-    return np.asarray([str(v) for v in values], dtype=object)

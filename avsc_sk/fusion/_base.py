@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import ConfigError, DataError
 
-__all__ = ["grouped_splits", "estimator_columns", "missing_mask", "default_estimators", "check_estimators",
+__all__ = ["FusionClassifier", "grouped_splits", "estimator_columns", "missing_mask", "default_estimators", "check_estimators",
            "fit_member", "oof_member", "member_blocks", "ModalityFusion"]
 
 
@@ -221,7 +221,25 @@ def _take(Z, block):
     return Z if block == slice(0, Z.shape[1]) else Z[:, block]
 
 
-class ModalityFusion(ClassifierMixin, _BaseComposition):
+class FusionClassifier(ClassifierMixin):
+    """What every fusion classifier shares: ``predict`` from ``predict_proba``, and NaN blocks allowed.
+
+    A modality block that is all NaN is a missing modality, which fusion handles; so the
+    estimators take NaN and say so in their tags.
+    """
+
+    def predict(self, X):
+        """The most probable class of each clip."""
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class ModalityFusion(FusionClassifier, _BaseComposition):
     """Shared machinery of late and weighted fusion: pool once, one estimator per modality block.
 
     Subclasses set ``estimators``, ``pooler``, ``cv``, ``n_jobs`` and ``random_state``. The
@@ -321,13 +339,3 @@ class ModalityFusion(ClassifierMixin, _BaseComposition):
                 P[present] = est.predict_proba(_take(Z, b)[present])
             probas.append(P)
         return probas, missing
-
-    def predict(self, X):
-        """The most probable class of each clip."""
-        check_is_fitted(self)
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags

@@ -90,8 +90,10 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     fusions = [*names, *FUSION_MODES] if fusions is None else \
         [f.strip() for f in (fusions.split(",") if isinstance(fusions, str) else fusions) if f.strip()]
     unknown = [f for f in fusions if f not in names and f not in FUSION_MODES]
-    if unknown or not fusions:
-        raise ConfigError(f"unknown mode(s) {unknown or fusions} for compare; expected some of "
+    if not fusions:
+        raise ConfigError(f"no modes to compare; pass --fusions with some of {', '.join([*names, *FUSION_MODES])}")
+    if unknown:
+        raise ConfigError(f"unknown mode(s) {unknown} for compare; expected some of "
                           f"{', '.join([*names, *FUSION_MODES])}")
     _, mcnemar = _stats()
     Xtr, ytr, yte = train.X, np.asarray(train.y), np.asarray(test.y)

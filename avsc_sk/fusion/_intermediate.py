@@ -3,22 +3,22 @@
 import numbers
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
-from threadpoolctl import threadpool_limits
+from sklearn.base import BaseEstimator
 from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 
 from .._pooling import FramePooler
 from ..errors import ConfigError, DataError
-from ._base import check_missing
+from ._base import FusionClassifier, check_missing
 from ._early import modality_columns
 from ._mlp import MLPNetwork
 
 __all__ = ["IntermediateFusionClassifier"]
 
 
-class IntermediateFusionClassifier(ClassifierMixin, BaseEstimator):
+class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
     """Intermediate fusion: an MLP with one branch per modality, trained in numpy.
 
     Each modality is pooled over frames (:class:`~avsc_sk.FramePooler`), standardised and
@@ -230,13 +230,3 @@ class IntermediateFusionClassifier(ClassifierMixin, BaseEstimator):
         logits -= logits.max(axis=1, keepdims=True)
         P = np.exp(logits)
         return P / P.sum(axis=1, keepdims=True)
-
-    def predict(self, X):
-        """The most probable class of each clip."""
-        check_is_fitted(self)
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
