@@ -41,7 +41,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GridSearchCV, GroupKFold, ParameterGrid, ParameterSampler, RandomizedSearchCV
 
-from ._config import DEFAULT_CONFIG, ESTIMATORS, _check, build_params
+from ._config import DEFAULT_CONFIG, ESTIMATORS, _check, build_params, check_param_keys
 from .errors import ConfigError, DataError, MissingDependencyError
 
 __all__ = ["SEARCHES", "BACKENDS", "load_grid", "make_search", "run_search", "search_results", "results_table",
@@ -119,15 +119,9 @@ def _grids(param_grid):
 
 
 def check_grid(estimator, param_grid):
-    """Refuse grid keys the estimator does not have, naming valid ones."""
-    valid = set(estimator.get_params(deep=True))
+    """Refuse grid keys the estimator does not have, naming the nearest valid ones."""
     for grid in _grids(param_grid):
-        for key in grid:
-            # A key under a step the grid itself replaces (pca__n_components with pca=[PCA()]) is checked by sklearn.
-            if key not in valid and key.split("__")[0] not in grid:
-                hint = ", ".join(sorted(k for k in valid if "__" in k and not k.endswith(("copy", "verbose"))))[:300]
-                raise ConfigError(f"grid key {key!r} is not a parameter of the {type(estimator).__name__}; "
-                                  f"valid keys include: {hint}")
+        check_param_keys(estimator, grid, source="grid")
 
 
 # ----------------------------------------------------------------------------- search objects

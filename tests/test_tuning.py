@@ -113,7 +113,7 @@ def test_load_grid_builds_values_and_refuses_bad_files(tmp_path, data):
     with pytest.raises(ConfigError, match="both in \\[params\\] and \\[grid\\]"):
         load_grid(_grid_file(tmp_path, '[params]\nhead__C = 1.0\n[grid]\nhead__C = [1.0]\n'))
     config, grid = load_grid(_grid_file(tmp_path, '[grid]\nhead__Cx = [1.0]\n'))
-    with pytest.raises(ConfigError, match="'head__Cx' is not a parameter"):
+    with pytest.raises(ConfigError, match=r"grid.head__Cx is not a parameter of the Pipeline; did you mean head__C\?"):
         make_search(build_estimator(config, data[0].modalities), grid)
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from .._config import apply_overrides, dump_config
 from .._io import atomic_dir, check_output
 from .._load import load_split
-from ..data import list_splits
 from ..errors import RunError
 from ._common import add_features_args, add_force, synthetic_banner
 
@@ -79,6 +78,7 @@ def _jsonable(params):
 
 
 def run(args):
+    from ..data import list_splits
     from ..runs import _scores, build_estimator
     from ..tuning import ProgressLine, load_grid, make_search, run_search
 
