@@ -669,6 +669,7 @@ def plot_search(results, ax=None, *, metric=None):
             levels = np.arange(len(labels))
             a.set_xticks(levels, [lab if len(lab) <= 18 else lab[:17] + "…" for lab in labels],
                          rotation=20 if len(labels) > 2 else 0, ha="right" if len(labels) > 2 else "center")
+            a.set_xlim(-0.5, len(labels) - 0.5)  # a value whose candidates all failed keeps its (empty) place
         # Numeric axes leave out the candidates without this parameter (another grid of a list of grids).
         mask = np.array(present, dtype=bool) if numeric else np.ones(len(x), dtype=bool)
         a.errorbar(x[mask], score[mask], yerr=std[mask], fmt="o", ms=3, alpha=0.45, color="C0", elinewidth=0.8)

@@ -270,7 +270,7 @@ def test_interrupt_after_exactly_one_configuration_keeps_it(tmp_path, feature_fi
     status, io = _tune([grid, "--features", feature_file, "--split", "train", "--cv", "5", "--quiet",
                         "--out", out], capsys)
     assert status == 130, io.err
-    assert io.err.strip() == f"avsc-sk: error: interrupted; the 1 configurations that finished were kept in {out}"
+    assert io.err.strip() == f"avsc-sk: error: interrupted; the 1 configuration that finished was kept in {out}"
     assert pd.read_csv(out / "cv_results.csv")["param_c"].tolist() == [1]
 
 

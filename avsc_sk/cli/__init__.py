@@ -2,14 +2,19 @@
 
 Each command lives in its own module ``_<command>.py`` exposing ``add_parser(subparsers)``
 (which sets ``func`` on its parser) and importable functions that do the work; this
-module only dispatches. An :class:`~avsc_sk.errors.AvscError` (or a file the OS cannot
-open) becomes ``avsc-sk: error: <message>`` and exit status 2; ``AVSC_DEBUG=1`` shows
-the traceback instead.
+module only dispatches. An :class:`~avsc_sk.errors.AvscError`, a file the OS cannot
+open, or an estimator refusing its parameters while fitting becomes ``avsc-sk: error:
+<message>`` and exit status 2; ``AVSC_DEBUG=1`` shows the traceback instead. Ctrl-C, at
+any moment, is one line and exit status 130.
+
+Command modules import scikit-learn and friends inside the functions that run a command,
+so ``avsc-sk --help`` and ``avsc-sk <command> --help`` answer at once.
 """
 
 import argparse
 import importlib
 import os
+import re
 import sys
 
 from ..errors import AvscError
@@ -157,8 +162,6 @@ def _estimator_error(exc):
 def _culprit_keys(culprit, model, text):
     # The culprit's parameters the message names ("n_components=128", "The 'C' parameter") or whose
     # value it quotes ("Got -5."), then the model's get_params keys ending in them with the same value.
-    import re
-
     own = culprit.get_params(deep=False)
     named = [k for k, v in own.items() if f"{k}={v!r}" in text or f"'{k}'" in text] or [
         k for k, v in own.items() if isinstance(v, (int, float)) and not isinstance(v, bool)

@@ -121,8 +121,9 @@ def run(args):
         write_outputs(args.out, config, search, header=header + " (partial)", summary=summary, top=args.top,
                       force=args.force)
         # The dispatcher prints the message and exits 130, as for any Ctrl-C.
-        raise KeyboardInterrupt(f"interrupted; the {len(search.partial_results_['params'])} configurations that "
-                                f"finished were kept in {args.out}") from None
+        n = len(search.partial_results_["params"])
+        raise KeyboardInterrupt(f"interrupted; the {n} configuration{'s' if n > 1 else ''} that finished "
+                                f"{'were' if n > 1 else 'was'} kept in {args.out}") from None
     if progress is not None:
         progress.close()
     if search.failures_:
