@@ -131,11 +131,19 @@ def build_params(params, *, source="config"):
     return out
 
 
-def check_param_keys(estimator, keys, *, source="params"):
+def check_param_keys(estimator, params, *, source="params", candidates=False):
     """Refuse a key that is not a ``get_params(deep=True)`` key of ``estimator``, naming the nearest valid ones.
 
-    A key under a step that ``keys`` itself sets (``pca__n_components`` beside ``pca``) is left
-    to ``set_params``, which sets the step first.
+    Parameters
+    ----------
+    estimator : estimator
+    params : dict
+        ``set_params`` keyword arguments, or with ``candidates=True`` a ``param_grid`` (key -> list of values).
+        A key under a step that ``params`` itself sets (``pca__n_components`` beside ``pca``) is
+        checked against that step's value (every candidate value).
+    source : str, default="params"
+        How the message names the keys: ``<source>.<key>``.
+    candidates : bool, default=False
 
     Raises
     ------
@@ -143,10 +151,13 @@ def check_param_keys(estimator, keys, *, source="params"):
         ``<source>.<key> is not a parameter of the <Estimator>; did you mean ...?``
     """
     valid = estimator.get_params(deep=True)
-    keys = list(keys)
-    for key in keys:
+    for key in params:
         parts = key.split("__")
-        if key in valid or any("__".join(parts[:i]) in keys for i in range(1, len(parts))):
+        step = next((p for p in ("__".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)) if p in params), None)
+        if step is not None:
+            _check_under_step(key, step, params[step] if candidates else [params[step]], source, candidates)
+            continue
+        if key in valid:
             continue
         owner = next((p for p in ("__".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)) if p in valid), "")
         if valid.get(owner, "") in ("passthrough", None):
@@ -162,6 +173,19 @@ def check_param_keys(estimator, keys, *, source="params"):
         hint = (f"; did you mean {' or '.join(close)}?" if close else
                 f"; {owner or 'it'} takes {', '.join(shown[:6])}{', ...' if len(shown) > 6 else ''}")
         raise ConfigError(f"{source}.{key} is not a parameter of the {type(estimator).__name__}{hint}")
+
+
+def _check_under_step(key, step, values, source, candidates):
+    leaf = key[len(step) + 2:]
+    for value in values:
+        own = value.get_params(deep=True) if hasattr(value, "get_params") else {}
+        if leaf not in own:
+            close = difflib.get_close_matches(leaf, own, n=1, cutoff=0.6)
+            hint = f"; did you mean {step}__{close[0]}?" if close else ""
+            if not own and candidates:
+                hint = f"; search {step} = {value!r} in a [[grid]] table of its own"
+            name = type(value).__name__ if own else repr(value)
+            raise ConfigError(f"{source}.{key}: {step} is set to {name} here, which has no parameter {leaf!r}{hint}")
 
 
 def _toml_value(value):

@@ -121,7 +121,7 @@ def _grids(param_grid):
 def check_grid(estimator, param_grid):
     """Refuse grid keys the estimator does not have, naming the nearest valid ones."""
     for grid in _grids(param_grid):
-        check_param_keys(estimator, grid, source="grid")
+        check_param_keys(estimator, grid, source="grid", candidates=True)
 
 
 # ----------------------------------------------------------------------------- search objects
@@ -157,7 +157,7 @@ class _ChunkedSearch:
         except KeyboardInterrupt:
             self.partial_results_ = tracker.results
             raise
-        if tracker.results is None:
+        if tracker.results is None and self._avsc_failed:
             params, error = self._avsc_failed[0]
             raise ConfigError(f"all {len(candidates)} candidates failed; the first ({_describe(params)}): {error}")
 
@@ -673,8 +673,8 @@ def plot_search(results, ax=None, *, metric=None):
         # Numeric axes leave out the candidates without this parameter (another grid of a list of grids).
         mask = np.array(present, dtype=bool) if numeric else np.ones(len(x), dtype=bool)
         a.errorbar(x[mask], score[mask], yerr=std[mask], fmt="o", ms=3, alpha=0.45, color="C0", elinewidth=0.8)
-        best = (np.nanmin if s < 0 else np.nanmax)
-        line = [(lv, best(score[mask & (x == lv)])) for lv in levels
+        pick = np.nanmin if s < 0 else np.nanmax
+        line = [(lv, pick(score[mask & (x == lv)])) for lv in levels
                 if np.isfinite(score[mask & (x == lv)]).any()]  # failed candidates score NaN
         if line:
             a.plot(*zip(*line), "-", color="C1", lw=1.5, label="best")

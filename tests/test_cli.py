@@ -66,17 +66,18 @@ def _fit(small_file, tmp_path, capsys, *extra):
     return status, capsys.readouterr().err.strip().splitlines()
 
 
-@pytest.mark.parametrize("extra, culprit", [
+@pytest.mark.parametrize("extra, culprit, key", [
     (["--set", 'params.pca={ estimator = "PCA", n_components = 50 }'],
-     "PCA cannot be fitted (config key pca__n_components): n_components=50 must be between 0 and"),
+     "PCA cannot be fitted: n_components=50 must be between 0 and", "pca__n_components"),
     (["--model", "lgbm", "--params.head__n_estimators", "-5"],
-     "LGBMClassifier cannot be fitted (config key head__n_estimators): Number of boosting rounds must be"),
+     "LGBMClassifier cannot be fitted: Number of boosting rounds must be greater than 0. Got -5", "head__n_estimators"),
 ])
 def test_an_estimator_refusing_its_parameters_is_one_line_naming_the_key(small_file, tmp_path, capsys, extra,
-                                                                           culprit):
+                                                                           culprit, key):
     status, err = _fit(small_file, tmp_path, capsys, *extra)
     assert status == 2 and len(err) == 1
     assert err[0].startswith(f"avsc-sk: error: {culprit}")
+    assert err[0].endswith(f"; change {key} in the config (AVSC_DEBUG=1 shows the traceback)")
     assert not (tmp_path / "run").exists()
 
 
@@ -156,3 +157,12 @@ def test_the_help_texts_name_the_real_heads_and_fusions():
     from avsc_sk.heads import HEADS
 
     assert (_common.HEADS, _common.FUSIONS, _common.FUSION_MODES) == (HEADS, FUSIONS, FUSION_MODES)
+
+
+def test_a_key_under_a_step_the_config_sets_is_checked_against_that_step(small_file, tmp_path, capsys):
+    (tmp_path / "c.toml").write_text('[params]\npca = { estimator = "PCA", n_components = 4 }\n'
+                                     'pca__n_componentz = 3\n')
+    status, err = _fit(small_file, tmp_path, capsys, "--config", str(tmp_path / "c.toml"))
+    assert status == 2
+    assert err == ["avsc-sk: error: params.pca__n_componentz: pca is set to PCA here, which has no parameter "
+                   "'n_componentz'; did you mean pca__n_components?"]

@@ -303,3 +303,19 @@ def test_tune_where_every_candidate_fails_is_one_error(tmp_path, feature_file, c
     assert line.startswith("avsc-sk: error: all 2 candidates failed; the first (pca=PCA(n_components=50)): ")
     assert "n_components=50 must be between 0 and" in line
     assert not (tmp_path / "none").exists()
+
+
+@pytest.mark.parametrize("grid, message", [
+    ('[grid]\nhead__CC = [1.0]\n', "grid.head__CC is not a parameter of the Pipeline; did you mean head__C?"),
+    ('[grid]\npca = ["passthrough", { estimator = "PCA", n_components = 4 }]\npca__n_components = [2, 3]\n',
+     "grid.pca__n_components: pca is set to 'passthrough' here, which has no parameter 'n_components'; "
+     "search pca = 'passthrough' in a [[grid]] table of its own"),
+    ('[grid]\npca = [{ estimator = "PCA", n_components = 4 }]\npca__n_component = [2, 3]\n',
+     "grid.pca__n_component: pca is set to PCA here, which has no parameter 'n_component'; "
+     "did you mean pca__n_components?"),
+])
+def test_a_grid_key_typo_is_one_line_naming_the_nearest_key(tmp_path, feature_file, capsys, grid, message):
+    status, io = _tune([_grid_file(tmp_path, grid), "--features", feature_file, "--split", "train", "--cv", "3",
+                        "--quiet", "--out", tmp_path / "t"], capsys)
+    assert status == 2
+    assert io.err.strip().splitlines() == [f"avsc-sk: error: {message}"]

@@ -154,9 +154,8 @@ def _estimator_error(exc):
     culprit, model = fitting[-1], fitting[0]
     text = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
     keys = _culprit_keys(culprit, model, text)
-    where = f" (config key {', '.join(keys)})" if keys else ""
-    return (f"{type(culprit).__name__} cannot be fitted{where}: {text[:300]}; change that value in the config "
-            "(AVSC_DEBUG=1 shows the traceback)")
+    fix = f"; change {' or '.join(keys)} in the config" if keys else ""
+    return f"{type(culprit).__name__} cannot be fitted: {text[:300]}{fix} (AVSC_DEBUG=1 shows the traceback)"
 
 
 def _culprit_keys(culprit, model, text):
