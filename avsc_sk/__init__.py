@@ -12,19 +12,25 @@ The public API, by concept (each also importable from its subpackage):
 
 __version__ = "0.1.0"
 
-from ._pooling import FramePooler, SegmentClassifier  # noqa: E402
-from .data import SCENES, FeatureSet, convert_features, read_features, write_features  # noqa: E402
-from .datasets import load_fold1_metadata  # noqa: E402
-from .errors import AvscError  # noqa: E402
-from .evaluation import format_scoring, prediction_frame, read_prediction, score, write_prediction  # noqa: E402
-from .fusion import (  # noqa: E402
-    IntermediateFusionClassifier,
-    LateFusionClassifier,
-    WeightedFusionClassifier,
-    compare_fusions,
-    make_estimator,
-)
-from .heads import make_head  # noqa: E402
+import importlib
+
+from .errors import AvscError
+
+#: Where each public name lives; imported on first use, so ``import avsc_sk`` (and ``avsc-sk --help``) stays
+#: quick and pulls in scikit-learn only when a command needs it.
+_SOURCES = {
+    "FramePooler": "_pooling", "SegmentClassifier": "_pooling",
+    "SCENES": "data", "FeatureSet": "data", "convert_features": "data", "read_features": "data",
+    "write_features": "data",
+    "load_fold1_metadata": "datasets", "make_tau_like": "datasets", "load_tau_like": "datasets",
+    "format_scoring": "evaluation", "prediction_frame": "evaluation", "read_prediction": "evaluation",
+    "score": "evaluation", "write_prediction": "evaluation",
+    "IntermediateFusionClassifier": "fusion", "LateFusionClassifier": "fusion", "WeightedFusionClassifier": "fusion",
+    "compare_fusions": "fusion", "make_estimator": "fusion",
+    "make_head": "heads",
+    "fit_run": "runs", "save_run": "runs", "load_run": "runs", "predict_frame": "runs",
+    "build_report": "report", "write_report": "report",
+}
 
 __all__ = [
     "SCENES",
@@ -52,17 +58,13 @@ __all__ = [
 
 
 def __getattr__(name):
-    # Heavier pieces load on first use, keeping `import avsc_sk` (and every CLI start) quick.
-    if name in ("make_tau_like", "load_tau_like"):
-        from . import datasets
+    source = _SOURCES.get(name)
+    if source is None:
+        raise AttributeError(f"module 'avsc_sk' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{source}", __name__), name)
+    globals()[name] = value
+    return value
 
-        return getattr(datasets, name)
-    if name in ("fit_run", "save_run", "load_run", "predict_frame"):
-        from . import runs
 
-        return getattr(runs, name)
-    if name in ("build_report", "write_report"):
-        from . import report
-
-        return getattr(report, name)
-    raise AttributeError(f"module 'avsc_sk' has no attribute {name!r}")
+def __dir__():
+    return sorted({*globals(), *_SOURCES})

@@ -17,13 +17,15 @@ A ``[params]`` value that is a table with an ``estimator`` key builds that estim
 parameters; ``"passthrough"`` is kept as the string sklearn understands.
 """
 
+import difflib
 import json
 import tomllib
 from pathlib import Path
 
 from .errors import ConfigError
 
-__all__ = ["DEFAULT_CONFIG", "ESTIMATORS", "load_config", "apply_overrides", "dump_config", "build_params"]
+__all__ = ["DEFAULT_CONFIG", "ESTIMATORS", "load_config", "apply_overrides", "dump_config", "build_params",
+           "check_param_keys"]
 
 DEFAULT_CONFIG = {"fusion": "early", "model": "logreg", "seed": 0, "segment_frames": 0, "params": {}}
 _TYPES = {"fusion": str, "model": str, "seed": int, "segment_frames": int, "params": dict}
@@ -127,6 +129,63 @@ def build_params(params, *, source="config"):
             value = tuple(value)
         out[key] = value
     return out
+
+
+def check_param_keys(estimator, params, *, source="params", candidates=False):
+    """Refuse a key that is not a ``get_params(deep=True)`` key of ``estimator``, naming the nearest valid ones.
+
+    Parameters
+    ----------
+    estimator : estimator
+    params : dict
+        ``set_params`` keyword arguments, or with ``candidates=True`` a ``param_grid`` (key -> list of values).
+        A key under a step that ``params`` itself sets (``pca__n_components`` beside ``pca``) is
+        checked against that step's value (every candidate value).
+    source : str, default="params"
+        How the message names the keys: ``<source>.<key>``.
+    candidates : bool, default=False
+
+    Raises
+    ------
+    ConfigError
+        ``<source>.<key> is not a parameter of the <Estimator>; did you mean ...?``
+    """
+    valid = estimator.get_params(deep=True)
+    for key in params:
+        parts = key.split("__")
+        step = next((p for p in ("__".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)) if p in params), None)
+        if step is not None:
+            _check_under_step(key, step, params[step] if candidates else [params[step]], source, candidates)
+            continue
+        if key in valid:
+            continue
+        owner = next((p for p in ("__".join(parts[:i]) for i in range(len(parts) - 1, 0, -1)) if p in valid), "")
+        if valid.get(owner, "") in ("passthrough", None):
+            raise ConfigError(f"{source}.{key}: {owner} is {valid[owner]!r}, so it has no parameters; set {owner} "
+                              'to an estimator table in [params] too, e.g. { estimator = "PCA", n_components = 128 }')
+        # Near spellings among the parameters of the deepest step the key names (any key if it names none).
+        prefix = f"{owner}__" if owner else ""
+        names = {k[len(prefix):].lower(): k for k in valid if k.startswith(prefix) and "__" not in k[len(prefix):]}
+        close = [names[m] for m in difflib.get_close_matches(key[len(prefix):].lower(), names, n=3, cutoff=0.6)]
+        if not owner:
+            close = difflib.get_close_matches(key, valid, n=3, cutoff=0.8) or close
+        shown = sorted(k[len(prefix):] for k in names.values())
+        hint = (f"; did you mean {' or '.join(close)}?" if close else
+                f"; {owner or 'it'} takes {', '.join(shown[:6])}{', ...' if len(shown) > 6 else ''}")
+        raise ConfigError(f"{source}.{key} is not a parameter of the {type(estimator).__name__}{hint}")
+
+
+def _check_under_step(key, step, values, source, candidates):
+    leaf = key[len(step) + 2:]
+    for value in values:
+        own = value.get_params(deep=True) if hasattr(value, "get_params") else {}
+        if leaf not in own:
+            close = difflib.get_close_matches(leaf, own, n=1, cutoff=0.6)
+            hint = f"; did you mean {step}__{close[0]}?" if close else ""
+            if not own and candidates:
+                hint = f"; search {step} = {value!r} in a [[grid]] table of its own"
+            name = type(value).__name__ if own else repr(value)
+            raise ConfigError(f"{source}.{key}: {step} is set to {name} here, which has no parameter {leaf!r}{hint}")
 
 
 def _toml_value(value):

@@ -23,7 +23,7 @@ import numpy as np
 from sklearn.pipeline import Pipeline
 
 from . import __version__
-from ._config import build_params, dump_config
+from ._config import build_params, check_param_keys, dump_config
 from ._io import atomic_dir
 from ._load import BUILTIN
 from ._pooling import SegmentClassifier, segment_modalities
@@ -75,13 +75,9 @@ def build_estimator(config, modalities):
     layout = segment_modalities(modalities, segment) if segment else modalities
     estimator = make_estimator(config["fusion"], layout, model=config["model"], random_state=seed)
     params = build_params(config.get("params", {}))
+    check_param_keys(estimator, params)
     _check_steps(estimator, params)
-    try:
-        estimator.set_params(**params)
-    except ValueError as exc:
-        valid = sorted(estimator.get_params(deep=True))
-        hint = ", ".join(k for k in valid if "__" in k and not k.endswith(("copy", "verbose")))[:300]
-        raise ConfigError(f"params: {str(exc).splitlines()[0]} Valid keys include: {hint}") from None
+    estimator.set_params(**params)
     _validate_params(estimator, params)
     if segment:
         estimator = SegmentClassifier(estimator, modalities=tuple(modalities), segment_frames=segment)

@@ -24,6 +24,7 @@ scores too high and picks over-fitted settings. Estimators whose ``fit`` takes `
 metadata routing, so their internal folds are grouped too.
 """
 
+import contextlib
 import inspect
 import json
 import math
@@ -31,14 +32,16 @@ import numbers
 import sys
 import time
 import tomllib
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
+from sklearn.exceptions import FitFailedWarning
 from sklearn.model_selection import GridSearchCV, GroupKFold, ParameterGrid, ParameterSampler, RandomizedSearchCV
 
-from ._config import DEFAULT_CONFIG, ESTIMATORS, _check, build_params
+from ._config import DEFAULT_CONFIG, ESTIMATORS, _check, build_params, check_param_keys
 from .errors import ConfigError, DataError, MissingDependencyError
 
 __all__ = ["SEARCHES", "BACKENDS", "load_grid", "make_search", "run_search", "search_results", "results_table",
@@ -116,15 +119,9 @@ def _grids(param_grid):
 
 
 def check_grid(estimator, param_grid):
-    """Refuse grid keys the estimator does not have, naming valid ones."""
-    valid = set(estimator.get_params(deep=True))
+    """Refuse grid keys the estimator does not have, naming the nearest valid ones."""
     for grid in _grids(param_grid):
-        for key in grid:
-            # A key under a step the grid itself replaces (pca__n_components with pca=[PCA()]) is checked by sklearn.
-            if key not in valid and key.split("__")[0] not in grid:
-                hint = ", ".join(sorted(k for k in valid if "__" in k and not k.endswith(("copy", "verbose"))))[:300]
-                raise ConfigError(f"grid key {key!r} is not a parameter of the {type(estimator).__name__}; "
-                                  f"valid keys include: {hint}")
+        check_param_keys(estimator, grid, source="grid", candidates=True)
 
 
 # ----------------------------------------------------------------------------- search objects
@@ -143,14 +140,26 @@ class _ChunkedSearch:
     def _run_search(self, evaluate_candidates, callback_ctx=None):
         candidates = list(self._candidates())
         tracker = _Tracker(self, total=len(candidates))
+        self._avsc_failed = []
         chunk = max(1, getattr(self, "_avsc_chunk", None) or _chunk_size(self.n_jobs, self.n_splits_))
         try:
             for start in range(0, len(candidates), chunk):
-                tracker.results = evaluate_candidates(candidates[start:start + chunk])
-                tracker.advance(len(candidates[start:start + chunk]))
+                batch = candidates[start:start + chunk]
+                try:
+                    tracker.results = evaluate_candidates(batch)
+                except ValueError as exc:
+                    # sklearn raises when every fit of one call fails; here that is one batch, not
+                    # the search: note its candidates and go on (they are left out of cv_results_).
+                    if not _all_fits_failed(exc):
+                        raise
+                    self._avsc_failed.extend((params, _first_error(str(exc))) for params in batch)
+                tracker.advance(len(batch))
         except KeyboardInterrupt:
             self.partial_results_ = tracker.results
             raise
+        if tracker.results is None and self._avsc_failed:
+            params, error = self._avsc_failed[0]
+            raise ConfigError(f"all {len(candidates)} candidates failed; the first ({_describe(params)}): {error}")
 
 
 class _GridSearch(_ChunkedSearch, GridSearchCV):
@@ -204,6 +213,21 @@ class _Tracker:
         progress = getattr(self.search, "_avsc_progress", None)
         if progress is not None:
             progress(self.done, self.total, time.perf_counter() - self.start)
+
+
+def _all_fits_failed(exc):
+    return str(exc).lstrip().startswith("All the ") and "fits failed" in str(exc)
+
+
+def _first_error(message):
+    """The last line of the first traceback in sklearn's fit-failure message, e.g. ``ValueError: ...``."""
+    blocks = message.split("-" * 80 + "\n")
+    lines = [line.strip() for line in (blocks[1] if len(blocks) > 1 else message).splitlines() if line.strip()]
+    return lines[-1] if lines else "unknown error"
+
+
+def _describe(params):
+    return ", ".join(f"{k}={_label(v)}" for k, v in params.items()) or "no parameters"
 
 
 def _chunk_size(n_jobs, n_splits):
@@ -281,14 +305,14 @@ def make_search(estimator, param_grid, *, search="grid", cv=5, scoring="neg_log_
     refit_on = scoring if refit else False
     if search == "grid":
         return _GridSearch(estimator, param_grid, scoring=scorers, cv=splitter, n_jobs=n_jobs, refit=refit_on,
-                           error_score="raise")
+                           error_score=np.nan)
     if search == "random":
         if not isinstance(n_iter, numbers.Integral) or n_iter < 1:
             raise ConfigError(f"n_iter={n_iter!r}: expected a positive number of candidates")
         return _RandomSearch(estimator, param_grid, n_iter=int(n_iter), scoring=scorers, cv=splitter,
-                             n_jobs=n_jobs, refit=refit_on, random_state=random_state, error_score="raise")
+                             n_jobs=n_jobs, refit=refit_on, random_state=random_state, error_score=np.nan)
     return _halving_class()(estimator, param_grid, scoring=scorers, cv=splitter, n_jobs=n_jobs, refit=bool(refit),
-                            random_state=random_state, error_score="raise")
+                            random_state=random_state, error_score=np.nan)
 
 
 # ----------------------------------------------------------------------------- running
@@ -350,7 +374,15 @@ def run_search(search, train, *, backend="loky", scheduler=None, client=None, pr
     -------
     search
         Fitted. On Ctrl-C the ``KeyboardInterrupt`` propagates and ``search.partial_results_``
-        holds the candidates that finished (see :func:`search_results`).
+        holds the candidates that finished (see :func:`search_results`). Candidates whose fits
+        fail are scored NaN (or, when every fit of their batch failed, left out), as
+        ``error_score=np.nan`` does; ``search.failures_`` counts them and keeps the first error
+        (``None`` when all succeeded).
+
+    Raises
+    ------
+    ConfigError
+        When every candidate fails, naming the first and its error.
     """
     import joblib
     import sklearn
@@ -369,8 +401,9 @@ def run_search(search, train, *, backend="loky", scheduler=None, client=None, pr
     X, y = train.X, np.asarray(train.y)
     routed = _takes_groups(search.estimator)
     own_client = cluster = None
+    search.failures_ = None
     try:
-        with sklearn.config_context(enable_metadata_routing=routed):
+        with sklearn.config_context(enable_metadata_routing=routed), _fit_failures(search):
             if routed:
                 # The estimator's own internal CV gets the groups too (never an ungrouped inner split).
                 search.set_params(estimator=clone(search.estimator).set_fit_request(groups=True))
@@ -393,6 +426,44 @@ def run_search(search, train, *, backend="loky", scheduler=None, client=None, pr
         if cluster is not None:
             cluster.close()
     return search
+
+
+@contextlib.contextmanager
+def _fit_failures(search):
+    """Collect sklearn's fit-failure warnings into ``search.failures_``; other warnings pass on."""
+    errors = []
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", FitFailedWarning)
+            # The failures are reported once, from search.failures_; sklearn would warn again for the NaN ranks.
+            warnings.filterwarnings("ignore", "One or more of the .* scores are non-finite", UserWarning)
+            try:
+                yield
+            except ValueError as exc:
+                if not _all_fits_failed(exc):  # successive halving: every candidate of a round failed
+                    raise
+                raise ConfigError(f"every candidate of a search round failed: {_first_error(str(exc))}") from None
+    finally:
+        for w in caught:  # shown after the block: inside it, showwarning would append to `caught`
+            if issubclass(w.category, FitFailedWarning):
+                errors.append(_first_error(str(w.message)))
+            else:
+                warnings.showwarning(w.message, w.category, w.filename, w.lineno)
+    search.failures_ = _failures(search, errors)
+
+
+def _failures(search, errors):
+    left_out = getattr(search, "_avsc_failed", [])
+    results = search.cv_results_
+    key = f"mean_test_{search.refit}" if isinstance(search.refit, str) else min(k for k in results
+                                                                               if k.startswith("mean_test_"))
+    nan = np.isnan(np.asarray(results[key], dtype=float))
+    if not left_out and not nan.any():
+        return None
+    first = left_out[0] if left_out else (results["params"][int(np.flatnonzero(nan)[0])], errors[0] if errors
+                                          else "a fold scored NaN")
+    return {"n_failed": len(left_out) + int(nan.sum()), "n_candidates": len(left_out) + len(nan),
+            "first": _describe(first[0]), "error": first[1]}
 
 
 # ----------------------------------------------------------------------------- results
@@ -598,11 +669,15 @@ def plot_search(results, ax=None, *, metric=None):
             levels = np.arange(len(labels))
             a.set_xticks(levels, [lab if len(lab) <= 18 else lab[:17] + "…" for lab in labels],
                          rotation=20 if len(labels) > 2 else 0, ha="right" if len(labels) > 2 else "center")
-        mask = np.array(present) | ~numeric
+            a.set_xlim(-0.5, len(labels) - 0.5)  # a value whose candidates all failed keeps its (empty) place
+        # Numeric axes leave out the candidates without this parameter (another grid of a list of grids).
+        mask = np.array(present, dtype=bool) if numeric else np.ones(len(x), dtype=bool)
         a.errorbar(x[mask], score[mask], yerr=std[mask], fmt="o", ms=3, alpha=0.45, color="C0", elinewidth=0.8)
-        pick = np.nanargmin if s < 0 else np.nanargmax
-        best = [score[mask & (x == lv)][pick(score[mask & (x == lv)])] for lv in levels if (mask & (x == lv)).any()]
-        a.plot(levels[: len(best)], best, "-", color="C1", lw=1.5, label="best")
+        pick = np.nanmin if s < 0 else np.nanmax
+        line = [(lv, pick(score[mask & (x == lv)])) for lv in levels
+                if np.isfinite(score[mask & (x == lv)]).any()]  # failed candidates score NaN
+        if line:
+            a.plot(*zip(*line), "-", color="C1", lw=1.5, label="best")
         a.set_xlabel(name, fontsize=8)
         a.set_ylabel(f"CV {_metric_name(metric)}")
         a.grid(alpha=0.3)

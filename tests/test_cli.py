@@ -45,3 +45,124 @@ def test_fit_predict_evaluate_on_builtin_data(builtin_cache, tmp_path, capsys):
     accuracy = float(re.search(r"^accuracy: ([\d.]+)$", out, re.M).group(1))
     assert accuracy == pytest.approx((frame["scene_label"] == frame["scene_pred"]).mean(), abs=5e-4)
     assert re.search(r"^overall log loss: [\d.]+$", out, re.M)
+
+
+# --------------------------------------------------------------------------- errors, interrupts, start-up
+
+@pytest.fixture(scope="module")
+def small_file(tmp_path_factory):
+    from conftest import small_featureset
+
+    from avsc_sk.data import write_features
+
+    path = tmp_path_factory.mktemp("features") / "small.h5"  # 9 pooled dimensions, 100 training clips
+    write_features(path, {"train": small_featureset("train", n_per_class=10), "test": small_featureset("test")})
+    return path
+
+
+def _fit(small_file, tmp_path, capsys, *extra):
+    status = main(["fit", "--features", str(small_file), "--split", "train", "--out", str(tmp_path / "run"),
+                   *extra])
+    return status, capsys.readouterr().err.strip().splitlines()
+
+
+@pytest.mark.parametrize("extra, culprit, key", [
+    (["--set", 'params.pca={ estimator = "PCA", n_components = 50 }'],
+     "PCA cannot be fitted: n_components=50 must be between 0 and", "pca__n_components"),
+    (["--model", "lgbm", "--params.head__n_estimators", "-5"],
+     "LGBMClassifier cannot be fitted: Number of boosting rounds must be greater than 0. Got -5", "head__n_estimators"),
+])
+def test_an_estimator_refusing_its_parameters_is_one_line_naming_the_key(small_file, tmp_path, capsys, extra,
+                                                                           culprit, key):
+    status, err = _fit(small_file, tmp_path, capsys, *extra)
+    assert status == 2 and len(err) == 1
+    assert err[0].startswith(f"avsc-sk: error: {culprit}")
+    assert err[0].endswith(f"; change {key} in the config (AVSC_DEBUG=1 shows the traceback)")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_bug_is_still_a_traceback(small_file, tmp_path, monkeypatch):
+    # Only errors raised while an estimator fits become one line; any other ValueError is ours to see.
+    import avsc_sk.runs
+
+    def broken(*args, **kwargs):
+        raise ValueError("not an estimator's error")
+
+    monkeypatch.setattr(avsc_sk.runs, "fit_run", broken)
+    with pytest.raises(ValueError, match="not an estimator's error"):
+        main(["fit", "--features", str(small_file), "--split", "train", "--out", str(tmp_path / "run")])
+
+
+@pytest.mark.parametrize("how", ["toml", "override"])
+def test_a_config_key_typo_names_the_key_and_the_nearest_valid_one(small_file, tmp_path, capsys, how):
+    if how == "toml":
+        (tmp_path / "c.toml").write_text('fusion = "early"\n[params]\nhead__CC = 0.5\n')
+        extra = ["--config", str(tmp_path / "c.toml")]
+    else:
+        extra = ["--params.head__CC", "0.5"]
+    status, err = _fit(small_file, tmp_path, capsys, *extra)
+    assert status == 2
+    assert err == ["avsc-sk: error: params.head__CC is not a parameter of the Pipeline; did you mean head__C?"]
+
+
+def test_a_key_without_a_near_spelling_lists_its_step_parameters(small_file, tmp_path, capsys):
+    status, err = _fit(small_file, tmp_path, capsys, "--fusion", "late", "--params.audio__head__zzz", "1")
+    assert status == 2 and len(err) == 1 and len(err[0]) < 200
+    assert err[0].startswith("avsc-sk: error: params.audio__head__zzz is not a parameter of the "
+                             "LateFusionClassifier; audio__head takes C, class_weight, ")
+
+
+def test_ctrl_c_while_the_commands_are_imported_is_one_line_and_130(monkeypatch, capsys):
+    import avsc_sk.cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(avsc_sk.cli, "build_parser", interrupted)
+    assert main(["fit", "--help"]) == 130
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "avsc-sk: error: interrupted; outputs already complete were kept, partial ones were discarded"]
+
+
+def test_ctrl_c_inside_a_command_is_130(small_file, tmp_path, monkeypatch, capsys):
+    import avsc_sk.runs
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(avsc_sk.runs, "fit_run", interrupted)
+    status, err = _fit(small_file, tmp_path, capsys)
+    assert status == 130 and len(err) == 1 and err[0].startswith("avsc-sk: error: interrupted")
+
+
+@pytest.mark.parametrize("command", ["", "fit", "predict", "evaluate", "compare", "report", "tune", "synth",
+                                     "convert", "extract", "demo"])
+def test_help_imports_no_scientific_library(command):
+    import subprocess
+    import sys
+
+    code = ("import sys, runpy\nsys.argv = ['avsc-sk', *sys.argv[1:], '--help']\n"
+            "try:\n    runpy.run_module('avsc_sk', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'numpy', 'pandas', 'h5py', "
+            "'scipy', 'matplotlib', 'lightgbm', 'skops'})\nprint('HEAVY', heavy)\n")
+    done = subprocess.run([sys.executable, "-c", code, *([command] if command else [])], capture_output=True,
+                          text=True, check=True)
+    assert "usage: avsc-sk" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "HEAVY []"
+
+
+def test_the_help_texts_name_the_real_heads_and_fusions():
+    from avsc_sk.cli import _common
+    from avsc_sk.fusion import FUSION_MODES, FUSIONS
+    from avsc_sk.heads import HEADS
+
+    assert (_common.HEADS, _common.FUSIONS, _common.FUSION_MODES) == (HEADS, FUSIONS, FUSION_MODES)
+
+
+def test_a_key_under_a_step_the_config_sets_is_checked_against_that_step(small_file, tmp_path, capsys):
+    (tmp_path / "c.toml").write_text('[params]\npca = { estimator = "PCA", n_components = 4 }\n'
+                                     'pca__n_componentz = 3\n')
+    status, err = _fit(small_file, tmp_path, capsys, "--config", str(tmp_path / "c.toml"))
+    assert status == 2
+    assert err == ["avsc-sk: error: params.pca__n_componentz: pca is set to PCA here, which has no parameter "
+                   "'n_componentz'; did you mean pca__n_components?"]

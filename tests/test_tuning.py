@@ -113,7 +113,7 @@ def test_load_grid_builds_values_and_refuses_bad_files(tmp_path, data):
     with pytest.raises(ConfigError, match="both in \\[params\\] and \\[grid\\]"):
         load_grid(_grid_file(tmp_path, '[params]\nhead__C = 1.0\n[grid]\nhead__C = [1.0]\n'))
     config, grid = load_grid(_grid_file(tmp_path, '[grid]\nhead__Cx = [1.0]\n'))
-    with pytest.raises(ConfigError, match="'head__Cx' is not a parameter"):
+    with pytest.raises(ConfigError, match=r"grid.head__Cx is not a parameter of the Pipeline; did you mean head__C\?"):
         make_search(build_estimator(config, data[0].modalities), grid)
 
 
@@ -190,7 +190,7 @@ def test_interrupted_search_keeps_finished_configurations(tmp_path, feature_file
     # 1 job, 3 folds: candidates run two at a time, so 1 and 2 finish before 3 is interrupted.
     status, io = _tune([grid, "--features", feature_file, "--split", "train", "--cv", "3", "--quiet",
                         "--out", out], capsys)
-    assert status == 2
+    assert status == 130  # README: Ctrl-C exits 130
     assert io.err.strip() == f"avsc-sk: error: interrupted; the 2 configurations that finished were kept in {out}"
     results = pd.read_csv(out / "cv_results.csv")
     assert results["param_c"].tolist() == [1, 2]
@@ -220,3 +220,102 @@ def test_dask_local_cluster_gives_the_same_ranking(tmp_path, feature_file, capsy
     assert dask["rank_test_neg_log_loss"].tolist() == local["rank_test_neg_log_loss"].tolist()
     np.testing.assert_allclose(dask["mean_test_neg_log_loss"], local["mean_test_neg_log_loss"], rtol=1e-6)
     assert json.loads((tmp_path / "dask" / "summary.json").read_text())["backend"] == "dask"
+
+
+def _plotted(ax):
+    dots = ax.containers[0].lines[0].get_xydata()
+    (best,) = [line for line in ax.get_lines() if line.get_label() == "best"]
+    return dots, best.get_xydata()
+
+
+def test_plot_search_draws_every_candidate_and_the_best_per_value():
+    # The last candidate is the worst: a mask that picked it for every dot drew six copies of it.
+    params = [{"head__C": c, "pca": p} for p in ("passthrough", "PCA(n_components=4)") for c in (0.01, 0.1, 1.0)]
+    loss = np.array([0.9, 0.5, 0.7, 0.6, 0.8, 1.2])
+    results = pd.DataFrame({"param_head__C": [repr(p["head__C"]) for p in params],
+                            "param_pca": [p["pca"] for p in params], "params": params,
+                            "mean_test_neg_log_loss": -loss, "std_test_neg_log_loss": 0.01})
+    fig = plot_search(results)
+    ax_c, ax_pca = [a for a in fig.axes if a.get_visible()]
+    dots, best = _plotted(ax_c)
+    np.testing.assert_allclose(dots, np.c_[[0.01, 0.1, 1.0, 0.01, 0.1, 1.0], loss])
+    np.testing.assert_allclose(best, [[0.01, 0.6], [0.1, 0.5], [1.0, 0.7]])
+    dots, best = _plotted(ax_pca)
+    np.testing.assert_allclose(dots, np.c_[[0, 0, 0, 1, 1, 1], loss])
+    np.testing.assert_allclose(best, [[0, 0.5], [1, 0.6]])
+
+
+def test_plot_search_skips_failed_candidates_in_the_best_line():
+    params = [{"head__C": c} for c in (0.1, 1.0, 10.0)]
+    results = pd.DataFrame({"param_head__C": ["0.1", "1.0", "10.0"], "params": params,
+                            "mean_test_accuracy": [0.5, np.nan, 0.7], "std_test_accuracy": 0.0})
+    _, best = _plotted(plot_search(results).axes[0])
+    np.testing.assert_allclose(best, [[0.1, 0.5], [10.0, 0.7]])
+
+
+def test_tune_with_a_single_grid_value_writes_its_outputs(tmp_path, feature_file, capsys):
+    out = tmp_path / "one"
+    status, io = _tune([_grid_file(tmp_path, '[grid]\nhead__C = [0.003]\n'), "--features", feature_file,
+                        "--split", "train", "--cv", "3", "--quiet", "--out", out], capsys)
+    assert status == 0, io.err
+    assert (out / "search.png").stat().st_size > 0
+    assert pd.read_csv(out / "cv_results.csv")["param_head__C"].tolist() == [0.003]
+
+
+def test_interrupt_after_exactly_one_configuration_keeps_it(tmp_path, feature_file, capsys, monkeypatch):
+    monkeypatch.setattr(avsc_sk.runs, "build_estimator", lambda config, mods: GroupsSpy(stop_at=2))
+    grid = _grid_file(tmp_path, '[grid]\nc = [1, 2, 3]\n')
+    out = tmp_path / "partial"
+    # 1 job, 5 folds: one candidate per batch, so only the first finishes.
+    status, io = _tune([grid, "--features", feature_file, "--split", "train", "--cv", "5", "--quiet",
+                        "--out", out], capsys)
+    assert status == 130, io.err
+    assert io.err.strip() == f"avsc-sk: error: interrupted; the 1 configuration that finished was kept in {out}"
+    assert pd.read_csv(out / "cv_results.csv")["param_c"].tolist() == [1]
+
+
+FAILING_PCA = '[grid]\nhead__C = [0.1, 1.0]\npca = ["passthrough", { estimator = "PCA", n_components = 50 }]\n'
+
+
+@pytest.mark.parametrize("cv", [3, 5])  # 3 folds: two candidates per batch; 5: one, so a batch fails whole
+def test_tune_reports_failed_candidates_and_keeps_the_rest(tmp_path, feature_file, capsys, cv):
+    # 9 pooled dimensions: PCA(n_components=50) fails on every fold.
+    out = tmp_path / "tuned"
+    status, io = _tune([_grid_file(tmp_path, FAILING_PCA), "--features", feature_file, "--split", "train",
+                        "--cv", cv, "--quiet", "--out", out], capsys)
+    assert status == 0, io.err
+    (warning,) = io.err.strip().splitlines()
+    assert warning.startswith("avsc-sk: warning: 2 of 4 candidates failed")
+    assert "pca=PCA(n_components=50)" in warning and "n_components=50 must be between 0 and" in warning
+    results = pd.read_csv(out / "cv_results.csv")
+    ok = results[results["mean_test_neg_log_loss"].notna()]
+    assert ok["param_pca"].tolist() == ["passthrough", "passthrough"]
+    assert "passthrough" in (out / "best.toml").read_text()
+    assert json.loads((out / "summary.json").read_text())["failures"]["n_failed"] == 2
+
+
+def test_tune_where_every_candidate_fails_is_one_error(tmp_path, feature_file, capsys):
+    grid = '[grid]\npca = [{ estimator = "PCA", n_components = 50 }, { estimator = "PCA", n_components = 40 }]\n'
+    status, io = _tune([_grid_file(tmp_path, grid), "--features", feature_file, "--split", "train", "--cv", "3",
+                        "--quiet", "--out", tmp_path / "none"], capsys)
+    assert status == 2
+    (line,) = io.err.strip().splitlines()
+    assert line.startswith("avsc-sk: error: all 2 candidates failed; the first (pca=PCA(n_components=50)): ")
+    assert "n_components=50 must be between 0 and" in line
+    assert not (tmp_path / "none").exists()
+
+
+@pytest.mark.parametrize("grid, message", [
+    ('[grid]\nhead__CC = [1.0]\n', "grid.head__CC is not a parameter of the Pipeline; did you mean head__C?"),
+    ('[grid]\npca = ["passthrough", { estimator = "PCA", n_components = 4 }]\npca__n_components = [2, 3]\n',
+     "grid.pca__n_components: pca is set to 'passthrough' here, which has no parameter 'n_components'; "
+     "search pca = 'passthrough' in a [[grid]] table of its own"),
+    ('[grid]\npca = [{ estimator = "PCA", n_components = 4 }]\npca__n_component = [2, 3]\n',
+     "grid.pca__n_component: pca is set to PCA here, which has no parameter 'n_component'; "
+     "did you mean pca__n_components?"),
+])
+def test_a_grid_key_typo_is_one_line_naming_the_nearest_key(tmp_path, feature_file, capsys, grid, message):
+    status, io = _tune([_grid_file(tmp_path, grid), "--features", feature_file, "--split", "train", "--cv", "3",
+                        "--quiet", "--out", tmp_path / "t"], capsys)
+    assert status == 2
+    assert io.err.strip().splitlines() == [f"avsc-sk: error: {message}"]

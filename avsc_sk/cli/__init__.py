@@ -2,14 +2,19 @@
 
 Each command lives in its own module ``_<command>.py`` exposing ``add_parser(subparsers)``
 (which sets ``func`` on its parser) and importable functions that do the work; this
-module only dispatches. An :class:`~avsc_sk.errors.AvscError` (or a file the OS cannot
-open) becomes ``avsc-sk: error: <message>`` and exit status 2; ``AVSC_DEBUG=1`` shows
-the traceback instead.
+module only dispatches. An :class:`~avsc_sk.errors.AvscError`, a file the OS cannot
+open, or an estimator refusing its parameters while fitting becomes ``avsc-sk: error:
+<message>`` and exit status 2; ``AVSC_DEBUG=1`` shows the traceback instead. Ctrl-C, at
+any moment, is one line and exit status 130.
+
+Command modules import scikit-learn and friends inside the functions that run a command,
+so ``avsc-sk --help`` and ``avsc-sk <command> --help`` answer at once.
 """
 
 import argparse
 import importlib
 import os
+import re
 import sys
 
 from ..errors import AvscError
@@ -64,19 +69,27 @@ def _fail(message):
     return 2
 
 
+def _interrupted(exc=None):
+    _fail(str(exc or "") or "interrupted; outputs already complete were kept, partial ones were discarded")
+    return 130
+
+
 def main(argv=None):
     """Entry point of ``avsc-sk`` and ``python -m avsc_sk``; returns the exit status."""
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
-    if extra:
-        if not hasattr(args, "overrides"):
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
-        try:
-            args.overrides = [*args.overrides, *_dotted_overrides(extra)]
-        except ValueError as exc:
-            parser.error(str(exc))
-    with _blas_threads():
-        return _dispatch(args)
+    try:  # Ctrl-C at any moment, imports included, is one line and status 130
+        parser = build_parser()
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            if not hasattr(args, "overrides"):
+                parser.error(f"unrecognized arguments: {' '.join(extra)}")
+            try:
+                args.overrides = [*args.overrides, *_dotted_overrides(extra)]
+            except ValueError as exc:
+                parser.error(str(exc))
+        with _blas_threads():
+            return _dispatch(args)
+    except KeyboardInterrupt as exc:
+        return _interrupted(exc)
 
 
 def _blas_threads():
@@ -109,8 +122,58 @@ def _dispatch(args):
         where = f"{name}: " if name else ""
         reason = exc.strerror or " ".join(str(exc).split())
         return _fail(f"{where}{reason}; check the path, its permissions and the free disk space")
-    except KeyboardInterrupt:
-        _fail("interrupted; outputs already complete were kept, partial ones were discarded")
-        return 130
     except MemoryError:
         return _fail("out of memory; use fewer clips (--clips), fewer frames (--frames) or a smaller model")
+    except ValueError as exc:  # sklearn's InvalidParameterError is one too
+        message = _estimator_error(exc)
+        if message is None:
+            raise
+        return _fail(message)
+
+
+_FIT_METHODS = frozenset({"fit", "_fit", "fit_transform", "_fit_transform", "partial_fit"})
+
+
+def _estimator_error(exc):
+    """One line for an error an estimator raised while fitting, or ``None`` for any other error.
+
+    The traceback tells which estimators were fitting: the innermost one raised (a PCA with
+    more components than features, an LGBMClassifier with ``n_estimators=-5``); the outermost
+    one is the model the config built, whose ``get_params`` keys are the config's keys.
+    """
+    fitting = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frame = tb.tb_frame
+        est = frame.f_locals.get("self") if frame.f_code.co_name in _FIT_METHODS else None
+        if est is not None and hasattr(est, "get_params") and (not fitting or fitting[-1] is not est):
+            fitting.append(est)
+        tb = tb.tb_next
+    if not fitting:
+        return None
+    culprit, model = fitting[-1], fitting[0]
+    text = " ".join(str(exc).split()).rstrip(".") or type(exc).__name__
+    keys = _culprit_keys(culprit, model, text)
+    fix = f"; change {' or '.join(keys)} in the config" if keys else ""
+    return f"{type(culprit).__name__} cannot be fitted: {text[:300]}{fix} (AVSC_DEBUG=1 shows the traceback)"
+
+
+def _culprit_keys(culprit, model, text):
+    # The culprit's parameters the message names ("n_components=128", "The 'C' parameter") or whose
+    # value it quotes ("Got -5."), then the model's get_params keys ending in them with the same value.
+    own = culprit.get_params(deep=False)
+    named = [k for k, v in own.items() if f"{k}={v!r}" in text or f"'{k}'" in text] or [
+        k for k, v in own.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+        and re.search(rf"\bGot {re.escape(repr(v))}(?![\d.]\d)", text)]
+    if model is culprit:
+        return named
+    deep = model.get_params(deep=True)
+    return [key for key, value in deep.items() for name in named
+            if key.endswith(f"__{name}") and _same(value, own[name])]
+
+
+def _same(a, b):
+    try:
+        return bool(a == b)
+    except (TypeError, ValueError):
+        return a is b

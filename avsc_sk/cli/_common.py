@@ -2,7 +2,13 @@
 
 from pathlib import Path
 
-__all__ = ["add_features_args", "add_force", "synthetic_banner"]
+__all__ = ["FUSIONS", "FUSION_MODES", "HEADS", "add_features_args", "add_force", "synthetic_banner"]
+
+# Copies of avsc_sk.fusion.FUSIONS, FUSION_MODES and avsc_sk.heads.HEADS for the help texts and choices:
+# those modules import scikit-learn, which `--help` should not wait for. tests/test_cli.py checks they agree.
+FUSIONS = ("audio", "video", "early", "intermediate", "late", "weighted")
+FUSION_MODES = ("early", "intermediate", "late", "weighted")
+HEADS = ("logreg", "linsvm", "svm", "lgbm", "knn", "mlp")
 
 
 def add_features_args(parser, *, split=None, missing=True):

@@ -4,9 +4,7 @@ from pathlib import Path
 
 from .._io import atomic_dir, check_output
 from .._load import load_split
-from ..fusion import FUSION_MODES, compare_fusions, format_compare
-from ..heads import HEADS
-from ._common import add_features_args, add_force, synthetic_banner
+from ._common import FUSION_MODES, HEADS, add_features_args, add_force, synthetic_banner
 
 __all__ = ["add_parser", "run", "write_compare"]
 
@@ -35,6 +33,8 @@ def add_parser(sub):
 
 def write_compare(df, out, *, force=False):
     """Write ``compare.csv`` and ``compare.md`` into a new directory ``out`` (atomically)."""
+    from ..fusion import format_compare
+
     with atomic_dir(out, force=force) as tmp:
         df.to_csv(tmp / "compare.csv", index=False, float_format="%.6g")
         banner = synthetic_banner(df.attrs.get("synthetic"))
@@ -44,6 +44,8 @@ def write_compare(df, out, *, force=False):
 
 
 def run(args):
+    from ..fusion import compare_fusions, format_compare
+
     check_output(args.out, force=args.force, what="output directory")  # fail before the long work
     kw = dict(max_frames=args.max_frames, allow_missing_modality=args.allow_missing_modality)
     train = load_split(args.features, args.train_split, **kw)

@@ -1,7 +1,5 @@
 """``avsc-sk convert``: layout-A/B (or native) features to one native avsc-sk HDF5 file."""
 
-from ..data import convert_features
-
 __all__ = ["add_parser", "run", "summary_line"]
 
 
@@ -35,6 +33,8 @@ def summary_line(result):
 
 
 def run(args):
+    from ..data import convert_features
+
     max_frames = None if args.max_frames == 0 else args.max_frames
     result = convert_features(args.src, args.out, force=args.force, max_frames=max_frames)
     print(summary_line(result))

@@ -3,9 +3,7 @@
 import time
 from pathlib import Path
 
-from .._demo import run_demo
 from .._io import check_output
-from ..runs import save_run
 from ._common import add_force, synthetic_banner
 
 
@@ -19,6 +17,9 @@ def add_parser(sub):
 
 
 def run(args):
+    from .._demo import run_demo
+    from ..runs import save_run
+
     t0 = time.perf_counter()
     if args.out is not None:
         check_output(args.out, force=args.force, what="demo output directory")

@@ -2,8 +2,6 @@
 
 from pathlib import Path
 
-from ..extract import TextProgress, extract_features
-
 __all__ = ["add_parser", "run"]
 
 
@@ -43,12 +41,13 @@ def add_parser(subparsers):
     return parser
 
 
-class _QuietProgress(TextProgress):
-    def update(self, done, n_skipped, final=False):
-        pass
-
-
 def run(args):
+    from ..extract import TextProgress, extract_features
+
+    class _QuietProgress(TextProgress):
+        def update(self, done, n_skipped, final=False):
+            pass
+
     progress = (_QuietProgress if args.quiet else TextProgress)()
     summary = extract_features(
         args.out, args.audio_dir, args.video_dir, meta=args.meta, lists=args.lists, hop=args.hop,

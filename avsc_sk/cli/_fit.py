@@ -5,11 +5,7 @@ from pathlib import Path
 from .._config import apply_overrides, load_config
 from .._io import check_output
 from .._load import load_split
-from ..data import list_splits
-from ..fusion import FUSIONS
-from ..heads import HEADS
-from ..runs import fit_run, save_run
-from ._common import add_features_args, add_force, synthetic_banner
+from ._common import FUSIONS, HEADS, add_features_args, add_force, synthetic_banner
 
 
 def add_parser(sub):
@@ -42,6 +38,9 @@ def config_from_args(args):
 
 
 def run(args):
+    from ..data import list_splits
+    from ..runs import fit_run, save_run
+
     check_output(args.out, force=args.force, what="run directory")
     config = config_from_args(args)
     train = load_split(args.features, args.split, max_frames=args.max_frames,

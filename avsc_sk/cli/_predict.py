@@ -5,7 +5,6 @@ from pathlib import Path
 
 from .._io import check_output
 from .._load import BUILTIN, load_split
-from ..runs import feature_warnings, load_run, predict_frame
 from ._common import add_features_args, add_force, synthetic_banner
 
 
@@ -34,6 +33,8 @@ def warn(message):
 
 def load_runs(run_dirs, *, trust_pickle=False):
     """Load run directories, warning once for each model read from a pickle."""
+    from ..runs import load_run
+
     runs = [load_run(d, trust_pickle=trust_pickle) for d in run_dirs]
     for r in runs:
         if r.from_pickle:
@@ -50,6 +51,8 @@ def features_for(run, features):
 
 
 def run(args):
+    from ..runs import feature_warnings, predict_frame
+
     check_output(args.out, force=args.force, what="prediction file")
     (fitted,) = load_runs([args.run_dir], trust_pickle=args.trust_pickle)
     data = load_split(features_for(fitted, args.features), args.split, max_frames=args.max_frames,

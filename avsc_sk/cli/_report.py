@@ -5,7 +5,6 @@ from pathlib import Path
 from .._io import check_output
 from .._load import load_split
 from ..errors import DataError
-from ..runs import predict_frame
 from ._common import add_features_args, add_force, synthetic_banner
 from ._predict import add_trust_pickle, features_for, load_runs
 
@@ -40,6 +39,7 @@ def run_frames(run_dirs, features=None, split="test", *, max_frames=96, allow_mi
     data : FeatureSet
     runs : list of Run
     """
+    from ..runs import predict_frame
 
     runs = load_runs(run_dirs, trust_pickle=trust_pickle)
     data = load_split(features_for(runs[0], features), split, max_frames=max_frames,

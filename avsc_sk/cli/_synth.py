@@ -1,7 +1,5 @@
 """``avsc-sk synth``: write synthetic TAU-like features (real clip names, made-up embeddings) in any layout."""
 
-from ..datasets import write_tau_like
-
 __all__ = ["add_parser", "run", "summary_line"]
 
 
@@ -37,6 +35,8 @@ def summary_line(result):
 
 
 def run(args):
+    from ..datasets import write_tau_like
+
     result = write_tau_like(args.out, layout=args.layout, n_clips=args.clips, n_frames=args.frames,
                             dim=args.dim, seed=args.seed, force=args.force)
     print(summary_line(result))

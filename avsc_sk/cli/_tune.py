@@ -1,13 +1,13 @@
 """avsc-sk tune: search a grid file's parameters with folds grouped by recording location."""
 
 import json
+import sys
 import time
 from pathlib import Path
 
 from .._config import apply_overrides, dump_config
 from .._io import atomic_dir, check_output
 from .._load import load_split
-from ..data import list_splits
 from ..errors import RunError
 from ._common import add_features_args, add_force, synthetic_banner
 
@@ -78,6 +78,7 @@ def _jsonable(params):
 
 
 def run(args):
+    from ..data import list_splits
     from ..runs import _scores, build_estimator
     from ..tuning import ProgressLine, load_grid, make_search, run_search
 
@@ -119,10 +120,17 @@ def run(args):
                        lines=[f"INTERRUPTED after {elapsed:.0f} s: only the configurations that finished"])
         write_outputs(args.out, config, search, header=header + " (partial)", summary=summary, top=args.top,
                       force=args.force)
-        raise RunError(f"interrupted; the {len(search.partial_results_['params'])} configurations that finished "
-                       f"were kept in {args.out}") from None
+        # The dispatcher prints the message and exits 130, as for any Ctrl-C.
+        n = len(search.partial_results_["params"])
+        raise KeyboardInterrupt(f"interrupted; the {n} configuration{'s' if n > 1 else ''} that finished "
+                                f"{'were' if n > 1 else 'was'} kept in {args.out}") from None
     if progress is not None:
         progress.close()
+    if search.failures_:
+        f = search.failures_
+        print(f"avsc-sk: warning: {f['n_failed']} of {f['n_candidates']} candidates failed and are scored NaN or "
+              f"left out; the first ({f['first']}): {f['error']}", file=sys.stderr)
+        summary["failures"] = f
     wall = time.perf_counter() - t0
     n = len(search.cv_results_["params"])
     summary.update(interrupted=False, wall_s=round(wall, 1), n_candidates=n,
