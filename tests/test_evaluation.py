@@ -1,6 +1,5 @@
 """Prediction files, the reference scoring, bootstrap, McNemar and calibration."""
 
-
 import numpy as np
 import pandas as pd
 import pytest
