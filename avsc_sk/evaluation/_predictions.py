@@ -7,6 +7,7 @@ this file, so that the reference scoring scripts read our files unchanged.
 """
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +112,8 @@ def write_prediction(path, frame, *, force=False, header_comment=None):
 
 
 def _read_text(path, what):
+    if Path(path).is_dir():
+        raise DataError(f"{path} is a directory; expected a tab-separated {what} file, check the path")
     try:
         return Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -118,17 +121,25 @@ def _read_text(path, what):
                         f"expected a tab-separated {what}, check the path") from None
 
 
-def _read_table(path, what):
-    """Read a tab-separated table as strings, skipping leading ``#`` lines; detect other separators."""
+def _read_table(path, what, expected):
+    """Read a tab-separated table as strings, skipping leading ``#`` lines; detect other separators.
+
+    ``expected`` is the header the format starts with (e.g. ``aid scene_pred ...``); a first
+    line holding none of its names is not that kind of file at all.
+    """
     path = Path(path)
     text = _read_text(path, what)
     lines = text.splitlines()
     skip = 0
-    while skip < len(lines) and lines[skip].startswith("#"):
+    while skip < len(lines) and (lines[skip].startswith("#") or not lines[skip].strip()):
         skip += 1
-    if skip >= len(lines) or not lines[skip].strip():
+    if skip >= len(lines):
         raise DataError(f"{path} is empty; expected a tab-separated {what} with a header line")
     header = lines[skip]
+    names = set(re.split(r"[\t,; ]+", header.strip()))
+    if not names & set(expected.split()):
+        raise DataError(f"{path} is not a {what}: its first line is {header.strip()[:40]!r}, expected the "
+                        f"tab-separated header {expected!r}; check the path")
     if "\t" not in header:
         for sep, name in ((",", "comma"), (";", "semicolon"), (" ", "space")):
             if sep in header.strip():
@@ -173,7 +184,7 @@ def read_prediction(path):
         names, or probabilities that are not numbers in [0, 1].
     """
     path = Path(path)
-    table = _read_table(path, "prediction file")
+    table = _read_table(path, "prediction file", "aid scene_pred [scene_label] airport ... tram")
     cols = list(table.columns)
     required = ["aid", "scene_pred", *SCENES]
     missing = [c for c in required if c not in cols]
@@ -234,7 +245,7 @@ def read_labels(path):
         table = pd.read_csv(path, sep=",", dtype=str, keep_default_na=False)  # official_split/*.csv
         table.columns = [c.strip() for c in table.columns]
     else:
-        table = _read_table(path, "label file")
+        table = _read_table(path, "label file", "filename_audio filename_video scene_label")
     if "scene_label" not in table.columns:
         raise DataError(f"{path} has no scene_label column (columns: {', '.join(table.columns)}); "
                         "pass a labelled list such as fold1_evaluate.csv, not fold1_test.csv")
