@@ -1,6 +1,6 @@
 """The one entry point commands use to get a split: a feature file, or the built-in synthetic data."""
 
-__all__ = ["load_split", "BUILTIN"]
+__all__ = ["load_split", "training_split", "BUILTIN"]
 
 #: How manifests and reports name the built-in data.
 BUILTIN = "built-in synthetic TAU-like data (avsc_sk.datasets.make_tau_like)"
@@ -31,3 +31,27 @@ def load_split(features=None, split="train+val", *, max_frames=96, allow_missing
     from .data import read_features
 
     return read_features(features, split, max_frames=max_frames, allow_missing_modality=allow_missing_modality)
+
+
+def training_split(features=None):
+    """The default training split: ``train+val``, or those of the two that ``features`` holds.
+
+    A layout-A root often has only ``train`` and ``test``; training on what is there beats
+    stopping on the missing ``val``.
+
+    Returns
+    -------
+    split : str
+        E.g. ``"train+val"`` or ``"train"``.
+    note : str or None
+        One line saying which split was chosen and why, when it is not ``train+val``.
+    """
+    if features is None:
+        return "train+val", None
+    from .data import list_splits
+
+    present = [s for s in ("train", "val") if s in list_splits(features)]
+    if len(present) in (0, 2):
+        return "train+val", None  # none: reading train+val names what is missing
+    missing = ({"train", "val"} - set(present)).pop()
+    return present[0], f"training on split {present[0]} ({features} has no {missing!r} split)"

@@ -1,5 +1,6 @@
 """Regression tests of issue 10: what a new user hit at fit, predict, evaluate, compare and report."""
 
+import json
 import re
 from pathlib import Path
 
@@ -51,3 +52,101 @@ def test_evaluate_names_a_directory_given_as_labels(tmp_path, capsys):
     line = _error(capsys)
     assert "pipelines is a directory" in line and "label file" in line
     assert "disk space" not in line
+
+
+# -- 4: a score on clips that were trained on is labelled in-sample, with a warning ---------------
+def test_fit_on_the_evaluation_split_labels_the_score_in_sample(native, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["fit", "--features", str(native), "--split", "test", "--out", str(run)]) == 0
+    out, err = capsys.readouterr()
+    assert re.search(r"^avsc-sk: warning: 30 of the 30 clips of .*features.h5 \(split test\) were in the "
+                     r"training split test; .*in-sample", err, re.M), err
+    assert "test (in-sample: 30 of 30 clips were trained on): accuracy" in out
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["scores"]["n_trained_on"] == 30
+    assert manifest["warnings"] and "in-sample" in manifest["warnings"][0]
+
+
+def test_fit_on_a_held_out_split_says_nothing_of_in_sample(native, tmp_path, capsys):
+    assert main(["fit", "--features", str(native), "--out", str(tmp_path / "run")]) == 0
+    out, err = capsys.readouterr()
+    assert "warning" not in err and "in-sample" not in out
+    assert re.search(r"; test: accuracy [\d.]+, log loss [\d.]+ \(30 clips\)", out)
+
+
+def test_predict_warns_on_a_subset_of_the_training_clips(native, tmp_path, capsys):
+    # trained on train+val; predicting train alone was silent (whole-split fingerprint check)
+    run = tmp_path / "run"
+    assert main(["fit", "--features", str(native), "--out", str(run)]) == 0
+    assert (run / "train_clips.txt").read_text().count("\n") == 60
+    capsys.readouterr()
+    assert main(["predict", str(run), "--split", "train", "--out", str(tmp_path / "p.csv")]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"^avsc-sk: warning: 40 of the 40 clips .*\(split train\) were in the run's training split "
+                     r"train\+val; .*in-sample", err, re.M), err
+    assert main(["predict", str(run), "--split", "test", "--out", str(tmp_path / "q.csv")]) == 0
+    assert "in-sample" not in capsys.readouterr().err
+
+
+# -- 10: the default training split uses what a layout-A root has ------------------------------
+def test_fit_default_split_on_a_root_without_val(tmp_path, capsys):
+    root = write_features(tmp_path / "root", {"train": small_featureset("train", n_per_class=3),
+                                              "test": small_featureset("test", n_per_class=2)}, layout="A")
+    assert main(["fit", "--features", str(root), "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^training on split train \(.*root has no 'val' split\)$", out, re.M), out
+    assert "fitted early (logreg) on 30 clips" in out
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["train"]["split"] == "train"
+
+
+# -- 11: help and summary lines that say what is true ------------------------------------------
+def test_compare_help_prints_a_single_percent_sign(capsys):
+    with pytest.raises(SystemExit):
+        main(["compare", "--help"])
+    out = capsys.readouterr().out
+    assert "95% bootstrap" in " ".join(out.split()) and "%%" not in out
+
+
+def test_fit_intermediate_does_not_name_a_head(native, tmp_path, capsys):
+    argv = ["fit", "--features", str(native), "--fusion", "intermediate", "--out", str(tmp_path / "run"),
+            "--params.max_epochs", "2"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "fitted intermediate (its own network) on 60 clips" in out and "logreg" not in out
+
+
+# -- 6: a training split lacking scenes the scored clips hold ----------------------------------
+def _without(fs, scenes):
+    return fs.subset(~pd.Series(fs.y).isin(scenes).to_numpy())
+
+
+@pytest.fixture(scope="module")
+def lacking(tmp_path_factory):
+    """Features whose train split lacks bus and tram, and a run trained on it."""
+    base = tmp_path_factory.mktemp("lacking")
+    train = _without(small_featureset("train", n_per_class=4), ["bus", "tram"])
+    features = write_features(base / "features.h5", {"train": train,
+                                                     "test": small_featureset("test", n_per_class=3)})
+    assert main(["fit", "--features", str(features), "--split", "train", "--out", str(base / "run")]) == 0
+    return features, base / "run"
+
+
+UNSEEN = r"^avsc-sk: warning: .*has no clips of 2 scene\(s\) that the scored clips hold: bus \(3 clips\), " \
+         r"tram \(3 clips\);.*34\.5 to the log loss"
+
+
+def test_fit_warns_of_scenes_missing_from_training(lacking, tmp_path, capsys):
+    features, _ = lacking
+    assert main(["fit", "--features", str(features), "--split", "train", "--out", str(tmp_path / "run")]) == 0
+    assert re.search(UNSEEN, capsys.readouterr().err, re.M)
+
+
+def test_predict_evaluate_warn_of_scenes_missing_from_training(lacking, tmp_path, capsys):
+    features, run = lacking
+    pred = tmp_path / "p.csv"
+    assert main(["predict", str(run), "--out", str(pred)]) == 0
+    assert re.search(UNSEEN, capsys.readouterr().err, re.M)
+    assert main(["evaluate", "--prediction", str(pred)]) == 0
+    err = capsys.readouterr().err
+    assert re.search(r"^avsc-sk: warning: .*bus \(3 clips\), tram \(3 clips\)", err, re.M), err

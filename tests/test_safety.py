@@ -201,7 +201,7 @@ def test_predict_warns_about_features_read_unlike_training(data, tmp_path, capsy
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and all(line.startswith("avsc-sk: warning: ") for line in err)
     assert "max_frames=96" in err[0] and "--max-frames 96" in err[0]
-    assert "clips the run was trained on" in err[1]
+    assert "300 of the 300 clips" in err[1] and "in-sample" in err[1]
     # A frame-count mismatch cannot be predicted: one error line saying which option fixes it.
     assert main(["predict", str(tmp_path / "run"), "--features", str(data), "--max-frames", "2",
                  "--out", str(tmp_path / "q.csv")]) == 2

@@ -59,7 +59,7 @@ def run(args):
         warn(message)
     from ..evaluation import write_prediction
 
-    write_prediction(args.out, frame, force=args.force)
+    write_prediction(args.out, frame, force=args.force, synthetic=data.synthetic)
     banner = synthetic_banner(data.synthetic)
     if banner:
         print(banner)

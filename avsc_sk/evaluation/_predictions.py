@@ -2,8 +2,10 @@
 
 The format is the one both reference systems wrote (``prediction.csv``): tab-separated,
 columns ``aid, scene_pred[, scene_label], airport, ..., tram``, probabilities printed
-``%.3f``. Provenance (synthetic data, model, features) lives in the run manifest, not in
-this file, so that the reference scoring scripts read our files unchanged.
+``%.3f``. Provenance (model, features) lives in the run manifest, not in this file, so that
+the reference scoring scripts read our files unchanged; predictions of synthetic data carry
+one more column, ``data`` = ``synthetic``, after the probabilities, where readers that take
+columns by name or by position both pass it by.
 """
 
 import io
@@ -18,10 +20,12 @@ from ..data import SCENES, label_index, stem_of
 from ..errors import DataError
 
 __all__ = ["prediction_frame", "write_prediction", "read_prediction", "read_labels", "attach_labels",
-           "proba_of", "PREDICTION_COLUMNS"]
+           "proba_of", "PREDICTION_COLUMNS", "DATA_COLUMN"]
 
 #: Columns of a prediction file, in order (``scene_label`` is optional).
 PREDICTION_COLUMNS = ("aid", "scene_pred", "scene_label", *SCENES)
+#: The last column of a prediction file made from synthetic data; its value is ``synthetic``.
+DATA_COLUMN = "data"
 
 
 def prediction_frame(clip_ids, proba, classes, y_true=None):
@@ -78,7 +82,7 @@ def prediction_frame(clip_ids, proba, classes, y_true=None):
     return out
 
 
-def write_prediction(path, frame, *, force=False, header_comment=None):
+def write_prediction(path, frame, *, force=False, header_comment=None, synthetic=None):
     """Write a prediction frame in the reference ``prediction.csv`` format (atomically).
 
     Parameters
@@ -92,6 +96,9 @@ def write_prediction(path, frame, *, force=False, header_comment=None):
     header_comment : str, optional
         Lines written first, each prefixed with ``# ``. Off by default because the
         reference scoring scripts do not skip comments; :func:`read_prediction` does.
+    synthetic : bool, optional
+        Append the column ``data`` = ``synthetic`` after the probabilities; by default when
+        ``frame.attrs["synthetic"]`` is true.
 
     Returns
     -------
@@ -105,7 +112,10 @@ def write_prediction(path, frame, *, force=False, header_comment=None):
     if header_comment:
         for line in str(header_comment).splitlines():
             buf.write(f"# {line}\n")
-    frame[cols].to_csv(buf, sep="\t", index=False, float_format="%.3f", lineterminator="\n")
+    out = frame[cols]
+    if frame.attrs.get("synthetic") if synthetic is None else synthetic:
+        out = out.assign(**{DATA_COLUMN: "synthetic"})
+    out.to_csv(buf, sep="\t", index=False, float_format="%.3f", lineterminator="\n")
     with atomic_path(path, force=force) as tmp:
         tmp.write_text(buf.getvalue(), encoding="utf-8")
     return Path(path)
@@ -175,7 +185,8 @@ def read_prediction(path):
     -------
     DataFrame
         A prediction frame: ``aid, scene_pred, [scene_label,] airport, ..., tram`` with
-        float64 probabilities; ``attrs["source"]`` is the path.
+        float64 probabilities; ``attrs["source"]`` is the path, ``attrs["synthetic"]`` is
+        true when its ``data`` column says ``synthetic``.
 
     Raises
     ------
@@ -188,7 +199,7 @@ def read_prediction(path):
     cols = list(table.columns)
     required = ["aid", "scene_pred", *SCENES]
     missing = [c for c in required if c not in cols]
-    unknown = [c for c in cols if c not in PREDICTION_COLUMNS]
+    unknown = [c for c in cols if c not in (*PREDICTION_COLUMNS, DATA_COLUMN)]
     if missing or unknown:
         detail = []
         if missing:
@@ -196,7 +207,7 @@ def read_prediction(path):
         if unknown:
             detail.append(f"unexpected column(s) {', '.join(unknown)}")
         raise DataError(f"{path}: {'; '.join(detail)}; expected aid, scene_pred, [scene_label,] "
-                        f"{', '.join(SCENES)} (one column per scene, spelt as in the dataset)")
+                        f"{', '.join(SCENES)}[, data] (one column per scene, spelt as in the dataset)")
     if len(set(cols)) != len(cols):
         raise DataError(f"{path}: duplicate column names; each column must appear once")
     if table.empty:
@@ -221,6 +232,12 @@ def read_prediction(path):
         out[scene] = values
     frame = pd.DataFrame(out)
     frame.attrs["source"] = str(path)
+    if DATA_COLUMN in table:
+        kinds = set(table[DATA_COLUMN].str.strip())
+        if not kinds <= {"synthetic", "real"}:
+            raise DataError(f"{path}: column {DATA_COLUMN} holds {sorted(kinds - {'synthetic', 'real'})[0]!r}; "
+                            "expected 'synthetic' (predictions of avsc-sk's built-in data) or 'real'")
+        frame.attrs["synthetic"] = "synthetic" in kinds
     return frame
 
 
