@@ -150,3 +150,68 @@ def test_predict_evaluate_warn_of_scenes_missing_from_training(lacking, tmp_path
     assert main(["evaluate", "--prediction", str(pred)]) == 0
     err = capsys.readouterr().err
     assert re.search(r"^avsc-sk: warning: .*bus \(3 clips\), tram \(3 clips\)", err, re.M), err
+
+
+def test_tune_labels_an_in_sample_refit_score(native, tmp_path, capsys):
+    grid = tmp_path / "grid.toml"
+    grid.write_text('fusion = "audio"\nmodel = "logreg"\n[grid]\nhead__C = [0.1, 1.0]\n')
+    argv = ["tune", str(grid), "--features", str(native), "--split", "train+test", "--cv", "2", "--quiet",
+            "--out", str(tmp_path / "tuned")]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert re.search(r"^avsc-sk: warning: 30 of the 30 clips .*\(split test\) were in the training split "
+                     r"train\+test", err, re.M), err
+    assert "test (in-sample: 30 of 30 clips were trained on): accuracy" in out
+
+
+def test_compare_and_report_warn_of_scenes_missing_from_training(lacking, tmp_path, capsys):
+    features, run = lacking
+    argv = ["compare", "--features", str(features), "--train-split", "train", "--fusions", "audio,early",
+            "--n-boot", "20", "--out", str(tmp_path / "cmp")]
+    assert main(argv) == 0  # was: an error, "the model saw 8 classes"
+    assert re.search(UNSEEN, capsys.readouterr().err, re.M)
+    table = pd.read_csv(tmp_path / "cmp" / "compare.csv")
+    assert "data" not in table  # real features: the reference columns only
+    assert (table["accuracy"] <= 24 / 30 + 1e-9).all()  # the 6 bus and tram clips are always wrong
+    assert main(["report", str(run), "--n-boot", "20", "--out", str(tmp_path / "report")]) == 0
+    assert re.search(r"^avsc-sk: warning: run early: .*bus \(3 clips\), tram \(3 clips\)",
+                     capsys.readouterr().err, re.M)
+
+
+def test_report_warns_when_scoring_training_clips(native, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["fit", "--features", str(native), "--split", "train", "--eval-split", "", "--out", str(run)]) == 0
+    capsys.readouterr()
+    assert main(["report", str(run), "--split", "train", "--n-boot", "20", "--out", str(tmp_path / "r")]) == 0
+    assert re.search(r"^avsc-sk: warning: run early: 40 of the 40 clips .*in-sample", capsys.readouterr().err, re.M)
+
+
+# -- 12: every output of synthetic data says so, in a form its readers accept -------------------
+def _synthetic(fs):
+    fs.synthetic = True
+    return fs
+
+
+def test_compare_csv_of_synthetic_data_has_a_data_column(tmp_path, monkeypatch, capsys):
+    from avsc_sk.cli import _compare
+
+    train, test = _synthetic(small_featureset("train", n_per_class=4)), _synthetic(small_featureset("test"))
+    monkeypatch.setattr(_compare, "load_split", lambda features, name, **kw: train if "train" in name else test)
+    assert main(["compare", "--fusions", "audio,early", "--n-boot", "20", "--out", str(tmp_path / "c")]) == 0
+    assert capsys.readouterr().out.startswith("SYNTHETIC data")
+    table = pd.read_csv(tmp_path / "c" / "compare.csv")
+    assert list(table.columns[:3]) == ["mode", "accuracy", "accuracy_low"] and table.columns[-1] == "data"
+    assert set(table["data"]) == {"synthetic"} and len(table) == 2
+
+
+def test_evaluate_reads_a_synthetic_prediction_file_and_says_so(tmp_path, capsys):
+    pred = _prediction(tmp_path / "pred.csv", extra={"data": "synthetic"})
+    assert main(["evaluate", "--prediction", str(pred)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("SYNTHETIC data") and "accuracy: 1.000" in out
+    # a reader that takes the scenes by position (after aid, scene_pred, scene_label) still finds them
+    frame = pd.read_csv(pred, sep="\t")
+    assert list(frame.columns[3:13]) == list(SCENES)
+    _prediction(pred, extra={"data": "made-up"})
+    assert main(["evaluate", "--prediction", str(pred)]) == 2
+    assert "'made-up'" in _error(capsys)

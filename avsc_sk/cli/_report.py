@@ -55,6 +55,11 @@ def run_frames(run_dirs, features=None, split="test", *, max_frames=96, allow_mi
         trained = [m[0] for m in r.manifest.get("modalities", [])]
         subset = data if list(data.modality_names) == trained or not trained else data.select(trained)
         frames[name] = predict_frame(r, subset)
+        from ..runs import feature_warnings
+        from ._predict import warn
+
+        for message in feature_warnings(r.manifest, subset, max_frames=max_frames):
+            warn(f"run {name}: {message}")
     return frames, data, runs
 
 

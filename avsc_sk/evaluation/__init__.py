@@ -16,7 +16,7 @@ from ._predictions import (
     read_prediction,
     write_prediction,
 )
-from ._stats import bootstrap_ci, mcnemar, paired_bootstrap_diff
+from ._stats import bootstrap_ci, holm, mcnemar, paired_bootstrap_diff
 
 __all__ = [
     "DATA_COLUMN",
@@ -26,6 +26,7 @@ __all__ = [
     "brier_score",
     "expected_calibration_error",
     "format_scoring",
+    "holm",
     "mcnemar",
     "paired_bootstrap_diff",
     "per_class_table",
