@@ -16,6 +16,8 @@ def load_split(features=None, split="train+val", *, max_frames=96, allow_missing
     split : str, default="train+val"
         ``train``, ``val``, ``test``, or several joined by ``+``.
     max_frames : int or None, default=96
+        Keep each clip's first ``max_frames`` frames; ``0`` or ``None`` keeps all. The built-in
+        data have 10 frames a clip, so only a smaller value changes them.
     allow_missing_modality : bool, default=False
 
     Returns
@@ -27,10 +29,24 @@ def load_split(features=None, split="train+val", *, max_frames=96, allow_missing
     if features is None:
         from .datasets import load_tau_like
 
-        return load_tau_like(split)
+        return _first_frames(load_tau_like(split), max_frames)
     from .data import read_features
 
     return read_features(features, split, max_frames=max_frames, allow_missing_modality=allow_missing_modality)
+
+
+def _first_frames(data, max_frames):
+    """``data`` with every clip cut to its first ``max_frames`` frames (unchanged when it has no more)."""
+    if not max_frames or all(f <= max_frames for _, f, _ in data.modalities):
+        return data
+    import numpy as np
+
+    from .data import FeatureSet
+
+    mods = [(n, min(f, max_frames), d) for n, f, d in data.modalities]
+    X = np.hstack([data.frames(n)[:, :f].reshape(data.n_clips, f * d) for n, f, d in mods])
+    return FeatureSet(np.ascontiguousarray(X), mods, data.clip_ids, data.y, data.city, data.location,
+                      data.split, data.source, data.synthetic)
 
 
 def training_split(features=None):

@@ -225,7 +225,7 @@ def _describe(data, source, max_frames):
     out = {"source": str(source) if source is not None else BUILTIN, "split": data.split,
            "n_clips": int(data.n_clips), "fingerprint": data.fingerprint(), "synthetic": data.synthetic,
            "modalities": [list(m) for m in data.modalities], "clip_ids": [str(c) for c in data.clip_ids]}
-    if max_frames is not None and source is not None:  # the built-in data ignore max_frames
+    if max_frames is not None:
         out["max_frames"] = int(max_frames)
     return out
 
@@ -271,7 +271,7 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None):
         "warnings": [],
     }
     if evaluate is not None and evaluate.y is not None:
-        check_features(manifest, evaluate)
+        evaluate = check_features(manifest, evaluate)
         t0 = time.perf_counter()
         manifest["scores"] = _scores(model, evaluate, train=train)
         manifest["timings"]["predict_s"] = round(time.perf_counter() - t0, 3)
@@ -412,19 +412,47 @@ def _check_model(model, model_path, manifest):
 
 
 def check_features(manifest, data):
-    """Refuse features whose modalities or dimensions differ from what the run was trained on."""
+    """Features laid out as the run was trained on: ``data`` itself, or its frames spread to the trained count.
+
+    Pooling (mean, std, ... over frames) does not depend on the frame count, but a fitted
+    model pools a fixed number of frames; clips with another count are given that many
+    frames spread evenly over each clip (frame ``i * n // n_trained``; whole repeats when
+    there are fewer), which :func:`feature_warnings` reports. Segment mode cuts clips into
+    segments of a fixed frame count, so there a different count is refused.
+
+    Raises
+    ------
+    DataError
+        If the modalities or their dimensions differ, or the frame counts differ in segment mode.
+    """
     trained = [tuple(m) for m in manifest["modalities"]]
-    if list(data.modalities) != trained:
-        hint = "predict with features extracted and laid out like the training data"
-        frames = {f for _, f, _ in trained}
-        same_dims = [(n, d) for n, _, d in data.modalities] == [(n, d) for n, _, d in trained]
-        if same_dims and len(frames) == 1:
-            hint = f"only the frame counts differ: read the features with --max-frames {frames.pop()} " \
-                   "(max_frames=...) as in training"
-        raise DataError(
-            f"{data.source or 'features'} hold modalities {list(data.modalities)} but the model was trained on "
-            f"{trained}; {hint}"
-        )
+    if list(data.modalities) == trained:
+        return data
+    same_dims = [(n, d) for n, _, d in data.modalities] == [(n, d) for n, _, d in trained]
+    segment = (manifest.get("config") or {}).get("segment_frames") or 0
+    if same_dims and not segment:
+        return _spread_frames(data, trained)
+    hint = "predict with features extracted and laid out like the training data"
+    frames = {f for _, f, _ in trained}
+    if same_dims and len(frames) == 1:
+        hint = f"only the frame counts differ, which segment mode (segment_frames = {segment}) cannot take: " \
+               f"read the features with --max-frames {frames.pop()} (max_frames=...) as in training"
+    raise DataError(
+        f"{data.source or 'features'} hold modalities {list(data.modalities)} but the model was trained on "
+        f"{trained}; {hint}"
+    )
+
+
+def _spread_frames(data, trained):
+    from .data import FeatureSet
+
+    blocks = []
+    for name, n_frames, dim in trained:
+        frames = data.frames(name)
+        index = np.arange(n_frames) * frames.shape[1] // n_frames
+        blocks.append(frames[:, index].reshape(data.n_clips, n_frames * dim))
+    return FeatureSet(np.ascontiguousarray(np.hstack(blocks)), trained, data.clip_ids, data.y, data.city,
+                      data.location, data.split, data.source, data.synthetic)
 
 
 def feature_warnings(manifest, data, *, max_frames=None):
@@ -448,6 +476,13 @@ def feature_warnings(manifest, data, *, max_frames=None):
     """
     train = manifest.get("train", {})
     out = []
+    counts = {n: f for n, f, _ in manifest.get("modalities", [])}
+    other = [(n, counts[n], f) for n, f, _ in data.modalities if n in counts and counts[n] != f]
+    if other:
+        what = ", ".join(f"{n} {g} instead of {f}" for n, f, g in other)
+        out.append(f"{data.source or 'these features'} hold clips of another frame count than the run was trained "
+                   f"on ({what}); each clip is predicted from that many frames spread evenly over it (as the DCASE 2021 "
+                   "baseline scores clips), not from all of them: fit on these features to pool every frame")
     trained_cut = train.get("max_frames")
     if trained_cut is not None and max_frames is not None and trained_cut != max_frames:
         out.append(f"the run was trained on features read with max_frames={trained_cut} but these were read with "
@@ -469,6 +504,6 @@ def predict_frame(run, data):
     """Predict a FeatureSet with a loaded run; returns the reference prediction frame."""
     from .evaluation import prediction_frame
 
-    check_features(run.manifest, data)
+    data = check_features(run.manifest, data)
     proba = predict_proba_scenes(run.model, data.X)
     return prediction_frame(data.clip_ids, proba, SCENES, data.y)

@@ -4,6 +4,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -215,3 +216,69 @@ def test_evaluate_reads_a_synthetic_prediction_file_and_says_so(tmp_path, capsys
     _prediction(pred, extra={"data": "made-up"})
     assert main(["evaluate", "--prediction", str(pred)]) == 2
     assert "'made-up'" in _error(capsys)
+
+
+# -- 9: --features and --max-frames say what they do, and another frame count is predicted --------
+def test_predict_help_names_the_run_features_as_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: the features the run was trained on" in text
+    assert "(default: the built-in synthetic data)" not in text
+    assert "the built-in data have 10" in text
+
+
+def test_max_frames_cuts_the_builtin_data(tmp_path, monkeypatch, capsys):
+    import avsc_sk.datasets
+
+    builtin = _synthetic(small_featureset("train", n_per_class=3, n_frames=10))
+    monkeypatch.setattr(avsc_sk.datasets, "load_tau_like", lambda split: builtin)
+    run = tmp_path / "run"
+    assert main(["fit", "--max-frames", "4", "--eval-split", "", "--out", str(run)]) == 0
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["modalities"] == [["audio", 4, 6], ["video", 4, 3]]
+    assert manifest["train"]["max_frames"] == 4
+    assert main(["fit", "--eval-split", "", "--out", str(tmp_path / "all")]) == 0  # default 96: all 10
+    assert json.loads((tmp_path / "all" / "manifest.json").read_text())["modalities"][0] == ["audio", 10, 6]
+
+
+@pytest.fixture(scope="module")
+def ten_frames(tmp_path_factory):
+    """A run trained on 10-frame clips, and the same test clips stored with 96 frames."""
+    base = tmp_path_factory.mktemp("frames")
+    train = write_features(base / "train10.h5", {"train": small_featureset("train", n_per_class=4, n_frames=10)})
+    test96 = write_features(base / "test96.h5", {"test": small_featureset("test", n_per_class=3, n_frames=96)})
+    assert main(["fit", "--features", str(train), "--split", "train", "--out", str(base / "run")]) == 0
+    return base / "run", test96
+
+
+def test_predict_spreads_another_frame_count_with_a_warning(ten_frames, tmp_path, capsys):
+    from avsc_sk.data import read_features
+    from avsc_sk.runs import load_run, predict_proba_scenes
+
+    run, test96 = ten_frames
+    capsys.readouterr()
+    pred = tmp_path / "p.csv"
+    assert main(["predict", str(run), "--features", str(test96), "--out", str(pred)]) == 0  # was: an error
+    err = capsys.readouterr().err
+    assert re.search(r"^avsc-sk: warning: .*test96.h5 hold clips of another frame count .*\(audio 96 instead of "
+                     r"10, video 96 instead of 10\); .*spread evenly", err, re.M), err
+    # frames 0, 9, 19, ..., 86 of each clip: the ten the model pools
+    data = read_features(test96, "test")
+    index = np.arange(10) * 96 // 10
+    X = np.hstack([data.frames(m)[:, index].reshape(data.n_clips, -1) for m in ("audio", "video")])
+    expected = predict_proba_scenes(load_run(run).model, X)
+    written = pd.read_csv(pred, sep="\t")
+    np.testing.assert_allclose(written[list(SCENES)].to_numpy(), expected, atol=5e-4)
+
+
+def test_segment_mode_refuses_another_frame_count(ten_frames, tmp_path, capsys):
+    _, test96 = ten_frames
+    train = write_features(tmp_path / "t.h5", {"train": small_featureset("train", n_per_class=3, n_frames=10)})
+    run = tmp_path / "run"
+    assert main(["fit", "--features", str(train), "--split", "train", "--segment-frames", "5", "--out",
+                 str(run)]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(run), "--features", str(test96), "--out", str(tmp_path / "p.csv")]) == 2
+    line = _error(capsys)
+    assert "segment mode" in line and "--max-frames 10" in line
