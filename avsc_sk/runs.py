@@ -271,12 +271,14 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None):
         "warnings": [],
     }
     if evaluate is not None and evaluate.y is not None:
+        frames = _frame_count_warning(manifest, evaluate)
         evaluate = check_features(manifest, evaluate)
         t0 = time.perf_counter()
         manifest["scores"] = _scores(model, evaluate, train=train)
         manifest["timings"]["predict_s"] = round(time.perf_counter() - t0, 3)
-        manifest["warnings"] = scoring_warnings(model.classes_, train.clip_ids, evaluate,
-                                                trained=f"the training split {train.split}")
+        manifest["warnings"] = [*([frames] if frames else []),
+                                *scoring_warnings(model.classes_, train.clip_ids, evaluate,
+                                                  trained=f"the training split {train.split}")]
     return model, manifest
 
 
@@ -443,6 +445,18 @@ def check_features(manifest, data):
     )
 
 
+def _frame_count_warning(manifest, data):
+    """The warning for clips :func:`check_features` gives spread frames, or None."""
+    counts = {n: f for n, f, _ in manifest.get("modalities", [])}
+    other = [(n, counts[n], f) for n, f, _ in data.modalities if n in counts and counts[n] != f]
+    if not other:
+        return None
+    what = ", ".join(f"{n} {got} instead of {want}" for n, want, got in other)
+    return (f"{data.source or 'these features'} hold clips of another frame count than the run was trained on "
+            f"({what}); each clip is predicted from that many frames spread evenly over it (as the DCASE 2021 "
+            "baseline scores clips), not from all of them: fit on these features to pool every frame")
+
+
 def _spread_frames(data, trained):
     from .data import FeatureSet
 
@@ -475,14 +489,7 @@ def feature_warnings(manifest, data, *, max_frames=None):
         training saw every scene they are labelled with.
     """
     train = manifest.get("train", {})
-    out = []
-    counts = {n: f for n, f, _ in manifest.get("modalities", [])}
-    other = [(n, counts[n], f) for n, f, _ in data.modalities if n in counts and counts[n] != f]
-    if other:
-        what = ", ".join(f"{n} {g} instead of {f}" for n, f, g in other)
-        out.append(f"{data.source or 'these features'} hold clips of another frame count than the run was trained "
-                   f"on ({what}); each clip is predicted from that many frames spread evenly over it (as the DCASE 2021 "
-                   "baseline scores clips), not from all of them: fit on these features to pool every frame")
+    out = [message] if (message := _frame_count_warning(manifest, data)) else []
     trained_cut = train.get("max_frames")
     if trained_cut is not None and max_frames is not None and trained_cut != max_frames:
         out.append(f"the run was trained on features read with max_frames={trained_cut} but these were read with "
