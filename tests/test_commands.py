@@ -40,11 +40,13 @@ def _error(capsys):
 
 
 # -- 8: accurate messages for a file that is not a prediction or label file ----------------------
-def test_evaluate_names_a_file_that_is_no_prediction(capsys):
-    assert main(["evaluate", "--prediction", str(ROOT / "README.md")]) == 2
+def test_evaluate_names_a_file_that_is_no_prediction(tmp_path, capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text("# avsc-sk\n\nClassical machine learning for scenes such as a tram or an airport.\n")
+    assert main(["evaluate", "--prediction", str(readme)]) == 2
     line = _error(capsys)
     assert "README.md is not a prediction file" in line and "aid scene_pred" in line
-    assert "empty" not in line
+    assert "empty" not in line and "space-separated" not in line
 
 
 def test_evaluate_names_a_directory_given_as_labels(tmp_path, capsys):

@@ -131,11 +131,12 @@ def _read_text(path, what):
                         f"expected a tab-separated {what}, check the path") from None
 
 
-def _read_table(path, what, expected):
+def _read_table(path, what, expected, keys):
     """Read a tab-separated table as strings, skipping leading ``#`` lines; detect other separators.
 
-    ``expected`` is the header the format starts with (e.g. ``aid scene_pred ...``); a first
-    line holding none of its names is not that kind of file at all.
+    ``expected`` is the header the format starts with (e.g. ``aid scene_pred ...``), as the
+    message shows it; a first line holding none of the column names ``keys`` is not that kind
+    of file at all (e.g. a README), whatever its separator.
     """
     path = Path(path)
     text = _read_text(path, what)
@@ -147,7 +148,7 @@ def _read_table(path, what, expected):
         raise DataError(f"{path} is empty; expected a tab-separated {what} with a header line")
     header = lines[skip]
     names = set(re.split(r"[\t,; ]+", header.strip()))
-    if not names & set(expected.split()):
+    if not set(keys) & names:
         raise DataError(f"{path} is not a {what}: its first line is {header.strip()[:40]!r}, expected the "
                         f"tab-separated header {expected!r}; check the path")
     if "\t" not in header:
@@ -195,7 +196,8 @@ def read_prediction(path):
         names, or probabilities that are not numbers in [0, 1].
     """
     path = Path(path)
-    table = _read_table(path, "prediction file", "aid scene_pred [scene_label] airport ... tram")
+    table = _read_table(path, "prediction file", "aid scene_pred [scene_label] airport ... tram",
+                        ("aid", "scene_pred", "scene_label"))
     cols = list(table.columns)
     required = ["aid", "scene_pred", *SCENES]
     missing = [c for c in required if c not in cols]
@@ -262,7 +264,7 @@ def read_labels(path):
         table = pd.read_csv(path, sep=",", dtype=str, keep_default_na=False)  # official_split/*.csv
         table.columns = [c.strip() for c in table.columns]
     else:
-        table = _read_table(path, "label file", "filename_audio filename_video scene_label")
+        table = _read_table(path, "label file", "filename_audio filename_video scene_label", ("filename_audio", "filename_video", "scene_label", "aid"))
     if "scene_label" not in table.columns:
         raise DataError(f"{path} has no scene_label column (columns: {', '.join(table.columns)}); "
                         "pass a labelled list such as fold1_evaluate.csv, not fold1_test.csv")
