@@ -1,6 +1,6 @@
 """The one entry point commands use to get a split: a feature file, or the built-in synthetic data."""
 
-__all__ = ["load_split", "BUILTIN"]
+__all__ = ["load_split", "training_split", "BUILTIN"]
 
 #: How manifests and reports name the built-in data.
 BUILTIN = "built-in synthetic TAU-like data (avsc_sk.datasets.make_tau_like)"
@@ -16,6 +16,8 @@ def load_split(features=None, split="train+val", *, max_frames=96, allow_missing
     split : str, default="train+val"
         ``train``, ``val``, ``test``, or several joined by ``+``.
     max_frames : int or None, default=96
+        Keep each clip's first ``max_frames`` frames; ``0`` or ``None`` keeps all. The built-in
+        data have 10 frames a clip, so only a smaller value changes them.
     allow_missing_modality : bool, default=False
 
     Returns
@@ -27,7 +29,45 @@ def load_split(features=None, split="train+val", *, max_frames=96, allow_missing
     if features is None:
         from .datasets import load_tau_like
 
-        return load_tau_like(split)
+        return _first_frames(load_tau_like(split), max_frames)
     from .data import read_features
 
     return read_features(features, split, max_frames=max_frames, allow_missing_modality=allow_missing_modality)
+
+
+def _first_frames(data, max_frames):
+    """``data`` with every clip cut to its first ``max_frames`` frames (unchanged when it has no more)."""
+    if not max_frames or all(f <= max_frames for _, f, _ in data.modalities):
+        return data
+    import numpy as np
+
+    from .data import FeatureSet
+
+    mods = [(n, min(f, max_frames), d) for n, f, d in data.modalities]
+    X = np.hstack([data.frames(n)[:, :f].reshape(data.n_clips, f * d) for n, f, d in mods])
+    return FeatureSet(np.ascontiguousarray(X), mods, data.clip_ids, data.y, data.city, data.location,
+                      data.split, data.source, data.synthetic)
+
+
+def training_split(features=None):
+    """The default training split: ``train+val``, or those of the two that ``features`` holds.
+
+    A layout-A root often has only ``train`` and ``test``; training on what is there beats
+    stopping on the missing ``val``.
+
+    Returns
+    -------
+    split : str
+        E.g. ``"train+val"`` or ``"train"``.
+    note : str or None
+        One line saying which split was chosen and why, when it is not ``train+val``.
+    """
+    if features is None:
+        return "train+val", None
+    from .data import list_splits
+
+    present = [s for s in ("train", "val") if s in list_splits(features)]
+    if len(present) in (0, 2):
+        return "train+val", None  # none: reading train+val names what is missing
+    missing = ({"train", "val"} - set(present)).pop()
+    return present[0], f"training on split {present[0]} ({features} has no {missing!r} split)"

@@ -6,6 +6,8 @@ A run directory holds::
     config.toml     the resolved configuration; ``avsc-sk fit --config`` accepts it
     manifest.json   avsc-sk and library versions, seed, classes, modalities, the training
                     data's source and content hash, timings and scores
+    train_clips.txt the training clips' ids, one a line (``manifest["train"]["clip_ids"]`` once
+                    loaded), so that scoring a split can tell which of its clips were trained on
 
 Loading checks the avsc-sk version and the manifest, and admits only the types in
 :data:`TRUSTED_MODULES` and :data:`TRUSTED_TYPES`; a pickle (``model.pkl`` / ``model.joblib``) can run any code when
@@ -32,7 +34,8 @@ from .errors import ConfigError, DataError, RunError
 from .fusion import make_estimator
 
 __all__ = ["Run", "TRUSTED_MODULES", "TRUSTED_TYPES", "build_estimator", "fit_estimator", "fit_run", "save_run", "load_run",
-           "predict_proba_scenes", "predict_frame", "check_features", "feature_warnings"]
+           "predict_proba_scenes", "predict_frame", "check_features", "feature_warnings", "scoring_warnings",
+           "score_label"]
 
 #: Module prefixes whose types a model file may contain; anything else is refused.
 TRUSTED_MODULES = ("sklearn.", "avsc_sk.", "lightgbm.", "numpy.", "scipy.")
@@ -42,6 +45,7 @@ TRUSTED_TYPES = ("collections.OrderedDict",)
 _MANIFEST = "manifest.json"
 _MODEL = "model.skops"
 _CONFIG = "config.toml"
+_TRAIN_CLIPS = "train_clips.txt"
 _PICKLES = ("model.pkl", "model.joblib")
 
 
@@ -139,14 +143,65 @@ def predict_proba_scenes(model, X):
     return out
 
 
-def _scores(model, data):
+def _scores(model, data, train=None):
     # The reference scoring (log loss over the probabilities as prediction.csv prints them), so the
     # manifest, demo, compare and report all show the same figure for the same predictions.
     from .evaluation import score
 
     scores = score(data.y, predict_proba_scenes(model, data.X))
-    return {"split": data.split, "n_clips": scores["n_clips"], "accuracy": scores["accuracy"],
-            "macro_f1": scores["macro avg"]["f1-score"], "log_loss": scores["log_loss"]}
+    out = {"split": data.split, "n_clips": scores["n_clips"], "accuracy": scores["accuracy"],
+           "macro_f1": scores["macro avg"]["f1-score"], "log_loss": scores["log_loss"]}
+    if train is not None:
+        out["n_trained_on"] = _n_shared(train.clip_ids, data)
+    return out
+
+
+def score_label(scores):
+    """How a score line names the split scored: ``test``, or ``test (in-sample: ...)`` for trained-on clips."""
+    n = scores.get("n_trained_on", 0)
+    if not n:
+        return str(scores["split"])
+    return f"{scores['split']} (in-sample: {n} of {scores['n_clips']} clips were trained on)"
+
+
+def _n_shared(train_clip_ids, data):
+    return int(np.isin(np.asarray(data.clip_ids, dtype=str), np.asarray(train_clip_ids, dtype=str)).sum())
+
+
+def scoring_warnings(classes, train_clip_ids, data, *, trained="the training split"):
+    """One-line warnings about scoring ``data`` with a model trained on other clips.
+
+    Parameters
+    ----------
+    classes : iterable of str
+        The scenes the model was trained on (its ``classes_``).
+    train_clip_ids : array-like of str or None
+        The training clips; ``None`` when unknown (no overlap check).
+    data : FeatureSet
+        The clips scored.
+    trained : str, default="the training split"
+        How the messages name the training data.
+
+    Returns
+    -------
+    list of str
+        An in-sample warning when some of ``data``'s clips were trained on (their scores are
+        optimistic), and one naming the scenes of ``data`` that training lacked.
+    """
+    from .evaluation import unseen_class_warning
+
+    out = []
+    if train_clip_ids is not None:
+        n = _n_shared(train_clip_ids, data)
+        if n:
+            out.append(f"{n} of the {data.n_clips} clips of {data.source or 'the features'} (split {data.split}) "
+                       f"were in {trained}; their scores are in-sample (optimistic), not held-out: "
+                       "score a split the model was not trained on (e.g. --split test)")
+    if data.y is not None:
+        message = unseen_class_warning(data.y, classes, trained=trained)
+        if message:
+            out.append(message)
+    return out
 
 
 def _versions():
@@ -165,8 +220,8 @@ def _versions():
 def _describe(data, source, max_frames):
     out = {"source": str(source) if source is not None else BUILTIN, "split": data.split,
            "n_clips": int(data.n_clips), "fingerprint": data.fingerprint(), "synthetic": data.synthetic,
-           "modalities": [list(m) for m in data.modalities]}
-    if max_frames is not None and source is not None:  # the built-in data ignore max_frames
+           "modalities": [list(m) for m in data.modalities], "clip_ids": [str(c) for c in data.clip_ids]}
+    if max_frames is not None:
         out["max_frames"] = int(max_frames)
     return out
 
@@ -209,12 +264,17 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None):
         "versions": _versions(),
         "timings": {"fit_s": round(fit_s, 3)},
         "scores": {},
+        "warnings": [],
     }
     if evaluate is not None and evaluate.y is not None:
-        check_features(manifest, evaluate)
+        frames = _frame_count_warning(manifest, evaluate)
+        evaluate = check_features(manifest, evaluate)
         t0 = time.perf_counter()
-        manifest["scores"] = _scores(model, evaluate)
+        manifest["scores"] = _scores(model, evaluate, train=train)
         manifest["timings"]["predict_s"] = round(time.perf_counter() - t0, 3)
+        manifest["warnings"] = [*([frames] if frames else []),
+                                *scoring_warnings(model.classes_, train.clip_ids, evaluate,
+                                                  trained=f"the training split {train.split}")]
     return model, manifest
 
 
@@ -225,10 +285,15 @@ def save_run(run_dir, model, manifest, *, force=False):
              f"reproduce: avsc-sk fit --config {Path(run_dir) / _CONFIG} --out NEW_RUN_DIR"
     import skops.io as sio  # imported here: it adds seconds to every command's start-up
 
+    train = dict(manifest.get("train", {}))
+    clip_ids = train.pop("clip_ids", None)  # thousands of lines: a file of their own
+    on_disk = {**manifest, "train": train} if "train" in manifest else manifest
     with atomic_dir(run_dir, force=force) as tmp:
         sio.dump(model, tmp / _MODEL)
         (tmp / _CONFIG).write_text(dump_config(manifest["config"], header), encoding="utf-8")
-        (tmp / _MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        (tmp / _MANIFEST).write_text(json.dumps(on_disk, indent=2) + "\n", encoding="utf-8")
+        if clip_ids is not None:
+            (tmp / _TRAIN_CLIPS).write_text("".join(f"{c}\n" for c in clip_ids), encoding="utf-8")
     return Path(run_dir)
 
 
@@ -257,6 +322,9 @@ def load_run(run_dir, *, trust_pickle=False):
     if not run_dir.is_dir():
         raise RunError(f"run directory {run_dir} does not exist; create one with avsc-sk fit --out {run_dir}")
     manifest = _read_manifest(run_dir)
+    clips = run_dir / _TRAIN_CLIPS
+    if clips.is_file() and isinstance(manifest.get("train"), dict):
+        manifest["train"]["clip_ids"] = clips.read_text(encoding="utf-8").splitlines()
     model_path = run_dir / _MODEL
     if model_path.is_file():
         model = _load_skops(model_path)
@@ -342,19 +410,59 @@ def _check_model(model, model_path, manifest):
 
 
 def check_features(manifest, data):
-    """Refuse features whose modalities or dimensions differ from what the run was trained on."""
+    """Features laid out as the run was trained on: ``data`` itself, or its frames spread to the trained count.
+
+    Pooling (mean, std, ... over frames) does not depend on the frame count, but a fitted
+    model pools a fixed number of frames; clips with another count are given that many
+    frames spread evenly over each clip (frame ``i * n // n_trained``; whole repeats when
+    there are fewer), which :func:`feature_warnings` reports. Segment mode cuts clips into
+    segments of a fixed frame count, so there a different count is refused.
+
+    Raises
+    ------
+    DataError
+        If the modalities or their dimensions differ, or the frame counts differ in segment mode.
+    """
     trained = [tuple(m) for m in manifest["modalities"]]
-    if list(data.modalities) != trained:
-        hint = "predict with features extracted and laid out like the training data"
-        frames = {f for _, f, _ in trained}
-        same_dims = [(n, d) for n, _, d in data.modalities] == [(n, d) for n, _, d in trained]
-        if same_dims and len(frames) == 1:
-            hint = f"only the frame counts differ: read the features with --max-frames {frames.pop()} " \
-                   "(max_frames=...) as in training"
-        raise DataError(
-            f"{data.source or 'features'} hold modalities {list(data.modalities)} but the model was trained on "
-            f"{trained}; {hint}"
-        )
+    if list(data.modalities) == trained:
+        return data
+    same_dims = [(n, d) for n, _, d in data.modalities] == [(n, d) for n, _, d in trained]
+    segment = (manifest.get("config") or {}).get("segment_frames") or 0
+    if same_dims and not segment:
+        return _spread_frames(data, trained)
+    hint = "predict with features extracted and laid out like the training data"
+    frames = {f for _, f, _ in trained}
+    if same_dims and len(frames) == 1:
+        hint = f"only the frame counts differ, which segment mode (segment_frames = {segment}) cannot take: " \
+               f"read the features with --max-frames {frames.pop()} (max_frames=...) as in training"
+    raise DataError(
+        f"{data.source or 'features'} hold modalities {list(data.modalities)} but the model was trained on "
+        f"{trained}; {hint}"
+    )
+
+
+def _frame_count_warning(manifest, data):
+    """The warning for clips :func:`check_features` gives spread frames, or None."""
+    counts = {n: f for n, f, _ in manifest.get("modalities", [])}
+    other = [(n, counts[n], f) for n, f, _ in data.modalities if n in counts and counts[n] != f]
+    if not other:
+        return None
+    what = ", ".join(f"{n} {got} instead of {want}" for n, want, got in other)
+    return (f"{data.source or 'these features'} hold clips of another frame count than the run was trained on "
+            f"({what}); each clip is predicted from that many frames spread evenly over it (as the DCASE 2021 "
+            "baseline scores clips), not from all of them: fit on these features to pool every frame")
+
+
+def _spread_frames(data, trained):
+    from .data import FeatureSet
+
+    blocks = []
+    for name, n_frames, dim in trained:
+        frames = data.frames(name)
+        index = np.arange(n_frames) * frames.shape[1] // n_frames
+        blocks.append(frames[:, index].reshape(data.n_clips, n_frames * dim))
+    return FeatureSet(np.ascontiguousarray(np.hstack(blocks)), trained, data.clip_ids, data.y, data.city,
+                      data.location, data.split, data.source, data.synthetic)
 
 
 def feature_warnings(manifest, data, *, max_frames=None):
@@ -373,10 +481,11 @@ def feature_warnings(manifest, data, *, max_frames=None):
     -------
     list of str
         Empty when nothing differs: the frames were cut as in training, the data are as
-        synthetic (or real) as the training data, and they are not the training clips.
+        synthetic (or real) as the training data, none of their clips was trained on and
+        training saw every scene they are labelled with.
     """
     train = manifest.get("train", {})
-    out = []
+    out = [message] if (message := _frame_count_warning(manifest, data)) else []
     trained_cut = train.get("max_frames")
     if trained_cut is not None and max_frames is not None and trained_cut != max_frames:
         out.append(f"the run was trained on features read with max_frames={trained_cut} but these were read with "
@@ -386,9 +495,11 @@ def feature_warnings(manifest, data, *, max_frames=None):
         kind = ("SYNTHETIC", "real") if manifest.get("synthetic") else ("real", "SYNTHETIC")
         out.append(f"the run was trained on {kind[0]} data but {data.source or 'these features'} hold {kind[1]} "
                    "data; scores do not carry over from one to the other")
-    if train.get("n_clips") == data.n_clips and train.get("fingerprint") == data.fingerprint():
-        out.append(f"{data.source or 'these features'} (split {data.split}) are the clips the run was trained on; "
-                   "scores on them are optimistic, predict a held-out split (e.g. --split test)")
+    clip_ids = train.get("clip_ids")
+    if clip_ids is None and train.get("n_clips") == data.n_clips and train.get("fingerprint") == data.fingerprint():
+        clip_ids = data.clip_ids  # a run saved without its clip list: only the whole split is recognised
+    out.extend(scoring_warnings(manifest.get("classes", SCENES), clip_ids, data,
+                                trained=f"the run's training split {train.get('split', '')}".rstrip()))
     return out
 
 
@@ -396,6 +507,6 @@ def predict_frame(run, data):
     """Predict a FeatureSet with a loaded run; returns the reference prediction frame."""
     from .evaluation import prediction_frame
 
-    check_features(run.manifest, data)
+    data = check_features(run.manifest, data)
     proba = predict_proba_scenes(run.model, data.X)
     return prediction_frame(data.clip_ids, proba, SCENES, data.y)

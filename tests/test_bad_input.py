@@ -324,12 +324,6 @@ def case_predict_other_dims(w, t):
         "other.h5", "trained on"
 
 
-def case_predict_other_frames(w, t):
-    write_features(t / "other.h5", {"test": small_featureset("test", n_per_class=1, n_frames=2)})
-    return ["predict", str(w / "run"), "--features", str(t / "other.h5"), "--out", str(t / "p.csv")], \
-        "other.h5", "trained on"
-
-
 def _prediction(t, sep="\t", scene_pred="bus", prob="0.100", name="pred.csv"):
     from avsc_sk.data import SCENES
 

@@ -36,11 +36,16 @@ def test_fit_predict_evaluate_on_builtin_data(builtin_cache, tmp_path, capsys):
     assert main(["fit", "--fusion", "early", "--out", str(run)]) == 0
     assert main(["predict", str(run), "--out", str(pred)]) == 0
     frame = pd.read_csv(pred, sep="\t")
-    assert list(frame.columns) == ["aid", "scene_pred", "scene_label", *SCENES] and len(frame) == 3645
+    # SYNTHETIC is marked by a last column, after the probabilities where positional readers look
+    assert list(frame.columns) == ["aid", "scene_pred", "scene_label", *SCENES, "data"] and len(frame) == 3645
+    assert set(frame["data"]) == {"synthetic"}
+    assert list(frame.columns[3:13]) == list(SCENES)
     capsys.readouterr()
     assert main(["evaluate", "--prediction", str(pred)]) == 0
     out = capsys.readouterr().out
     expected = classification_report(frame["scene_label"], frame["scene_pred"], labels=list(SCENES))
+    banner, _, out = out.partition("\n")
+    assert banner.startswith("SYNTHETIC data")
     assert out.startswith(expected)
     accuracy = float(re.search(r"^accuracy: ([\d.]+)$", out, re.M).group(1))
     assert accuracy == pytest.approx((frame["scene_label"] == frame["scene_pred"]).mean(), abs=5e-4)

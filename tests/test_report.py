@@ -325,3 +325,86 @@ def test_missing_modality_clips_are_counted(three_runs):
     assert rep.numbers["missing_modality"] == {"video": 7}
     assert any("7 without video" in note for note in rep.notes)
     assert "missing_modality" not in build_report(three_runs[0], n_boot=20, plots=False).numbers
+
+
+# -- issue 10.12 and 10.15 ---------------------------------------------------------------------
+def test_report_csvs_of_synthetic_data_end_with_a_data_column(written, report):
+    out, files = written
+    csvs = [f for f in files if f.endswith(".csv")]
+    assert {"per_class.csv", "summary.csv", "reliability.csv", "side_by_side.csv"} <= set(csvs)
+    for name in csvs:
+        table = pd.read_csv(out / name)
+        assert table.columns[-1] == "data" and set(table["data"]) == {"synthetic"}, name
+    summary = pd.read_csv(out / "summary.csv", index_col=0)
+    assert summary.loc["audio", "accuracy"] == pytest.approx(report.tables["summary"].loc["audio", "accuracy"])
+
+
+def test_report_csvs_of_real_data_have_no_data_column(tmp_path, three_runs):
+    write_report(build_report({"audio": three_runs[0]["audio"]}, n_boot=10, plots=False), tmp_path / "r")
+    assert "data" not in pd.read_csv(tmp_path / "r" / "summary.csv").columns
+
+
+def test_f1_legend_is_outside_the_bars(report):
+    fig = report.figures["f1_bars"]
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    legend = ax.get_legend().get_window_extent()
+    frame = ax.get_window_extent()
+    assert legend.y1 <= frame.y0  # below the axes, over no bar
+
+
+def test_reliability_diagram_does_not_join_sparse_bins():
+    from avsc_sk.evaluation import reliability_table
+    from avsc_sk.report import MIN_BIN_CLIPS, plot_reliability
+
+    aids, y = _clips(200, seed=3)
+    frame = prediction_frame(aids, _proba(y, 1, conf=0.5), SCENES, NAMES[y])
+    frame.loc[:2, list(SCENES)] = 0.0
+    frame.loc[:2, "airport"] = 1.0  # three clips at confidence 1: a bin of 3
+    table = reliability_table(None, frame, n_bins=15)
+    sparse = (table["count"] > 0) & (table["count"] < MIN_BIN_CLIPS)
+    assert sparse.any() and (table["count"] >= MIN_BIN_CLIPS).any()
+    fig = plot_reliability({"run": table})
+    lines = {line.get_label(): line for line in fig.axes[0].get_lines()}
+    joined = lines["run"]
+    np.testing.assert_allclose(joined.get_xdata(), table.loc[table["count"] >= MIN_BIN_CLIPS, "confidence"])
+    hollow = [ln for ln in fig.axes[0].get_lines() if ln.get_markerfacecolor() == "none" and len(ln.get_xdata())]
+    assert len(hollow) == 1 and hollow[0].get_linestyle() == "None"
+    np.testing.assert_allclose(hollow[0].get_xdata(), table.loc[sparse, "confidence"])
+    assert f"bin of fewer than {MIN_BIN_CLIPS} clips (not joined)" in lines
+
+
+def test_rounded_zero_prints_without_a_minus_sign():
+    from avsc_sk.report import markdown_table
+    from avsc_sk.report._build import _marked
+
+    assert "-0.000" not in markdown_table(pd.DataFrame({"x": [-0.0002, 0.0004]}))
+    side = pd.DataFrame({"dF a-b": [-0.0002, -0.002], "sig a-b": [False, True]})
+    assert _marked(side, "a")["dF a-b"].tolist() == ["+0.000", "-0.002*"]
+
+
+def test_holm_adjusts_like_the_textbook():
+    from avsc_sk.evaluation import holm
+
+    # sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1, then made non-decreasing
+    np.testing.assert_allclose(holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02])
+    np.testing.assert_allclose(holm([0.5, 0.9]), [1.0, 1.0])
+
+
+def test_per_scene_markers_use_holm(report):
+    from avsc_sk.evaluation import holm
+
+    comp = report.tables["comparisons"]
+    f1 = comp[(comp["metric"] == "f1-score") & (comp["scene"] != "all")]
+    np.testing.assert_allclose(f1["p_holm"], holm(f1["p_value"]))
+    side = report.tables["side_by_side"]
+    for other in ("audio", "video"):
+        rows = f1[f1["run_b"] == other].set_index("scene").loc[list(SCENES)]
+        np.testing.assert_array_equal(side[f"sig early-{other}"], rows["p_holm"] < report.alpha)
+    assert "Holm's correction for the 20 per-scene comparisons" in _section_text(report)
+
+
+def _section_text(report):
+    from avsc_sk.report._build import _sections
+
+    return " ".join(text for _, blocks in _sections(report, set()) for kind, text in blocks if kind == "text")

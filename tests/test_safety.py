@@ -201,12 +201,12 @@ def test_predict_warns_about_features_read_unlike_training(data, tmp_path, capsy
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 2 and all(line.startswith("avsc-sk: warning: ") for line in err)
     assert "max_frames=96" in err[0] and "--max-frames 96" in err[0]
-    assert "clips the run was trained on" in err[1]
-    # A frame-count mismatch cannot be predicted: one error line saying which option fixes it.
+    assert "300 of the 300 clips" in err[1] and "in-sample" in err[1]
+    # Another frame count is predicted from frames spread over each clip, with a warning saying so.
     assert main(["predict", str(tmp_path / "run"), "--features", str(data), "--max-frames", "2",
-                 "--out", str(tmp_path / "q.csv")]) == 2
+                 "--out", str(tmp_path / "q.csv")]) == 0
     err = capsys.readouterr().err.splitlines()
-    assert len(err) == 1 and "--max-frames 4" in err[0] and "f.h5" in err[0]
+    assert "f.h5 hold clips of another frame count" in err[0] and "audio 2 instead of 4" in err[0]
 
 
 def test_feature_warnings_synthetic_mismatch():

@@ -11,14 +11,14 @@ FUSION_MODES = ("early", "intermediate", "late", "weighted")
 HEADS = ("logreg", "linsvm", "svm", "lgbm", "knn", "mlp")
 
 
-def add_features_args(parser, *, split=None, missing=True):
+def add_features_args(parser, *, split=None, missing=True, default="the built-in synthetic data"):
     parser.add_argument("--features", type=Path, default=None, metavar="PATH",
-                        help="native .h5 file, layout-A root or layout-B root (default: the built-in synthetic data)")
+                        help=f"native .h5 file, layout-A root or layout-B root (default: {default})")
     if split:
         parser.add_argument("--split", default=split, help=f"split(s) to use, e.g. train+val or test (default: {split})")
     parser.add_argument("--max-frames", type=int, default=96, metavar="K",
                         help="cut every clip to its first K frames, as the reference loaders do "
-                             "(default: 96; 0 keeps every frame)")
+                             "(default: 96; 0 keeps every frame; the built-in data have 10)")
     if missing:
         parser.add_argument("--allow-missing-modality", action="store_true",
                             help="keep clips that lack a modality instead of stopping with an error")

@@ -13,10 +13,11 @@ def add_parser(sub):
     p = sub.add_parser("compare", help="compare single-modality and fusion modes on one split",
                        description="Train every mode on the same training split, score each on the same "
                                    "evaluation split, and write compare.csv and compare.md: accuracy and log "
-                                   "loss with 95%% bootstrap intervals, macro F1, fit and predict time, and "
+                                   "loss with 95% bootstrap intervals, macro F1, fit and predict time, and "
                                    "McNemar's test of each fusion against the best single modality.")
     add_features_args(p)
-    p.add_argument("--train-split", default="train+val", help="split to train on (default: train+val)")
+    p.add_argument("--train-split", default=None,
+                   help="split to train on (default: train+val, or the one of them the features hold)")
     p.add_argument("--eval-split", default="test", help="labelled split to score on (default: test)")
     p.add_argument("--model", default="logreg", choices=HEADS, help="head of the pipelines (default: logreg)")
     p.add_argument("--fusions", default=None, metavar="MODES",
@@ -35,9 +36,11 @@ def write_compare(df, out, *, force=False):
     """Write ``compare.csv`` and ``compare.md`` into a new directory ``out`` (atomically)."""
     from ..fusion import format_compare
 
+    banner = synthetic_banner(df.attrs.get("synthetic"))
+    # Marked by a last column, which CSV readers take like any other (a comment line would trip them).
+    table = df.assign(data="synthetic") if banner else df
     with atomic_dir(out, force=force) as tmp:
-        df.to_csv(tmp / "compare.csv", index=False, float_format="%.6g")
-        banner = synthetic_banner(df.attrs.get("synthetic"))
+        table.to_csv(tmp / "compare.csv", index=False, float_format="%.6g")
         (tmp / "compare.md").write_text((f"**{banner}**\n\n" if banner else "") + format_compare(df),
                                         encoding="utf-8")
     return Path(out)
@@ -47,9 +50,20 @@ def run(args):
     from ..fusion import compare_fusions, format_compare
 
     check_output(args.out, force=args.force, what="output directory")  # fail before the long work
+    from .._load import training_split
+    from ..runs import scoring_warnings
+    from ._predict import warn
+
+    split, note = (args.train_split, None) if args.train_split else training_split(args.features)
+    if note:
+        print(note)
     kw = dict(max_frames=args.max_frames, allow_missing_modality=args.allow_missing_modality)
-    train = load_split(args.features, args.train_split, **kw)
+    train = load_split(args.features, split, **kw)
     test = load_split(args.features, args.eval_split, **kw)
+    if train.y is not None and test.y is not None:
+        for message in scoring_warnings(sorted(set(train.y.tolist())), train.clip_ids, test,
+                                        trained=f"the training split {train.split}"):
+            warn(message)
     df = compare_fusions(train, test, fusions=args.fusions, model=args.model, random_state=args.seed,
                          n_boot=args.n_boot, n_jobs=args.n_jobs)
     write_compare(df, args.out, force=args.force)

@@ -21,8 +21,15 @@ def add_parser(sub):
 
 def evaluate_file(prediction, label=None, *, digits=2):
     """The scoring text for a prediction file (labels from ``label`` or its own scene_label column)."""
+    from ..evaluation import format_scoring
+
+    return format_scoring(None, labelled_frame(prediction, label, digits=digits), digits=digits)
+
+
+def labelled_frame(prediction, label=None, *, digits=2):
+    """The prediction file read, with its labels from ``label`` or its own scene_label column."""
     from ..errors import ConfigError
-    from ..evaluation import attach_labels, format_scoring, read_labels, read_prediction
+    from ..evaluation import attach_labels, read_labels, read_prediction
 
     if digits < 0:
         raise ConfigError(f"--digits {digits}: expected 0 or more digits (the reference used 2)")
@@ -34,9 +41,24 @@ def evaluate_file(prediction, label=None, *, digits=2):
 
         raise DataError(f"{prediction} has no scene_label column; pass the true labels with "
                         "--label evaluation_setup/fold1_evaluate.csv")
-    return format_scoring(None, frame, digits=digits)
+    return frame
 
 
 def run(args):
-    print(evaluate_file(args.prediction, args.label, digits=args.digits), end="")
+    from ..data import SCENES
+    from ..evaluation import format_scoring, unseen_class_warning
+    from ._common import synthetic_banner
+    from ._predict import warn
+
+    frame = labelled_frame(args.prediction, args.label, digits=args.digits)
+    # A scene the model never saw prints as 0.000 for every clip (predict fills it with zeros).
+    seen = [s for s in SCENES if (frame[s] > 0).any()]
+    trained = "the model's training data, judging by its probabilities (0.000 for every clip),"
+    message = unseen_class_warning(frame["scene_label"], seen, trained=trained)
+    if message:
+        warn(message)
+    banner = synthetic_banner(frame.attrs.get("synthetic"))
+    if banner:
+        print(banner)
+    print(format_scoring(None, frame, digits=args.digits), end="")
     return 0

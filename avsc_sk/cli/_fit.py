@@ -21,6 +21,7 @@ def add_parser(sub):
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. params.head__C=0.5 (repeatable)")
     add_features_args(p, split="train+val")
+    p.set_defaults(split=None)  # train+val, or the one of them the features hold
     p.add_argument("--eval-split", default="test",
                    help="labelled split to score the model on and record in the manifest ('' to skip)")
     p.add_argument("--out", type=Path, required=True, help="run directory to create")
@@ -43,7 +44,12 @@ def run(args):
 
     check_output(args.out, force=args.force, what="run directory")
     config = config_from_args(args)
-    train = load_split(args.features, args.split, max_frames=args.max_frames,
+    from .._load import training_split
+
+    split, note = (args.split, None) if args.split else training_split(args.features)
+    if note:
+        print(note)
+    train = load_split(args.features, split, max_frames=args.max_frames,
                        allow_missing_modality=args.allow_missing_modality)
     evaluate = None
     if args.eval_split:
@@ -56,10 +62,16 @@ def run(args):
     banner = synthetic_banner(train.synthetic)
     if banner:
         print(banner)
-    line = f"fitted {config['fusion']} ({config['model']}) on {train.n_clips} clips in {manifest['timings']['fit_s']:.1f} s"
+    from ..runs import score_label
+    from ._predict import warn
+
+    for message in manifest["warnings"]:
+        warn(message)
+    head = "its own network" if config["fusion"] == "intermediate" else config["model"]
+    line = f"fitted {config['fusion']} ({head}) on {train.n_clips} clips in {manifest['timings']['fit_s']:.1f} s"
     scores = manifest["scores"]
     if scores:
-        line += (f"; {scores['split']}: accuracy {scores['accuracy']:.3f}, "
+        line += (f"; {score_label(scores)}: accuracy {scores['accuracy']:.3f}, "
                  f"log loss {scores['log_loss']:.3f} ({scores['n_clips']} clips)")
     print(line)
     print(f"saved run to {args.out}")

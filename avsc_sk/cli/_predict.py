@@ -13,7 +13,7 @@ def add_parser(sub):
                        description="Write the reference prediction format: tab-separated aid, scene_pred, "
                                    "[scene_label,] one probability column per scene, printed %.3f.")
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    add_features_args(p, split="test")
+    add_features_args(p, split="test", default="the features the run was trained on (manifest.json: train.source)")
     p.add_argument("--out", type=Path, required=True, help="prediction file to write, e.g. prediction.csv")
     add_force(p)
     add_trust_pickle(p)
@@ -62,7 +62,7 @@ def run(args):
         warn(message)
     from ..evaluation import write_prediction
 
-    write_prediction(args.out, frame, force=args.force)
+    write_prediction(args.out, frame, force=args.force, synthetic=data.synthetic)
     banner = synthetic_banner(data.synthetic)
     if banner:
         print(banner)

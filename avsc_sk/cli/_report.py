@@ -18,7 +18,8 @@ def add_parser(sub):
                     "self-contained report.html and report.json. Runs are named by their fusion mode; runs named "
                     "audio/video are the single-modality runs of the conflict analysis.")
     p.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
-    add_features_args(p, split="test")
+    add_features_args(p, split="test",
+                      default="the features the first run was trained on (its manifest.json: train.source)")
     p.add_argument("--out", type=Path, required=True, help="report directory to write, e.g. reports/fusion")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default: 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: 0)")
@@ -55,6 +56,11 @@ def run_frames(run_dirs, features=None, split="test", *, max_frames=96, allow_mi
         trained = [m[0] for m in r.manifest.get("modalities", [])]
         subset = data if list(data.modality_names) == trained or not trained else data.select(trained)
         frames[name] = predict_frame(r, subset)
+        from ..runs import feature_warnings
+        from ._predict import warn
+
+        for message in feature_warnings(r.manifest, subset, max_frames=max_frames):
+            warn(f"run {name}: {message}")
     return frames, data, runs
 
 

@@ -141,9 +141,15 @@ def run(args):
         if present:
             evaluate = load_split(args.features, args.eval_split, max_frames=args.max_frames,
                                   allow_missing_modality=args.allow_missing_modality)
-            scores = _scores(search.best_estimator_, evaluate)
+            scores = _scores(search.best_estimator_, evaluate, train=train)
             summary["refit_scores"] = scores
-            lines.append(f"refitted best on {args.split}; {scores['split']}: accuracy {scores['accuracy']:.3f}, "
+            from ..runs import score_label, scoring_warnings
+            from ._predict import warn
+
+            for message in scoring_warnings(search.best_estimator_.classes_, train.clip_ids, evaluate,
+                                            trained=f"the training split {args.split}"):
+                warn(message)
+            lines.append(f"refitted best on {args.split}; {score_label(scores)}: accuracy {scores['accuracy']:.3f}, "
                          f"log loss {scores['log_loss']:.3f} ({scores['n_clips']} clips)")
     summary["lines"] = lines
     write_outputs(args.out, config, search, header=header, summary=summary, top=args.top, force=args.force)

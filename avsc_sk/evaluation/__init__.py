@@ -5,8 +5,9 @@ independent of the model that made them.
 """
 
 from ._calibration import brier_score, expected_calibration_error, reliability_table
-from ._metrics import format_scoring, per_class_table, reference_log_loss, score
+from ._metrics import format_scoring, per_class_table, reference_log_loss, score, unseen_class_warning
 from ._predictions import (
+    DATA_COLUMN,
     PREDICTION_COLUMNS,
     attach_labels,
     prediction_frame,
@@ -15,15 +16,17 @@ from ._predictions import (
     read_prediction,
     write_prediction,
 )
-from ._stats import bootstrap_ci, mcnemar, paired_bootstrap_diff
+from ._stats import bootstrap_ci, holm, mcnemar, paired_bootstrap_diff
 
 __all__ = [
+    "DATA_COLUMN",
     "PREDICTION_COLUMNS",
     "attach_labels",
     "bootstrap_ci",
     "brier_score",
     "expected_calibration_error",
     "format_scoring",
+    "holm",
     "mcnemar",
     "paired_bootstrap_diff",
     "per_class_table",
@@ -34,5 +37,6 @@ __all__ = [
     "reference_log_loss",
     "reliability_table",
     "score",
+    "unseen_class_warning",
     "write_prediction",
 ]

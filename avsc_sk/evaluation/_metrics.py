@@ -9,10 +9,39 @@ from ..errors import DataError
 from ._predictions import proba_of
 
 __all__ = ["score", "format_scoring", "per_class_table", "reference_log_loss", "per_clip_log_loss",
-           "round_like_file", "unpack_predictions"]
+           "round_like_file", "unpack_predictions", "unseen_class_warning"]
 
 #: Clipping bound of the reference log loss (scikit-learn's ``eps`` before 1.5).
 EPS = 1e-15
+
+
+def unseen_class_warning(y_true, classes, *, trained="the training split"):
+    """A warning naming the scenes of ``y_true`` that a model never saw, or ``None``.
+
+    A scene missing from training gets probability 0 for every clip: each of its clips is
+    wrong and costs ``-log(1e-15) = 34.5`` in the log loss, whatever the model learnt.
+
+    Parameters
+    ----------
+    y_true : array-like of str
+        True scenes of the scored clips.
+    classes : iterable of str
+        The scenes the model was trained on.
+    trained : str, default="the training split"
+        What the model was trained on, as the message names it.
+
+    Returns
+    -------
+    str or None
+    """
+    y = pd.Series(np.asarray(y_true, dtype=object)).astype(str)
+    counts = y[~y.isin([str(c) for c in classes])].value_counts()
+    if counts.empty:
+        return None
+    names = ", ".join(f"{scene} ({n} clip{'s' if n != 1 else ''})" for scene, n in sorted(counts.items()))
+    return (f"{trained} has no clips of {len(counts)} scene(s) that the scored clips hold: {names}; the model "
+            f"gives them probability 0, so those {int(counts.sum())} clips are always wrong and each adds "
+            f"{-np.log(EPS):.1f} to the log loss; train on a split with every scene")
 
 
 def round_like_file(proba, decimals=3):

@@ -2,11 +2,14 @@
 
 The format is the one both reference systems wrote (``prediction.csv``): tab-separated,
 columns ``aid, scene_pred[, scene_label], airport, ..., tram``, probabilities printed
-``%.3f``. Provenance (synthetic data, model, features) lives in the run manifest, not in
-this file, so that the reference scoring scripts read our files unchanged.
+``%.3f``. Provenance (model, features) lives in the run manifest, not in this file, so that
+the reference scoring scripts read our files unchanged; predictions of synthetic data carry
+one more column, ``data`` = ``synthetic``, after the probabilities, where readers that take
+columns by name or by position both pass it by.
 """
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +20,12 @@ from ..data import SCENES, label_index, stem_of
 from ..errors import DataError
 
 __all__ = ["prediction_frame", "write_prediction", "read_prediction", "read_labels", "attach_labels",
-           "proba_of", "PREDICTION_COLUMNS"]
+           "proba_of", "PREDICTION_COLUMNS", "DATA_COLUMN"]
 
 #: Columns of a prediction file, in order (``scene_label`` is optional).
 PREDICTION_COLUMNS = ("aid", "scene_pred", "scene_label", *SCENES)
+#: The last column of a prediction file made from synthetic data; its value is ``synthetic``.
+DATA_COLUMN = "data"
 
 
 def prediction_frame(clip_ids, proba, classes, y_true=None):
@@ -77,7 +82,7 @@ def prediction_frame(clip_ids, proba, classes, y_true=None):
     return out
 
 
-def write_prediction(path, frame, *, force=False, header_comment=None):
+def write_prediction(path, frame, *, force=False, header_comment=None, synthetic=None):
     """Write a prediction frame in the reference ``prediction.csv`` format (atomically).
 
     Parameters
@@ -91,6 +96,9 @@ def write_prediction(path, frame, *, force=False, header_comment=None):
     header_comment : str, optional
         Lines written first, each prefixed with ``# ``. Off by default because the
         reference scoring scripts do not skip comments; :func:`read_prediction` does.
+    synthetic : bool, optional
+        Append the column ``data`` = ``synthetic`` after the probabilities; by default when
+        ``frame.attrs["synthetic"]`` is true.
 
     Returns
     -------
@@ -104,13 +112,18 @@ def write_prediction(path, frame, *, force=False, header_comment=None):
     if header_comment:
         for line in str(header_comment).splitlines():
             buf.write(f"# {line}\n")
-    frame[cols].to_csv(buf, sep="\t", index=False, float_format="%.3f", lineterminator="\n")
+    out = frame[cols]
+    if frame.attrs.get("synthetic") if synthetic is None else synthetic:
+        out = out.assign(**{DATA_COLUMN: "synthetic"})
+    out.to_csv(buf, sep="\t", index=False, float_format="%.3f", lineterminator="\n")
     with atomic_path(path, force=force) as tmp:
         tmp.write_text(buf.getvalue(), encoding="utf-8")
     return Path(path)
 
 
 def _read_text(path, what):
+    if Path(path).is_dir():
+        raise DataError(f"{path} is a directory; expected a tab-separated {what} file, check the path")
     try:
         return Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
@@ -118,17 +131,26 @@ def _read_text(path, what):
                         f"expected a tab-separated {what}, check the path") from None
 
 
-def _read_table(path, what):
-    """Read a tab-separated table as strings, skipping leading ``#`` lines; detect other separators."""
+def _read_table(path, what, expected, keys):
+    """Read a tab-separated table as strings, skipping leading ``#`` lines; detect other separators.
+
+    ``expected`` is the header the format starts with (e.g. ``aid scene_pred ...``), as the
+    message shows it; a first line holding none of the column names ``keys`` is not that kind
+    of file at all (e.g. a README), whatever its separator.
+    """
     path = Path(path)
     text = _read_text(path, what)
     lines = text.splitlines()
     skip = 0
-    while skip < len(lines) and lines[skip].startswith("#"):
+    while skip < len(lines) and (lines[skip].startswith("#") or not lines[skip].strip()):
         skip += 1
-    if skip >= len(lines) or not lines[skip].strip():
+    if skip >= len(lines):
         raise DataError(f"{path} is empty; expected a tab-separated {what} with a header line")
     header = lines[skip]
+    names = set(re.split(r"[\t,; ]+", header.strip()))
+    if not set(keys) & names:
+        raise DataError(f"{path} is not a {what}: its first line is {header.strip()[:40]!r}, expected the "
+                        f"tab-separated header {expected!r}; check the path")
     if "\t" not in header:
         for sep, name in ((",", "comma"), (";", "semicolon"), (" ", "space")):
             if sep in header.strip():
@@ -164,7 +186,8 @@ def read_prediction(path):
     -------
     DataFrame
         A prediction frame: ``aid, scene_pred, [scene_label,] airport, ..., tram`` with
-        float64 probabilities; ``attrs["source"]`` is the path.
+        float64 probabilities; ``attrs["source"]`` is the path, ``attrs["synthetic"]`` is
+        true when its ``data`` column says ``synthetic``.
 
     Raises
     ------
@@ -173,11 +196,12 @@ def read_prediction(path):
         names, or probabilities that are not numbers in [0, 1].
     """
     path = Path(path)
-    table = _read_table(path, "prediction file")
+    table = _read_table(path, "prediction file", "aid scene_pred [scene_label] airport ... tram",
+                        ("aid", "scene_pred", "scene_label"))
     cols = list(table.columns)
     required = ["aid", "scene_pred", *SCENES]
     missing = [c for c in required if c not in cols]
-    unknown = [c for c in cols if c not in PREDICTION_COLUMNS]
+    unknown = [c for c in cols if c not in (*PREDICTION_COLUMNS, DATA_COLUMN)]
     if missing or unknown:
         detail = []
         if missing:
@@ -185,7 +209,7 @@ def read_prediction(path):
         if unknown:
             detail.append(f"unexpected column(s) {', '.join(unknown)}")
         raise DataError(f"{path}: {'; '.join(detail)}; expected aid, scene_pred, [scene_label,] "
-                        f"{', '.join(SCENES)} (one column per scene, spelt as in the dataset)")
+                        f"{', '.join(SCENES)}[, data] (one column per scene, spelt as in the dataset)")
     if len(set(cols)) != len(cols):
         raise DataError(f"{path}: duplicate column names; each column must appear once")
     if table.empty:
@@ -210,6 +234,12 @@ def read_prediction(path):
         out[scene] = values
     frame = pd.DataFrame(out)
     frame.attrs["source"] = str(path)
+    if DATA_COLUMN in table:
+        kinds = set(table[DATA_COLUMN].str.strip())
+        if not kinds <= {"synthetic", "real"}:
+            raise DataError(f"{path}: column {DATA_COLUMN} holds {sorted(kinds - {'synthetic', 'real'})[0]!r}; "
+                            "expected 'synthetic' (predictions of avsc-sk's built-in data) or 'real'")
+        frame.attrs["synthetic"] = "synthetic" in kinds
     return frame
 
 
@@ -234,7 +264,7 @@ def read_labels(path):
         table = pd.read_csv(path, sep=",", dtype=str, keep_default_na=False)  # official_split/*.csv
         table.columns = [c.strip() for c in table.columns]
     else:
-        table = _read_table(path, "label file")
+        table = _read_table(path, "label file", "filename_audio filename_video scene_label", ("filename_audio", "filename_video", "scene_label", "aid"))
     if "scene_label" not in table.columns:
         raise DataError(f"{path} has no scene_label column (columns: {', '.join(table.columns)}); "
                         "pass a labelled list such as fold1_evaluate.csv, not fold1_test.csv")

@@ -14,7 +14,7 @@ from ..data import SCENES
 from ..errors import DataError
 from ._metrics import per_clip_log_loss, unpack_predictions
 
-__all__ = ["bootstrap_ci", "paired_bootstrap_diff", "mcnemar", "bootstrap_weights"]
+__all__ = ["bootstrap_ci", "paired_bootstrap_diff", "mcnemar", "bootstrap_weights", "holm"]
 
 _PER_CLASS = ("precision", "recall", "f1-score")
 _OVERALL = ("accuracy", "log_loss", "macro_f1")
@@ -163,6 +163,33 @@ def paired_bootstrap_diff(y_true, proba_a, proba_b, *, n_boot=1000, seed=0, alph
     for metric in _OVERALL:
         add("all", metric, xa[metric], xb[metric], ra[metric] - rb[metric])
     return pd.DataFrame(rows, columns=["scene", "metric", "a", "b", "diff", "low", "high", "p_value", "significant"])
+
+
+def holm(p_values):
+    """Holm's step-down adjustment of p-values tested together.
+
+    Comparing ten scenes at once finds some "significant" difference by chance far more
+    often than the level of one test; Holm's adjustment keeps the chance of any false
+    marker at most ``alpha`` (family-wise), without assuming the tests independent.
+
+    Parameters
+    ----------
+    p_values : array-like of float
+        One p-value per test of the family.
+
+    Returns
+    -------
+    ndarray
+        Adjusted p-values, in the input order: a test is significant at level ``alpha``
+        when its adjusted p-value is below ``alpha``.
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    order = np.argsort(p, kind="stable")
+    m = len(p)
+    stepped = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    out = np.empty(m)
+    out[order] = np.minimum(stepped, 1.0)
+    return out
 
 
 def mcnemar(correct_a, correct_b, *, exact=None):

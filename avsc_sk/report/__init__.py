@@ -17,7 +17,7 @@ first run) with every other run.
 from ._build import Report, build_report, write_report
 from ._conflicts import conflict_table, top_disagreements
 from ._html import html_table, markdown_table
-from ._plots import DPI, FIGSIZES, plot_confusion_matrix, plot_f1_bars, plot_reliability
+from ._plots import DPI, FIGSIZES, MIN_BIN_CLIPS, plot_confusion_matrix, plot_f1_bars, plot_reliability
 from ._tables import (
     calibration_table,
     city_table,
@@ -32,6 +32,6 @@ __all__ = [
     "Report", "build_report", "write_report",
     "conflict_table", "top_disagreements", "side_by_side_table", "comparison_table", "mcnemar_table",
     "summary_table", "city_table", "calibration_table", "infer_kinds",
-    "plot_confusion_matrix", "plot_f1_bars", "plot_reliability", "FIGSIZES", "DPI",
+    "plot_confusion_matrix", "plot_f1_bars", "plot_reliability", "FIGSIZES", "DPI", "MIN_BIN_CLIPS",
     "markdown_table", "html_table",
 ]

@@ -13,7 +13,7 @@ from ..datasets import SYNTHETIC_BANNER
 from ..evaluation import format_scoring, per_class_table, score
 from ._conflicts import conflict_table, top_disagreements
 from ._html import markdown_table, render_html, render_markdown
-from ._plots import plot_confusion_matrix, plot_f1_bars, plot_reliability
+from ._plots import MIN_BIN_CLIPS, plot_confusion_matrix, plot_f1_bars, plot_reliability
 from ._tables import (
     align_runs,
     calibration_table,
@@ -127,7 +127,7 @@ def build_report(runs, *, kinds=None, reference=None, city=None, synthetic=False
     if len(runs) > 1:
         T["comparisons"] = comparison_table(runs, reference, n_boot=n_boot, seed=seed, alpha=alpha)
         T["mcnemar"] = mcnemar_table(runs, reference)
-    T["side_by_side"] = side_by_side_table(runs, T.get("comparisons"), reference)
+    T["side_by_side"] = side_by_side_table(runs, T.get("comparisons"), reference, alpha=alpha)
     audio = [n for n in names if kinds[n] == "audio"]
     video = [n for n in names if kinds[n] == "video"]
     if audio and video:
@@ -212,9 +212,15 @@ def _marked(side, reference):
     out = side.copy()
     for col in [c for c in side.columns if c.startswith("dF ")]:
         sig = side["sig " + col[3:]]
-        out[col] = [f"{d:+.3f}{'*' if s else ''}" for d, s in zip(side[col], sig)]
+        # round first: a difference of -0.0002 prints +0.000, not -0.000
+        out[col] = [f"{round(d, 3) + 0.0:+.3f}{'*' if s else ''}" for d, s in zip(side[col], sig)]
         out = out.drop(columns="sig " + col[3:])
     return out
+
+
+def _n_markers(T):
+    comp = T["comparisons"]
+    return int(((comp["metric"] == "f1-score") & (comp["scene"] != "all")).sum())
 
 
 def _sections(rep, image_names):
@@ -235,7 +241,9 @@ def _sections(rep, image_names):
     if len(rep.runs) > 1:
         S.append(("Runs side by side", [
             ("text", f"P, R, F: precision, recall, F1 of each run. dF {rep.reference}-<run>: F1 difference; "
-                     f"* marks a difference whose {alpha_pct} paired bootstrap interval excludes 0."),
+                     f"* marks a difference significant at the {100 * rep.alpha:g}% level by the paired bootstrap "
+                     f"after Holm's correction for the {_n_markers(T)} per-scene comparisons tested together "
+                     "(p_holm in comparisons.csv)."),
             ("table", _marked(T["side_by_side"], rep.reference)),
             ("text", "Overall differences (paired bootstrap):"),
             ("table", T["comparisons"][T["comparisons"]["scene"] == "all"].drop(columns="scene")
@@ -257,7 +265,9 @@ def _sections(rep, image_names):
         S.append(("Breakdown by city", [("table", T["city"])]))
     S.append(("Calibration", [
         ("text", "ECE: expected calibration error of the top-class probability "
-                 f"({rep.numbers['n_bins']} equal-width bins); lower is better, as for log loss and Brier score."),
+                 f"({rep.numbers['n_bins']} equal-width bins); lower is better, as for log loss and Brier score. "
+                 f"The diagram draws bins of fewer than {MIN_BIN_CLIPS} clips hollow and does not join them: "
+                 "their accuracy is mostly chance."),
         ("table", T["calibration"]),
         *([("image", ("reliability.png", "reliability diagram"))] if "reliability.png" in image_names else []),
     ]))
@@ -291,19 +301,24 @@ def write_report(report, out_dir, *, force=False):
     sections = _sections(report, set(images))
     files = {}
     head = f"{banner}\n\n" if banner else ""
-    files["per_class.csv"] = T["per_class"].to_csv()
+
+    def csv(table):
+        # SYNTHETIC as a last column, which every CSV reader takes (a comment line trips strict ones).
+        return (table.assign(data="synthetic") if banner else table).to_csv()
+
+    files["per_class.csv"] = csv(T["per_class"])
     files["per_class.md"] = f"# Per-class scores\n\n{('> **' + banner + '**' + chr(10) + chr(10)) if banner else ''}" + \
         "\n".join(f"## {name}\n\n```\n{text}```\n\n{markdown_table(T[f'per_class/{name}'])}"
                   for name, text in report.scoring.items())
     for key in ("summary", "side_by_side", "comparisons", "mcnemar", "conflicts", "disagreements", "city",
                 "calibration"):
         if key in T:
-            files[f"{key}.csv"] = T[key].to_csv()
+            files[f"{key}.csv"] = csv(T[key])
     if len(report.runs) > 1:
         files["side_by_side.md"] = head + markdown_table(_marked(T["side_by_side"], report.reference))
     if "conflicts" in T:
         files["conflicts.md"] = head + markdown_table(T["conflicts"]) + "\n" + markdown_table(T["disagreements"])
-    files["reliability.csv"] = pd.concat({n: T[f"reliability/{n}"] for n in report.runs}, names=["run", "bin"]).to_csv()
+    files["reliability.csv"] = csv(pd.concat({n: T[f"reliability/{n}"] for n in report.runs}, names=["run", "bin"]))
     files["report.md"] = render_markdown(sections, title=report.title, banner=banner)
     files["report.html"] = render_html(sections, title=report.title, images=images, banner=banner)
     files["report.json"] = json.dumps(report.numbers, indent=2, allow_nan=False) + "\n"

@@ -15,7 +15,8 @@ def _fmt(value, digits=3):
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     if isinstance(value, (float, np.floating)):
-        return "" if np.isnan(value) else f"{value:.{digits}f}"
+        # round first: -0.0002 prints 0.000, not -0.000
+        return "" if np.isnan(value) else f"{round(float(value), digits) + 0.0:.{digits}f}"
     return str(value)
 
 

@@ -11,11 +11,13 @@ from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 from ..data import SCENES
 from ..evaluation._metrics import unpack_predictions
 
-__all__ = ["plot_confusion_matrix", "plot_f1_bars", "plot_reliability", "FIGSIZES", "DPI"]
+__all__ = ["plot_confusion_matrix", "plot_f1_bars", "plot_reliability", "FIGSIZES", "DPI", "MIN_BIN_CLIPS"]
 
 #: Size in inches of each figure the report makes; at :data:`DPI` this gives the PNG size in pixels.
 FIGSIZES = {"confusion": (8.0, 7.0), "f1_bars": (10.0, 5.0), "reliability": (6.0, 6.0)}
 DPI = 100
+#: Reliability bins with fewer clips are drawn hollow and not joined: their accuracy is mostly noise.
+MIN_BIN_CLIPS = 10
 
 
 def _axes(ax, kind):
@@ -57,24 +59,39 @@ def plot_f1_bars(per_class, *, ax=None, title="per-class F1"):
     ax.set_ylim(0, 1)
     ax.set_ylabel("F1")
     ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=8)
+    # Below the axes: inside, the legend covers the bars of the last scenes.
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.28), ncols=min(len(names), 6), fontsize=8,
+              frameon=False)
     ax.grid(axis="y", alpha=0.3)
     return fig
 
 
-def plot_reliability(reliability, *, ax=None, title="reliability diagram"):
+def plot_reliability(reliability, *, ax=None, title="reliability diagram", min_clips=MIN_BIN_CLIPS):
     """Accuracy against mean confidence per bin, one line per run, and the diagonal of perfect calibration.
 
     Parameters
     ----------
     reliability : mapping of str to DataFrame
         Run name to its :func:`~avsc_sk.evaluation.reliability_table`.
+    min_clips : int, default=MIN_BIN_CLIPS
+        Bins with fewer clips are drawn as hollow markers, not joined to the line: the
+        accuracy of 1 to 4 clips swings between 0 and 1 and says nothing of calibration.
     """
     fig, ax = _axes(ax, "reliability")
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1, label="perfect calibration")
+    sparse_any = False
     for name, table in reliability.items():
-        used = table["count"] > 0
-        ax.plot(table.loc[used, "confidence"], table.loc[used, "accuracy"], marker="o", markersize=4, label=name)
+        full = table["count"] >= min_clips
+        sparse = (table["count"] > 0) & ~full
+        (line,) = ax.plot(table.loc[full, "confidence"], table.loc[full, "accuracy"], marker="o", markersize=4,
+                          label=name)
+        if sparse.any():
+            sparse_any = True
+            ax.plot(table.loc[sparse, "confidence"], table.loc[sparse, "accuracy"], linestyle="none", marker="o",
+                    markersize=4, markerfacecolor="none", color=line.get_color())
+    if sparse_any:
+        ax.plot([], [], linestyle="none", marker="o", markerfacecolor="none", color="grey",
+                label=f"bin of fewer than {min_clips} clips (not joined)")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("confidence (top-class probability)")

@@ -9,6 +9,7 @@ from ..evaluation import (
     bootstrap_ci,
     brier_score,
     expected_calibration_error,
+    holm,
     mcnemar,
     paired_bootstrap_diff,
     per_class_table,
@@ -84,7 +85,12 @@ def summary_table(runs, kinds, *, n_boot=1000, seed=0, alpha=0.05, n_bins=15):
 
 
 def comparison_table(runs, reference, *, n_boot=1000, seed=0, alpha=0.05):
-    """Paired bootstrap differences ``reference - other`` for every other run (long format)."""
+    """Paired bootstrap differences ``reference - other`` for every other run (long format).
+
+    Besides the columns of :func:`~avsc_sk.evaluation.paired_bootstrap_diff`, ``p_holm``
+    adjusts the per-scene p-values of each metric for being tested together: over every
+    scene and every other run (:func:`~avsc_sk.evaluation.holm`); overall rows keep their own.
+    """
     parts = []
     for name, frame in runs.items():
         if name == reference:
@@ -95,8 +101,13 @@ def comparison_table(runs, reference, *, n_boot=1000, seed=0, alpha=0.05):
         parts.append(d)
     if not parts:
         return pd.DataFrame(columns=["run_a", "run_b", "scene", "metric", "a", "b", "diff", "low", "high",
-                                     "p_value", "significant"])
-    return pd.concat(parts, ignore_index=True)
+                                     "p_value", "significant", "p_holm"])
+    table = pd.concat(parts, ignore_index=True)
+    table["p_holm"] = table["p_value"]
+    per_scene = table["scene"] != "all"
+    for _, rows in table[per_scene].groupby("metric"):
+        table.loc[rows.index, "p_holm"] = holm(rows["p_value"])
+    return table
 
 
 def mcnemar_table(runs, reference):
@@ -112,11 +123,12 @@ def mcnemar_table(runs, reference):
     return pd.DataFrame(rows, columns=["run_a", "run_b", "statistic", "p_value", "n_a_only", "n_b_only", "method"])
 
 
-def side_by_side_table(runs, comparisons=None, reference=None):
+def side_by_side_table(runs, comparisons=None, reference=None, *, alpha=0.05):
     """Per-scene precision, recall and F1 of every run side by side (``<run>-P``, ``<run>-R``, ``<run>-F``).
 
     With ``comparisons`` (from :func:`comparison_table`), adds for every other run the
-    F1 difference ``dF <reference>-<run>`` and a boolean ``sig <reference>-<run>``.
+    F1 difference ``dF <reference>-<run>`` and a boolean ``sig <reference>-<run>``: its
+    Holm-adjusted p-value (``p_holm``, over every scene and run of the table) is below ``alpha``.
     """
     table = pd.DataFrame(index=pd.Index(list(SCENES), name="scene"))
     for name, frame in runs.items():
@@ -129,7 +141,7 @@ def side_by_side_table(runs, comparisons=None, reference=None):
         for other in f1["run_b"].unique():
             d = f1[f1["run_b"] == other].set_index("scene").loc[list(SCENES)]
             table[f"dF {reference}-{other}"] = d["diff"].to_numpy()
-            table[f"sig {reference}-{other}"] = d["significant"].to_numpy(dtype=bool)
+            table[f"sig {reference}-{other}"] = (d["p_holm"] < alpha).to_numpy(dtype=bool)
     return table
 
 
