@@ -240,16 +240,32 @@ def _chunk_size(n_jobs, n_splits):
 
 
 def neg_log_loss_scorer(estimator, X, y):
-    """Negated log loss, computed as the reference scoring does (without the 3-decimal rounding).
+    """Negated exact log loss (``log_loss``: over the float probabilities, as scikit-learn computes it).
 
     sklearn's ``"neg_log_loss"`` fails when a grouped test fold lacks a scene; here every
-    scene has a column, and one the model never saw gets probability 0, clipped as DCASE
-    scoring does.
+    scene has a column, and one the model never saw gets probability 0 (clipped).
     """
-    from .evaluation import reference_log_loss
+    from .evaluation import exact_log_loss
     from .runs import predict_proba_scenes
 
-    return -reference_log_loss(y, predict_proba_scenes(estimator, X), decimals=None)
+    return -exact_log_loss(y, predict_proba_scenes(estimator, X))
+
+
+def log_loss_scores(estimator, X, y):
+    """Every score a log-loss search records, from one ``predict_proba``.
+
+    Returns
+    -------
+    dict
+        ``neg_log_loss`` (exact, ranks the candidates), ``neg_log_loss_ref3`` (over the
+        probabilities rounded to 3 decimals, as the reference scoring reads prediction.csv)
+        and ``accuracy``.
+    """
+    from .evaluation import score
+    from .runs import predict_proba_scenes
+
+    s = score(y, predict_proba_scenes(estimator, X))
+    return {"neg_log_loss": -s["log_loss"], "neg_log_loss_ref3": -s["log_loss_ref3"], "accuracy": s["accuracy"]}
 
 
 def _scorer(name):
@@ -259,6 +275,8 @@ def _scorer(name):
 def _scoring(scoring, search):
     if search == "halving":
         return _scorer(scoring)  # successive halving ranks by one metric only
+    if scoring == "neg_log_loss":
+        return log_loss_scores
     if scoring == "accuracy":
         return {"accuracy": "accuracy"}
     return {scoring: _scorer(scoring), "accuracy": "accuracy"}
@@ -280,7 +298,8 @@ def make_search(estimator, param_grid, *, search="grid", cv=5, scoring="neg_log_
         Number of :class:`~sklearn.model_selection.GroupKFold` folds over ``groups``.
     scoring : str, default="neg_log_loss"
         The metric that ranks candidates and picks the refit; ``accuracy`` is recorded too
-        (not with ``"halving"``, which takes one metric).
+        (not with ``"halving"``, which takes one metric). ``neg_log_loss`` is the exact log
+        loss; the reference one (``neg_log_loss_ref3``, 3 decimals) is recorded beside it.
     n_jobs : int, default=1
         Parallel fits (``-1``: all cores, or all Dask workers under ``backend="dask"``).
     n_iter : int, default=10
@@ -521,7 +540,7 @@ def _primary(df):
 
 
 def _metric_name(metric):
-    return {"neg_log_loss": "log loss", "score": "score"}.get(metric, metric.removeprefix("neg_").replace("_", " "))
+    return {"score": "score"}.get(metric, metric.removeprefix("neg_"))
 
 
 def _sign(metric):

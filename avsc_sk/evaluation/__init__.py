@@ -5,7 +5,16 @@ independent of the model that made them.
 """
 
 from ._calibration import brier_score, expected_calibration_error, reliability_table
-from ._metrics import format_scoring, per_class_table, reference_log_loss, score, unseen_class_warning
+from ._metrics import (
+    LOG_LOSS,
+    LOG_LOSS_REF,
+    exact_log_loss,
+    format_scoring,
+    per_class_table,
+    reference_log_loss,
+    score,
+    unseen_class_warning,
+)
 from ._predictions import (
     DATA_COLUMN,
     PREDICTION_COLUMNS,
@@ -20,10 +29,13 @@ from ._stats import bootstrap_ci, holm, mcnemar, paired_bootstrap_diff
 
 __all__ = [
     "DATA_COLUMN",
+    "LOG_LOSS",
+    "LOG_LOSS_REF",
     "PREDICTION_COLUMNS",
     "attach_labels",
     "bootstrap_ci",
     "brier_score",
+    "exact_log_loss",
     "expected_calibration_error",
     "format_scoring",
     "holm",

@@ -4,10 +4,11 @@ import time
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.metrics import f1_score
 
 from ..errors import ConfigError, DataError
-from ._base import fit_member, grouped_splits, oof_member
+from ._base import fit_member, fold_proba, grouped_splits
 from ._early import make_modality_pipeline, make_pooler
 from ._late import LateFusionClassifier
 from ._registry import FUSION_MODES, make_estimator
@@ -17,8 +18,8 @@ __all__ = ["compare_fusions", "format_compare"]
 
 #: Columns of the table :func:`compare_fusions` returns, in order.
 COMPARE_COLUMNS = ("mode", "accuracy", "accuracy_low", "accuracy_high", "log_loss", "log_loss_low",
-                   "log_loss_high", "macro_f1", "fit_time_s", "predict_time_s", "vs", "mcnemar_p",
-                   "n_missing")
+                   "log_loss_high", "log_loss_ref3", "log_loss_ref3_low", "log_loss_ref3_high", "macro_f1",
+                   "fit_time_s", "predict_time_s", "vs", "mcnemar_p", "n_missing")
 
 
 def _stats():
@@ -36,10 +37,16 @@ def _scores(y, P, classes, n_boot, seed):
     # A scene training lacked gets probability 0, as in prediction.csv (the caller warns of it).
     full = np.zeros((len(P), len(SCENES)))
     full[:, [SCENES.index(str(c)) for c in classes]] = P
-    # The reference scoring (probabilities rounded as printed, sklearn's old clipping).
-    acc = bootstrap_ci(y, full, "accuracy", n_boot=n_boot, seed=seed)
-    ll = bootstrap_ci(y, full, "log_loss", n_boot=n_boot, seed=seed)
-    return acc, ll
+    # log_loss: exact, from the float probabilities; log_loss_ref3: the reference scoring's
+    # (probabilities rounded as prediction.csv prints them, sklearn's old clipping).
+    return [bootstrap_ci(y, full, metric, n_boot=n_boot, seed=seed)
+            for metric in ("accuracy", "log_loss", "log_loss_ref3")]
+
+
+def _timed(fn, *args):
+    t0 = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - t0
 
 
 def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0, n_boot=1000, cv=5, n_jobs=None):
@@ -66,21 +73,25 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     random_state : int, default=0
         Seeds the models and the bootstrap.
     n_boot : int, default=1000
-        Bootstrap resamples for the 95% intervals of accuracy and log loss.
+        Bootstrap resamples for the 95% intervals of accuracy and both log losses.
     cv : int, default=5
         Internal grouped folds of late and weighted fusion.
     n_jobs : int, optional
-        Parallel jobs for the out-of-fold fits (joblib convention; ``None`` is 1).
+        Parallel jobs (joblib convention; ``None`` is 1) over the shared per-modality fits: each
+        modality's fit on all of ``train`` and its out-of-fold fits. The results do not
+        depend on it.
 
     Returns
     -------
     pandas.DataFrame
-        One row per mode, columns :data:`COMPARE_COLUMNS`: accuracy and log loss (the
-        reference scoring) with 95% percentile-bootstrap bounds, macro F1, fit and predict
-        seconds, ``vs`` (the best single modality, by accuracy) and ``mcnemar_p`` (McNemar's
+        One row per mode, columns :data:`COMPARE_COLUMNS`: accuracy, ``log_loss`` (exact, from
+        the float probabilities) and ``log_loss_ref3`` (the reference scoring's, over the
+        probabilities rounded to 3 decimals as prediction.csv prints them) with 95%
+        percentile-bootstrap bounds, macro F1, fit and predict seconds, ``vs`` (the best single modality, by accuracy) and ``mcnemar_p`` (McNemar's
         test on per-clip correctness against it; empty for the single modalities
         themselves), and ``n_missing`` (evaluation clips lacking some modality). Fit time of
-        late and weighted fusion counts the shared pipelines' training as well, and every
+        late and weighted fusion counts the shared pipelines' training as well (the sum of
+        their fits' times, whatever ``n_jobs`` ran at once), and every
         mode's fit (predict) time the one pooling of the training (evaluation) clips, i.e.
         what the mode costs on its own. ``df.attrs`` holds ``synthetic``, ``n_train``, ``n_test``,
         ``model`` and the fitted weighted-fusion weights.
@@ -122,20 +133,25 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     need_oof = any(f in ("late", "weighted") for f in fusions)
     need_single = set(names) if need_oof else {f for f in fusions if f in names}
     splits = grouped_splits(Ztr, ytr, train.groups, cv, random_state) if need_oof else None
-    for name in names:
-        if name not in need_single:
-            continue
-        member = make_modality_pipeline(model=model, random_state=random_state)
-        Zk = Ztr[:, blocks[name]]
-        t0 = time.perf_counter()
-        fitted = fit_member(name, member, Zk, ytr)
-        t_fit = time.perf_counter() - t0
-        oof, t_oof = None, 0.0
-        if need_oof:
-            t0 = time.perf_counter()
-            oof = oof_member(name, member, Zk, ytr, splits, classes, n_jobs)
-            t_oof = time.perf_counter() - t0
-        shared[name] = {"fitted": fitted, "oof": oof, "t_fit": t_fit, "t_oof": t_oof}
+    # One pool of tasks, each modality's fit on all clips and its fold fits, so that n_jobs
+    # workers stay busy across modalities.
+    members = {name: (make_modality_pipeline(model=model, random_state=random_state), Ztr[:, blocks[name]])
+               for name in names if name in need_single}
+    k = len(splits) if need_oof else 0
+    tasks = [(name, fold) for name in members for fold in [None, *range(k)]]
+    done = Parallel(n_jobs=n_jobs)(
+        delayed(_timed)(fit_member, name, members[name][0], members[name][1], ytr) if fold is None else
+        delayed(_timed)(fold_proba, name, members[name][0], members[name][1], ytr, *splits[fold], classes,
+                        f"internal fold {fold + 1} of {k}", k)
+        for name, fold in tasks)
+    for name in members:
+        shared[name] = {"oof": np.empty((len(ytr), len(classes))) if need_oof else None, "t_oof": 0.0}
+    for (name, fold), (out, t) in zip(tasks, done):
+        if fold is None:
+            shared[name].update(fitted=out, t_fit=t)
+        else:
+            shared[name]["oof"][splits[fold][1]] = out
+            shared[name]["t_oof"] += t
 
     results, weights = {}, {}
     for mode in fusions:
@@ -182,13 +198,14 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
 
     rows = []
     for mode, (classes, P, t_fit, t_pred) in results.items():
-        acc, ll = _scores(yte, P, classes, n_boot, random_state)
+        acc, ll, ref = _scores(yte, P, classes, n_boot, random_state)
         pred = classes[np.argmax(P, axis=1)]
         test_p = np.nan if best is None or mode == best or mode in names else \
             mcnemar(correct[mode], correct[best])["p_value"]
         rows.append({
             "mode": mode, "accuracy": acc["estimate"], "accuracy_low": acc["low"], "accuracy_high": acc["high"],
             "log_loss": ll["estimate"], "log_loss_low": ll["low"], "log_loss_high": ll["high"],
+            "log_loss_ref3": ref["estimate"], "log_loss_ref3_low": ref["low"], "log_loss_ref3_high": ref["high"],
             "macro_f1": float(f1_score(yte, pred, labels=classes, average="macro", zero_division=0)),
             "fit_time_s": float(t_fit), "predict_time_s": float(t_pred),
             "vs": "" if best is None or mode in names else best, "mcnemar_p": test_p, "n_missing": n_missing,
@@ -215,12 +232,15 @@ def format_compare(df, *, markdown=True):
     head = (f"Fusion comparison on {what}: train {a.get('n_train', '?')} clips, evaluate {a.get('n_test', '?')} "
             f"clips, head {a.get('model', '?')}; 95% bootstrap intervals ({a.get('n_boot', '?')} resamples); "
             "McNemar p against the best single modality.")
-    cols = ["mode", "accuracy (95% CI)", "log loss (95% CI)", "macro F1", "fit s", "predict s", "vs", "McNemar p"]
+    cols = ["mode", "accuracy (95% CI)", "log_loss (95% CI)", "log_loss_ref3", "macro F1", "fit s", "predict s",
+            "vs", "McNemar p"]
     body = [[r["mode"], f"{r['accuracy']:.3f} [{r['accuracy_low']:.3f}, {r['accuracy_high']:.3f}]",
-             f"{r['log_loss']:.3f} [{r['log_loss_low']:.3f}, {r['log_loss_high']:.3f}]", f"{r['macro_f1']:.3f}",
+             f"{r['log_loss']:.3f} [{r['log_loss_low']:.3f}, {r['log_loss_high']:.3f}]",
+             f"{r['log_loss_ref3']:.3f}", f"{r['macro_f1']:.3f}",
              f"{r['fit_time_s']:.1f}", f"{r['predict_time_s']:.2f}", r["vs"], _fmt_p(r["mcnemar_p"])]
             for _, r in df.iterrows()]
-    foot = []
+    foot = ["log_loss: exact, from the models' probabilities; log_loss_ref3: over them rounded to 3 decimals, "
+            "as prediction.csv prints them and the reference scoring reads them."]
     if a.get("weights"):
         foot.append("weighted fusion weights: " + ", ".join(f"{k} {v:.3f}" for k, v in a["weights"].items()))
     n_missing = int(df["n_missing"].max()) if len(df) else 0
