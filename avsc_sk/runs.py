@@ -30,6 +30,7 @@ from ._pooling import SegmentClassifier, segment_modalities
 from .data import SCENES
 from .errors import ConfigError, DataError, RunError
 from .fusion import make_estimator
+from .model_selection import set_cv_groups
 
 __all__ = ["Run", "TRUSTED_MODULES", "TRUSTED_TYPES", "build_estimator", "fit_estimator", "fit_run", "save_run", "load_run",
            "predict_proba_scenes", "predict_frame", "check_features", "feature_warnings"]
@@ -83,6 +84,7 @@ def build_estimator(config, modalities):
         hint = ", ".join(k for k in valid if "__" in k and not k.endswith(("copy", "verbose")))[:300]
         raise ConfigError(f"params: {str(exc).splitlines()[0]} Valid keys include: {hint}") from None
     _validate_params(estimator, params)
+    set_cv_groups(estimator, config.get("cv_groups"))  # every internal CV of the estimator, one policy
     if segment:
         estimator = SegmentClassifier(estimator, modalities=tuple(modalities), segment_frames=segment)
     return estimator

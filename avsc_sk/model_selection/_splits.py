@@ -130,16 +130,19 @@ def _unit_counts(y, units):
 
 
 def _folds(y, units, grouped, k, random_state):
-    """The splitter's ``k`` folds, or None when it cannot make them (too few members)."""
+    """The splitter's ``k`` folds, or ``(None, why)`` when it cannot make ``k`` non-empty ones."""
     shuffle = random_state is not None
     splitter = (StratifiedGroupKFold if grouped else StratifiedKFold)(k, shuffle=shuffle, random_state=random_state)
     with warnings.catch_warnings():
         # "The least populated class has only n members": the training parts are checked below instead.
         warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
         try:
-            return list(splitter.split(np.zeros(len(y)), y, units if grouped else None))
-        except ValueError:
-            return None
+            splits = list(splitter.split(np.zeros(len(y)), y, units if grouped else None))
+        except ValueError:  # scikit-learn wants some class with at least k clips
+            return None, f"every class has fewer than {k} clips"
+    if any(len(test) == 0 for _, test in splits):
+        return None, f"the splitter left one of {k} folds empty"
+    return splits, None
 
 
 def _lacking(y, classes, splits):
@@ -188,9 +191,9 @@ def cv_plan(y, groups=None, *, n_splits=5, random_state=0, cv_groups="location",
         if k > n_units:
             reasons.append(f"only {n_units} {unit}s; fewest per class: {_names(counts, unit, limit=3)}")
             continue
-        splits = _folds(y, units, grouped, k, random_state)
-        if splits is None:  # scikit-learn wants some class with at least k clips
-            reasons.append(f"every class has fewer than {k} clips")
+        splits, why = _folds(y, units, grouped, k, random_state)
+        if splits is None:
+            reasons.append(why)
             continue
         missing = _lacking(y, classes, splits)
         if not missing:
@@ -282,7 +285,7 @@ def check_holdout_split(y, groups=None, *, test_size=0.1, random_state=0, cv_gro
     unit = "location" if grouped else "clip"
     n_units = len(np.unique(units))
     for k in range(min(want, n_units), 1, -1):
-        for train, test in _folds(y, units, grouped, k, random_state) or []:
+        for train, test in _folds(y, units, grouped, k, random_state)[0] or []:
             if len(np.setdiff1d(classes, y[train])) == 0:
                 if k < want:
                     warnings.warn(f"{what}: {len(test)} of {len(y)} clips held out (1 of {k} folds), not "
