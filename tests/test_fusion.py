@@ -214,6 +214,21 @@ def test_intermediate_is_deterministic_under_a_seed_and_learns(split):
     assert np.mean(a.predict(test.X) == test.y) > 0.6
 
 
+def test_intermediate_batch_size_one_is_refused_and_two_trains_every_epoch(split):
+    train, test = split
+    # A batch of one clip has no batch-norm statistics: every step was skipped, loss_curve_ all NaN.
+    with pytest.raises(ConfigError, match=r"batch_size=1: expected 2 or more \(batch norm"):
+        IntermediateFusionClassifier(train.modalities, batch_size=1, random_state=0).fit(train.X, train.y,
+                                                                                          groups=train.groups)
+    # Batch size 2 on an odd number of training clips: no one-clip batch is left over to skip.
+    params = {**SMALL_MLP, "batch_size": 2, "max_epochs": 3, "validation_fraction": 0.0}
+    odd = train.subset(np.arange(train.n_clips - (1 - train.n_clips % 2)))
+    assert odd.n_clips % 2 == 1
+    est = IntermediateFusionClassifier(train.modalities, random_state=0, **params).fit(odd.X, odd.y)
+    assert len(est.loss_curve_) == 3 and np.isfinite(est.loss_curve_).all()
+    assert np.mean(est.predict(test.X) == test.y) > 0.5
+
+
 @pytest.mark.parametrize("mode", ["intermediate", "late", "weighted"])
 def test_save_load_roundtrip(split, mode, tmp_path):
     train, test = split
