@@ -334,3 +334,12 @@ def test_fit_cli_late_refuses_then_takes_cv_groups_none(tmp_path, capsys):
     assert status == 0, io.err
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["config"]["cv_groups"] == "none"  # the run records that its stacker saw shared locations
+
+
+def test_a_given_splitter_whose_fold_trains_without_a_class_is_refused():
+    from sklearn.model_selection import GroupKFold
+
+    fs = _clips(ONE_OR_TWO)
+    with pytest.raises(DataError, match=r"late fusion's internal cross-validation: fold 1 of 3 from "
+                                        r"cv=GroupKFold\(n_splits=3.*\) trains without metro, street_traffic, so"):
+        make_estimator("late", fs.modalities).set_params(cv=GroupKFold(3)).fit(fs.X, fs.y, groups=fs.groups)

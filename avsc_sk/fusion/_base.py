@@ -58,8 +58,9 @@ def grouped_splits(X, y, groups=None, cv=5, random_state=None, cv_groups="locati
         for i, (tr, _) in enumerate(splits):
             absent = np.setdiff1d(classes, np.asarray(y)[tr])
             if len(absent):
-                raise DataError(f"{what}: fold {i + 1} of {len(splits)} of cv={cv!r} trains without "
-                                f"{', '.join(map(str, absent))}; pass a number of folds instead (checked folds)")
+                raise DataError(f"{what}: fold {i + 1} of {len(splits)} from cv={cv!r} trains without "
+                                f"{', '.join(map(str, absent))}, so its out-of-fold probabilities never name them; "
+                                "pass cv as a number of folds (checked, fewer when needed)")
         return splits
     if cv < 2:
         raise ConfigError(f"cv={cv}: internal cross-validation needs at least 2 folds")

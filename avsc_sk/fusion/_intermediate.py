@@ -180,7 +180,7 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
         net = MLPNetwork([x.shape[1] for x in Xs], self.hidden, self.embed, self.shared, len(self.classes_),
                          self.dropout, rng)
         if len(tr) < 2:
-            raise DataError(f"intermediate fusion: {len(tr)} training clip(s); batch norm needs at least 2")
+            raise DataError(f"intermediate fusion: n_samples={len(tr)} training clip(s); batch norm needs at least 2")
         n_batches = max(1, int(np.ceil(len(tr) / self.batch_size)))
         if len(tr) // n_batches < 2:  # batch_size 2 on an odd count: near-equal batches would include a single clip
             n_batches = len(tr) // 2
