@@ -27,8 +27,8 @@ def _clips(locations, per_class=20, n_frames=3, dim=6, seed=0, shared_sites=Fals
     ``shared_sites``: location ``k`` of every scene is the same site (one site records every
     scene), as in user data where a few sites record everything.
     """
-    rng = np.random.default_rng(seed)
-    centres = rng.normal(size=(len(SCENES), 2, dim)) * 2.0
+    centres = np.random.default_rng(0).normal(size=(len(SCENES), 2, dim)) * 2.0  # the same scenes in every split
+    rng = np.random.default_rng(seed + 1)
     ids, y, X = [], [], []
     for c, scene in enumerate(SCENES):
         for i in range(per_class):
