@@ -9,7 +9,6 @@ from .._config import apply_overrides, dump_config
 from .._io import atomic_dir, check_output
 from .._load import load_split
 from ..errors import RunError
-from ..model_selection import OPTIMISTIC
 from ._common import add_features_args, add_force, synthetic_banner
 
 
@@ -84,6 +83,8 @@ def _jsonable(params):
 
 
 def run(args):
+    from ..model_selection import OPTIMISTIC
+
     from ..data import list_splits
     from ..runs import _scores, build_estimator
     from ..tuning import ProgressLine, load_grid, make_search, run_search, search_folds
