@@ -6,6 +6,7 @@ A configuration is a small TOML document::
     model = "logreg"          # the head
     seed = 0
     segment_frames = 0        # > 0: segment mode (every group of this many frames is a sample)
+    cv_groups = "location"    # optional; "none": internal folds share locations (optimistic)
 
     [params]                  # set_params keys of the estimator make_estimator builds
     head__C = 1.0
@@ -28,7 +29,7 @@ __all__ = ["DEFAULT_CONFIG", "ESTIMATORS", "load_config", "apply_overrides", "du
            "check_param_keys"]
 
 DEFAULT_CONFIG = {"fusion": "early", "model": "logreg", "seed": 0, "segment_frames": 0, "params": {}}
-_TYPES = {"fusion": str, "model": str, "seed": int, "segment_frames": int, "params": dict}
+_TYPES = {"fusion": str, "model": str, "seed": int, "segment_frames": int, "params": dict, "cv_groups": str}
 
 
 def _estimators():

@@ -12,6 +12,8 @@ __all__ = [
     "OutputExistsError",
     "RunError",
     "MissingDependencyError",
+    "AvscWarning",
+    "SplitWarning",
 ]
 
 
@@ -37,3 +39,11 @@ class RunError(AvscError):
 
 class MissingDependencyError(AvscError, ImportError):
     """An optional dependency needed by the requested feature is not installed."""
+
+
+class AvscWarning(UserWarning):
+    """Root of every warning avsc-sk gives on purpose; the CLI prints it as ``avsc-sk: warning: <message>``."""
+
+
+class SplitWarning(AvscWarning):
+    """Cross-validation folds differ from what was asked: fewer folds, or no location groups."""

@@ -32,6 +32,7 @@ from ._pooling import SegmentClassifier, segment_modalities
 from .data import SCENES
 from .errors import ConfigError, DataError, RunError
 from .fusion import make_estimator
+from .model_selection import set_cv_groups
 
 __all__ = ["Run", "TRUSTED_MODULES", "TRUSTED_TYPES", "build_estimator", "fit_estimator", "fit_run", "save_run", "load_run",
            "predict_proba_scenes", "predict_frame", "check_features", "feature_warnings", "scoring_warnings",
@@ -83,6 +84,7 @@ def build_estimator(config, modalities):
     _check_steps(estimator, params)
     estimator.set_params(**params)
     _validate_params(estimator, params)
+    set_cv_groups(estimator, config.get("cv_groups"))  # every internal CV of the estimator, one policy
     if segment:
         estimator = SegmentClassifier(estimator, modalities=tuple(modalities), segment_frames=segment)
     return estimator

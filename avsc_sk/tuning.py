@@ -17,9 +17,11 @@ Values follow :func:`avsc_sk._config.build_params`: estimator tables are built, 
 become tuples; TOML has no null, so the string ``"None"`` means ``None``. ``[[grid]]``
 (an array of tables) gives a list of grids, as sklearn accepts.
 
-The outer folds are a :class:`~sklearn.model_selection.GroupKFold` over recording
-locations: clips from one location are near duplicates, so a fold that splits a location
-scores too high and picks over-fitted settings. Estimators whose ``fit`` takes ``groups``
+The outer folds follow the one fold policy (:class:`~avsc_sk.model_selection.LocationKFold`):
+stratified by class and grouped by recording location, since clips from one location are
+near duplicates and a fold that splits a location scores too high and picks over-fitted
+settings; every training part is checked to hold every class (fewer folds with a warning,
+or a refusal) before anything is fitted. Estimators whose ``fit`` takes ``groups``
 (late, weighted and intermediate fusion, segment mode) get them through scikit-learn's
 metadata routing, so their internal folds are grouped too.
 """
@@ -39,13 +41,14 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import FitFailedWarning
-from sklearn.model_selection import GridSearchCV, GroupKFold, ParameterGrid, ParameterSampler, RandomizedSearchCV
+from sklearn.model_selection import GridSearchCV, ParameterGrid, ParameterSampler, RandomizedSearchCV
 
 from ._config import DEFAULT_CONFIG, ESTIMATORS, _check, build_params, check_param_keys
 from .errors import ConfigError, DataError, MissingDependencyError
+from .model_selection import LocationKFold, check_cv_groups
 
-__all__ = ["SEARCHES", "BACKENDS", "load_grid", "make_search", "run_search", "search_results", "results_table",
-           "best_config", "plot_search", "ProgressLine"]
+__all__ = ["SEARCHES", "BACKENDS", "load_grid", "make_search", "search_folds", "run_search", "search_results",
+           "results_table", "best_config", "plot_search", "ProgressLine"]
 
 #: Search strategies of :func:`make_search`.
 SEARCHES = ("grid", "halving", "random")
@@ -283,7 +286,7 @@ def _scoring(scoring, search):
 
 
 def make_search(estimator, param_grid, *, search="grid", cv=5, scoring="neg_log_loss", n_jobs=1, n_iter=10,
-                random_state=0, refit=True):
+                random_state=0, refit=True, cv_groups="location"):
     """A scikit-learn search over ``param_grid`` with folds grouped by recording location.
 
     Parameters
@@ -295,7 +298,8 @@ def make_search(estimator, param_grid, *, search="grid", cv=5, scoring="neg_log_
     search : {"grid", "halving", "random"}, default="grid"
         ``GridSearchCV``, ``HalvingGridSearchCV`` (resource: training clips) or ``RandomizedSearchCV``.
     cv : int, default=5
-        Number of :class:`~sklearn.model_selection.GroupKFold` folds over ``groups``.
+        Folds asked for (:class:`~avsc_sk.model_selection.LocationKFold`: stratified, grouped
+        by ``groups``, fewer when a training part would lack a class).
     scoring : str, default="neg_log_loss"
         The metric that ranks candidates and picks the refit; ``accuracy`` is recorded too
         (not with ``"halving"``, which takes one metric). ``neg_log_loss`` is the exact log
@@ -305,9 +309,11 @@ def make_search(estimator, param_grid, *, search="grid", cv=5, scoring="neg_log_
     n_iter : int, default=10
         Sampled candidates for ``"random"``.
     random_state : int, default=0
-        Seeds candidate sampling (random) and subsampling (halving).
+        Seeds the folds, candidate sampling (random) and subsampling (halving).
     refit : bool, default=True
         Refit the best candidate on all the data (``best_estimator_``).
+    cv_groups : {"location", "none"}, default="location"
+        ``"none"``: stratified folds that share locations (scores marked optimistic).
 
     Returns
     -------
@@ -319,7 +325,8 @@ def make_search(estimator, param_grid, *, search="grid", cv=5, scoring="neg_log_
     if not isinstance(cv, numbers.Integral) or isinstance(cv, bool) or cv < 2:
         raise ConfigError(f"cv={cv!r}: expected a number of folds, 2 or more")
     check_grid(estimator, param_grid)
-    splitter = GroupKFold(n_splits=int(cv))
+    splitter = LocationKFold(int(cv), cv_groups=check_cv_groups(cv_groups), random_state=random_state,
+                             what="tune's cross-validation")
     scorers = _scoring(scoring, search)
     refit_on = scoring if refit else False
     if search == "grid":
@@ -368,6 +375,19 @@ def _takes_groups(estimator):
         return False
 
 
+def search_folds(search, train):
+    """Decide and check the search's folds on ``train`` before fitting: a :class:`~avsc_sk.model_selection.CVPlan`.
+
+    Warns once when fewer folds than asked keep every class in training; raises a DataError
+    when no grouped split can. :func:`run_search` calls it; call it first to know the folds.
+    """
+    if train.y is None:
+        raise DataError(f"{train.source or 'features'}: split {train.split!r} has no labels; tuning needs labels")
+    if not isinstance(search.cv, LocationKFold):
+        raise ConfigError(f"cv={search.cv!r}: tune's folds come from make_search (a LocationKFold)")
+    return search.cv.plan(np.asarray(train.y), np.asarray(train.groups))
+
+
 def run_search(search, train, *, backend="loky", scheduler=None, client=None, progress=None):
     """Fit ``search`` on a FeatureSet with its locations as groups.
 
@@ -408,14 +428,8 @@ def run_search(search, train, *, backend="loky", scheduler=None, client=None, pr
 
     if backend not in BACKENDS:
         raise ConfigError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
-    if train.y is None:
-        raise DataError(f"{train.source or 'features'}: split {train.split!r} has no labels; tuning needs labels")
+    search_folds(search, train)  # checked before anything is fitted
     groups = np.asarray(train.groups)
-    n_groups = len(np.unique(groups))
-    n_splits = search.cv.get_n_splits() if hasattr(search.cv, "get_n_splits") else search.cv
-    if n_groups < n_splits:
-        raise DataError(f"{train.source or 'features'}: {n_groups} recording locations cannot fill {n_splits} "
-                        f"grouped folds; use --cv {max(2, n_groups)} or more data")
     search._avsc_progress = progress
     X, y = train.X, np.asarray(train.y)
     routed = _takes_groups(search.estimator)
@@ -525,6 +539,11 @@ def search_results(search):
     metric = _primary(df)
     if metric and f"rank_test_{metric}" not in df:
         df[f"rank_test_{metric}"] = df[f"mean_test_{metric}"].rank(ascending=False, method="min").astype(int)
+    plan = getattr(search.cv, "plan_", None)
+    if plan is not None:  # which folds these scores come from, on every row of cv_results.csv
+        df["cv_folds"] = plan.describe()
+        df["cv_n_splits"] = plan.n_splits
+        df["cv_missing_from_training"] = ", ".join(map(str, plan.missing_from_training)) or "none"
     df.attrs["metric"] = metric
     return df
 

@@ -1,6 +1,7 @@
 """Behaviour of the late, weighted and intermediate fusion estimators and of compare_fusions."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from threadpoolctl import threadpool_limits
 
 from avsc_sk._pooling import FramePooler
 from avsc_sk.data import SCENES, FeatureSet
-from avsc_sk.errors import ConfigError, DataError
+from avsc_sk.errors import ConfigError, DataError, SplitWarning
 from avsc_sk.fusion import (
     IntermediateFusionClassifier,
     LateFusionClassifier,
@@ -23,6 +24,7 @@ from avsc_sk.fusion import (
     make_feature_pipeline,
     make_pooler,
 )
+from avsc_sk.model_selection import LocationKFold
 from avsc_sk.runs import build_estimator
 
 @pytest.fixture(autouse=True, scope="module")
@@ -81,9 +83,17 @@ def test_grouped_cv_folds_never_share_a_location(split):
     for tr, te in clf.cv_splits_:
         assert not set(train.groups[tr]) & set(train.groups[te])
     assert np.array_equal(np.sort(np.concatenate([te for _, te in clf.cv_splits_])), np.arange(train.n_clips))
-    # Without groups the folds are StratifiedKFold's, which put clips of one location on both sides: the leak.
-    leaky = LateFusionClassifier(_pipes(train), cv=4).fit(train.X, train.y)
+    # Without groups the folds are StratifiedKFold's, which put clips of one location on both sides: the
+    # leak, said once, never silently.
+    with pytest.warns(SplitWarning, match="no recording locations.*optimistic") as record:
+        leaky = LateFusionClassifier(_pipes(train), cv=4).fit(train.X, train.y)
+    assert len([w for w in record if issubclass(w.category, SplitWarning)]) == 1
     assert any(set(train.groups[tr]) & set(train.groups[te]) for tr, te in leaky.cv_splits_)
+    # Asked for explicitly, the same folds come without a warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SplitWarning)
+        chosen = LateFusionClassifier(_pipes(train), cv=4, cv_groups="none").fit(train.X, train.y, groups=train.groups)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(chosen.cv_splits_, leaky.cv_splits_))
 
 
 def test_late_and_weighted_beat_single_modalities(split):
@@ -122,17 +132,20 @@ def test_per_class_weights_follow_the_informative_modality():
 
 def test_fixed_weights_are_tunable_with_gridsearch(split):
     train, _ = split
-    # Heads at C=1: these 16-d toy features want little regularisation.
-    clf = make_estimator("weighted", train.modalities).set_params(cv=3, random_state=None, audio__head__C=1.0,
-                                                                  video__head__C=1.0)
-    grid = GridSearchCV(clf, {"weights": [(1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]}, cv=GroupKFold(3),
-                        scoring="neg_log_loss")
-    grid.fit(train.X, train.y, groups=train.groups)
+    # Heads at C=1: these 16-d toy features want little regularisation. The groups reach the
+    # estimator's own internal folds through metadata routing, as in tune.
+    with sklearn.config_context(enable_metadata_routing=True):
+        clf = make_estimator("weighted", train.modalities).set_params(cv=3, random_state=0, audio__head__C=1.0,
+                                                                      video__head__C=1.0)
+        grid = GridSearchCV(clf.set_fit_request(groups=True), {"weights": [(1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]},
+                            cv=GroupKFold(3), scoring="neg_log_loss")
+        grid.fit(train.X, train.y, groups=train.groups)
     scores = grid.cv_results_["mean_test_score"]
     assert len(scores) == 3 and len(set(np.round(scores, 6))) == 3
-    # Blending both modalities beats either one alone, and the weights are normalised.
-    assert grid.best_params_["weights"] == (1.0, 1.0)
-    assert np.allclose(grid.best_estimator_.weights_, [0.5, 0.5])
+    # The weak video modality alone is the worst; the winner's weights are normalised.
+    assert np.argmin(scores) == 2
+    best = np.asarray(grid.best_params_["weights"])
+    assert np.allclose(grid.best_estimator_.weights_, best / best.sum())
 
 
 @pytest.mark.parametrize("cls", [LateFusionClassifier, WeightedFusionClassifier])
@@ -140,7 +153,9 @@ def test_groups_reach_fit_through_metadata_routing(split, cls):
     train, _ = split
     with sklearn.config_context(enable_metadata_routing=True):
         est = cls(_pipes(train), cv=3).set_fit_request(groups=True)
-        grid = GridSearchCV(est, {"cv": [3]}, cv=GroupKFold(2)).fit(train.X, train.y, groups=train.groups)
+        # Outer folds of the same policy: each outer training part keeps 2+ locations per scene for the inner ones.
+        grid = GridSearchCV(est, {"cv": [3]}, cv=LocationKFold(2), error_score="raise")
+        grid.fit(train.X, train.y, groups=train.groups)
     best = grid.best_estimator_
     if cls is LateFusionClassifier:
         for tr, te in best.cv_splits_:
@@ -197,6 +212,21 @@ def test_intermediate_is_deterministic_under_a_seed_and_learns(split):
     assert not np.allclose(Pa, c.predict_proba(test.X))
     assert a.n_epochs_ >= a.best_epoch_ >= 1 and len(a.validation_loss_curve_) == a.n_epochs_
     assert np.mean(a.predict(test.X) == test.y) > 0.6
+
+
+def test_intermediate_batch_size_one_is_refused_and_two_trains_every_epoch(split):
+    train, test = split
+    # A batch of one clip has no batch-norm statistics: every step was skipped, loss_curve_ all NaN.
+    with pytest.raises(ConfigError, match=r"batch_size=1: expected 2 or more \(batch norm"):
+        IntermediateFusionClassifier(train.modalities, batch_size=1, random_state=0).fit(train.X, train.y,
+                                                                                          groups=train.groups)
+    # Batch size 2 on an odd number of training clips: no one-clip batch is left over to skip.
+    params = {**SMALL_MLP, "batch_size": 2, "max_epochs": 3, "validation_fraction": 0.0}
+    odd = train.subset(np.arange(train.n_clips - (1 - train.n_clips % 2)))
+    assert odd.n_clips % 2 == 1
+    est = IntermediateFusionClassifier(train.modalities, random_state=0, **params).fit(odd.X, odd.y)
+    assert len(est.loss_curve_) == 3 and np.isfinite(est.loss_curve_).all()
+    assert np.mean(est.predict(test.X) == test.y) > 0.5
 
 
 @pytest.mark.parametrize("mode", ["intermediate", "late", "weighted"])
@@ -336,8 +366,11 @@ def grouped(fs, cv):
 def test_too_few_clips_per_scene_is_one_data_error():
     fs = _data(n_loc=20, per_loc=2)  # 4 clips per scene
     est = make_estimator("late", fs.modalities, model="knn")
-    with pytest.raises(DataError, match=r"fewer clips than the 5 internal folds \(largest 4.*cv=4"):
+    # scikit-learn's stratified splitters want a class of 5 clips for 5 folds: 4 folds, said once.
+    with pytest.warns(SplitWarning, match=r"^late fusion's internal cross-validation: 4 folds instead of 5.*"
+                                          r"every class has fewer than 5 clips"):
         est.fit(fs.X, fs.y, groups=fs.groups)
+    assert len(est.cv_splits_) == 4
     # Two folds are possible, but 25 neighbours need more than the 20 clips of a fold.
     with pytest.raises(DataError, match=r"modality 'audio': internal fold 1 of 2 has 20 training clips.*"
                                         r"n_neighbors = 25.*more clips per scene.*audio__head__.*cv=3"):

@@ -7,7 +7,6 @@ import pandas as pd
 import pytest
 from conftest import small_featureset
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.model_selection import GroupKFold
 
 import avsc_sk.runs
 import avsc_sk.tuning
@@ -15,6 +14,7 @@ from avsc_sk.cli import main
 from avsc_sk.data import write_features
 from avsc_sk.datasets import load_fold1_metadata
 from avsc_sk.errors import ConfigError, MissingDependencyError
+from avsc_sk.model_selection import LocationKFold
 from avsc_sk.runs import build_estimator
 from avsc_sk.tuning import (ProgressLine, best_config, load_grid, make_search, plot_search, results_table, run_search,
                             search_results)
@@ -80,7 +80,7 @@ def test_outer_folds_never_share_a_location():
     meta = meta[meta["split"].isin(["train", "val"])]
     groups = meta["location"].to_numpy()
     search = make_search(GroupsSpy(), {"c": [1, 2]}, cv=5)
-    assert isinstance(search.cv, GroupKFold)
+    assert isinstance(search.cv, LocationKFold)
     tested = np.zeros(len(groups), dtype=int)
     for train, test in search.cv.split(np.zeros((len(groups), 1)), meta["scene_label"], groups):
         assert not set(groups[train]) & set(groups[test])
@@ -95,7 +95,7 @@ def test_estimator_fit_gets_the_train_fold_groups(data):
     # 2 candidates x 3 folds + the refit, every one with groups (metadata routing), each its train part.
     assert len(GroupsSpy.seen) == 7 and all(g is not None for g in GroupsSpy.seen)
     sizes = sorted(len(g) for g in GroupsSpy.seen[:3])
-    folds = sorted(len(tr) for tr, _ in GroupKFold(3).split(train.X, train.y, train.groups))
+    folds = sorted(len(tr) for tr, _ in search.cv.split(train.X, train.y, train.groups))
     assert sizes == folds and len(GroupsSpy.seen[-1]) == train.n_clips
     assert search.best_estimator_.c == search.best_params_["c"]
 

@@ -12,12 +12,14 @@ so ``avsc-sk --help`` and ``avsc-sk <command> --help`` answer at once.
 """
 
 import argparse
+import contextlib
 import importlib
 import os
 import re
 import sys
+import warnings
 
-from ..errors import AvscError
+from ..errors import AvscError, AvscWarning
 
 __all__ = ["main", "build_parser"]
 
@@ -86,10 +88,33 @@ def main(argv=None):
                 args.overrides = [*args.overrides, *_dotted_overrides(extra)]
             except ValueError as exc:
                 parser.error(str(exc))
-        with _blas_threads():
+        with _blas_threads(), _warning_lines():
             return _dispatch(args)
     except KeyboardInterrupt as exc:
         return _interrupted(exc)
+
+
+@contextlib.contextmanager
+def _warning_lines():
+    """Print every :class:`~avsc_sk.errors.AvscWarning` as one ``avsc-sk: warning: <message>`` line.
+
+    Each distinct message once per command; other warnings keep Python's own format.
+    """
+    shown = set()
+    default = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if not issubclass(category, AvscWarning):
+            return default(message, category, filename, lineno, file, line)
+        text = str(message).splitlines()[0] if str(message) else category.__name__
+        if text not in shown:
+            shown.add(text)
+            print(f"avsc-sk: warning: {text}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", AvscWarning)
+        warnings.showwarning = show
+        yield
 
 
 def _blas_threads():

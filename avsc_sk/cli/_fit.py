@@ -19,6 +19,9 @@ def add_parser(sub):
     p.add_argument("--seed", type=int, help="random seed (overrides the config)")
     p.add_argument("--segment-frames", type=int, metavar="K",
                    help="segment mode: every K frames are one training sample (overrides the config)")
+    p.add_argument("--cv-groups", choices=("location", "none"),
+                   help="internal folds of late/weighted/intermediate fusion: grouped by recording location "
+                        "(default), or 'none': stratified folds that share locations (optimistic)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. params.head__C=0.5 (repeatable)")
     add_features_args(p, split="train+val")
@@ -35,7 +38,7 @@ def add_parser(sub):
 def config_from_args(args):
     """The resolved config: file, then --fusion/--model/--seed, then overrides."""
     config = load_config(args.config)
-    for key in ("fusion", "model", "seed", "segment_frames"):
+    for key in ("fusion", "model", "seed", "segment_frames", "cv_groups"):
         if getattr(args, key) is not None:
             config[key] = getattr(args, key)
     return apply_overrides(config, args.overrides)

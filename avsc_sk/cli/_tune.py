@@ -15,7 +15,8 @@ from ._common import add_features_args, add_force, synthetic_banner
 def add_parser(sub):
     p = sub.add_parser(
         "tune", help="grid / halving / random search over a pipelines/grid-*.toml file",
-        description="Search the [grid] of a grid file with GroupKFold over recording locations, rank by log loss "
+        description="Search the [grid] of a grid file with stratified folds grouped by recording location, rank by "
+                    "log loss "
                     "(accuracy recorded too), refit the best, and write cv_results.csv, results.md, best.toml "
                     "and search.png to --out. 'avsc-sk fit --config OUT/best.toml' reproduces the refit model.")
     p.add_argument("grid", type=Path, help="a grid file, e.g. pipelines/grid-late.toml")
@@ -24,7 +25,11 @@ def add_parser(sub):
     p.add_argument("--search", choices=("grid", "halving", "random"), default="grid",
                    help="GridSearchCV, HalvingGridSearchCV or RandomizedSearchCV (default: grid)")
     p.add_argument("--n-iter", type=int, default=10, metavar="N", help="candidates sampled by --search random")
-    p.add_argument("--cv", type=int, default=5, metavar="K", help="grouped folds (default: 5)")
+    p.add_argument("--cv", type=int, default=5, metavar="K",
+                   help="folds, stratified and grouped by location (default: 5; fewer, with a warning, when a "
+                        "training part would lack a class)")
+    p.add_argument("--cv-groups", choices=("location", "none"),
+                   help="'none': stratified folds that share locations, marked optimistic (default: location)")
     p.add_argument("--scoring", default="neg_log_loss",
                    help="metric that ranks candidates and picks the refit (default: neg_log_loss)")
     p.add_argument("--n-jobs", type=int, default=1, metavar="N", help="parallel fits (-1: all cores)")
@@ -79,13 +84,17 @@ def _jsonable(params):
 
 
 def run(args):
+    from ..model_selection import OPTIMISTIC
+
     from ..data import list_splits
     from ..runs import _scores, build_estimator
-    from ..tuning import ProgressLine, load_grid, make_search, run_search
+    from ..tuning import ProgressLine, load_grid, make_search, run_search, search_folds
 
     check_output(args.out, force=args.force, what="output directory")
     config, grid = load_grid(args.grid)
     config = apply_overrides(config, args.overrides)
+    if args.cv_groups is not None:
+        config["cv_groups"] = args.cv_groups
     if args.backend != "dask" and args.scheduler:
         raise RunError(f"--scheduler {args.scheduler} needs --backend dask; add it or drop --scheduler")
     if args.backend == "dask":
@@ -102,18 +111,20 @@ def run(args):
     estimator = build_estimator(config, train.modalities)
     n_jobs = -1 if args.backend == "dask" and args.n_jobs == 1 else args.n_jobs
     search = make_search(estimator, grid, search=args.search, cv=args.cv, scoring=args.scoring, n_jobs=n_jobs,
-                         n_iter=args.n_iter, random_state=config.get("seed", 0))
+                         n_iter=args.n_iter, random_state=config.get("seed", 0),
+                         cv_groups=config.get("cv_groups") or "location")
+    folds = search_folds(search, train)  # warns or refuses before anything is fitted
     banner = synthetic_banner(train.synthetic)
     if banner:
         print(banner)
     progress = None if args.quiet else ProgressLine()
     synthetic = " on SYNTHETIC data" if train.synthetic else ""
     header = f"avsc-sk tune {args.grid.name}: {config['fusion']} ({config['model']}){synthetic}, " \
-             f"{args.search} search, {args.cv}-fold GroupKFold by location"
+             f"{args.search} search, {folds.describe()}"
     summary = {"grid": str(args.grid), "fusion": config["fusion"], "model": config["model"], "search": args.search,
                "cv": args.cv, "scoring": args.scoring, "backend": args.backend, "n_clips": int(train.n_clips),
                "synthetic": bool(train.synthetic), "features": str(args.features) if args.features else None,
-               "split": split}
+               "split": split, "folds": folds.as_dict()}
     t0 = time.perf_counter()
     try:
         run_search(search, train, backend=args.backend, scheduler=args.scheduler, progress=progress)
@@ -142,7 +153,8 @@ def run(args):
     n = len(search.cv_results_["params"])
     summary.update(interrupted=False, wall_s=round(wall, 1), n_candidates=n,
                    best_params=_jsonable(search.best_params_), best_cv_score=float(search.best_score_))
-    lines = [f"{n} configurations x {args.cv} folds on {train.n_clips} clips in {wall:.1f} s ({args.backend})"]
+    lines = [f"{n} configurations x {folds.n_splits} folds on {train.n_clips} clips in {wall:.1f} s "
+             f"({args.backend}); folds: {folds.describe()}"]
     if args.eval_split:
         present = args.features is None or args.eval_split in list_splits(args.features)
         if present:
@@ -163,7 +175,8 @@ def run(args):
     print(lines[0])
     ref = search.cv_results_.get("mean_test_neg_log_loss_ref3")
     ref = f" (log_loss_ref3 {-ref[search.best_index_]:.4f})" if ref is not None else ""
-    print(f"best CV {args.scoring.removeprefix('neg_')} {sign * search.best_score_:.4f}{ref}: "
+    print(f"best CV {args.scoring.removeprefix('neg_')} {sign * search.best_score_:.4f}{ref}"
+          + ("" if folds.grouped else f" ({OPTIMISTIC})") + ": "
           + ", ".join(f"{k}={v}" for k, v in _jsonable(search.best_params_).items()))
     for line in lines[1:]:
         print(line)

@@ -8,7 +8,6 @@ from sklearn.base import ClassifierMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
@@ -16,63 +15,56 @@ from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import ConfigError, DataError
+from ..model_selection import check_cv_splits
 
 __all__ = ["FusionClassifier", "grouped_splits", "estimator_columns", "missing_mask", "default_estimators", "check_estimators",
            "fit_member", "oof_member", "member_blocks", "ModalityFusion"]
 
 
-def grouped_splits(X, y, groups=None, cv=5, random_state=None):
+def grouped_splits(X, y, groups=None, cv=5, random_state=None, cv_groups="location",
+                   what="internal cross-validation"):
     """Materialise the internal cross-validation folds as a list of ``(train, test)`` index arrays.
 
-    With ``groups`` (the recording location of each clip) the folds are a
-    ``StratifiedGroupKFold``: no location is on both sides of a fold, so out-of-fold
-    probabilities are not inflated by clips from the same place, and classes stay balanced.
-    Without groups a ``StratifiedKFold`` is used; it is only leak-free when clips are
-    independent, which TAU clips are not.
+    An int ``cv`` asks :func:`avsc_sk.model_selection.check_cv_splits` (the one fold policy):
+    folds grouped by recording location and stratified by class, every training part holding
+    every class (fewer folds with a warning, or a DataError), so out-of-fold probabilities
+    are neither inflated by clips from the same place nor missing a class.
 
     Parameters
     ----------
     X, y : array-like
     groups : array-like, optional
+        Recording location of each clip; ``None`` makes each clip its own group, with a warning.
     cv : int or cross-validation splitter, default=5
-        An int is the number of folds (capped at the number of groups); a splitter is used
-        as given with ``split(X, y, groups)``.
+        An int is the number of folds asked for; a splitter is used as given with
+        ``split(X, y, groups)``, its folds checked the same way (a training part lacking a
+        class is refused).
     random_state : int or None, default=None
-        Shuffles the fold assignment when set; ``None`` keeps it deterministic and unshuffled.
+        Seed of the shuffled fold assignment; ``None`` keeps it unshuffled (deterministic).
+    cv_groups : {"location", "none"}, default="location"
+        ``"none"``: stratified folds that share locations (optimistic out-of-fold probabilities).
+    what : str
+        Names the cross-validation in warnings and errors.
 
     Returns
     -------
     list of (ndarray, ndarray)
     """
-    if not isinstance(cv, numbers.Integral):
+    if not isinstance(cv, numbers.Integral) or isinstance(cv, bool):
         if not hasattr(cv, "split"):
             raise ConfigError(f"cv={cv!r}: expected a number of folds or a splitter with split()")
-        return [(np.asarray(tr), np.asarray(te)) for tr, te in cv.split(X, y, groups)]
+        splits = [(np.asarray(tr), np.asarray(te)) for tr, te in cv.split(X, y, groups)]
+        classes = np.unique(y)
+        for i, (tr, _) in enumerate(splits):
+            absent = np.setdiff1d(classes, np.asarray(y)[tr])
+            if len(absent):
+                raise DataError(f"{what}: fold {i + 1} of {len(splits)} from cv={cv!r} trains without "
+                                f"{', '.join(map(str, absent))}, so its out-of-fold probabilities never name them; "
+                                "pass cv as a number of folds (checked, fewer when needed)")
+        return splits
     if cv < 2:
         raise ConfigError(f"cv={cv}: internal cross-validation needs at least 2 folds")
-    shuffle = random_state is not None
-    _check_class_counts(y, int(cv) if groups is None else min(int(cv), len(np.unique(np.asarray(groups)))))
-    if groups is not None:
-        groups = np.asarray(groups)
-        if len(groups) != len(y):
-            raise DataError(f"{len(groups)} groups for {len(y)} clips; pass one recording location per clip")
-        n_groups = len(np.unique(groups))
-        if n_groups < 2:
-            raise DataError(f"groups hold {n_groups} distinct location(s); grouped cross-validation needs 2 or more")
-        splitter = StratifiedGroupKFold(n_splits=min(int(cv), n_groups), shuffle=shuffle,
-                                        random_state=random_state if shuffle else None)
-        return [(tr, te) for tr, te in splitter.split(X, y, groups)]
-    splitter = StratifiedKFold(n_splits=int(cv), shuffle=shuffle, random_state=random_state if shuffle else None)
-    return [(tr, te) for tr, te in splitter.split(X, y)]
-
-
-def _check_class_counts(y, n_splits):
-    """Refuse, as one line, what StratifiedKFold / StratifiedGroupKFold would raise as a traceback."""
-    _, counts = np.unique(np.asarray(y), return_counts=True)
-    if len(counts) and counts.max() < n_splits:
-        raise DataError(f"every scene has fewer clips than the {n_splits} internal folds (largest {counts.max()}, "
-                        f"smallest {counts.min()} clips); pass cv={max(2, int(counts.max()))} or fewer, "
-                        "or train on more clips per scene")
+    return check_cv_splits(y, groups, n_splits=int(cv), random_state=random_state, cv_groups=cv_groups, what=what)
 
 
 def estimator_columns(estimator, n_features):
@@ -242,7 +234,7 @@ class FusionClassifier(ClassifierMixin):
 class ModalityFusion(FusionClassifier, _BaseComposition):
     """Shared machinery of late and weighted fusion: pool once, one estimator per modality block.
 
-    Subclasses set ``estimators``, ``pooler``, ``cv``, ``n_jobs`` and ``random_state``. The
+    Subclasses set ``estimators``, ``pooler``, ``cv``, ``cv_groups``, ``n_jobs`` and ``random_state``. The
     per-modality estimators' parameters are reachable as ``<name>__<param>`` (e.g.
     ``audio__head__C``), the pooler's as ``pooler__<name>__<param>`` (``pooler__audio__stats``).
     """
@@ -297,7 +289,8 @@ class ModalityFusion(FusionClassifier, _BaseComposition):
                             for (name, est), b in zip(estimators, self.blocks_)]
         oof = splits = None
         if need_oof:
-            splits = grouped_splits(Z, y, groups, self.cv, self.random_state)
+            splits = grouped_splits(Z, y, groups, self.cv, self.random_state, self.cv_groups,
+                                    f"{self._what}'s internal cross-validation")
             oof = [oof_member(name, est, _take(Z, b), y, splits, self.classes_, self.n_jobs)
                    for (name, est), b in zip(estimators, self.blocks_)]
         self._set_missing_columns(Z.shape[1])

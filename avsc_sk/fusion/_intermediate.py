@@ -4,13 +4,13 @@ import numbers
 
 import numpy as np
 from sklearn.base import BaseEstimator
-from sklearn.model_selection import GroupShuffleSplit, StratifiedShuffleSplit
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 from .._pooling import FramePooler
 from ..errors import ConfigError, DataError
+from ..model_selection import check_cv_groups, check_holdout_split
 from ._base import FusionClassifier, check_missing
 from ._early import modality_columns
 from ._mlp import MLPNetwork
@@ -44,15 +44,22 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
     weight_decay : float, default=1e-4
     learning_rate : float, default=1e-3
     batch_size : int, default=256
+        Clips per training step, 2 or more: batch norm needs two clips to normalise over.
     max_epochs : int, default=100
     patience : int, default=10
         Stop after this many epochs without a lower validation log loss.
     validation_fraction : float, default=0.1
-        Share of the training clips held out for early stopping. With ``fit(..., groups=...)``
-        the split is by group (no recording location on both sides); 0 disables early stopping.
+        Share of the training clips held out for early stopping, by
+        :func:`avsc_sk.model_selection.check_holdout_split`: grouped by ``fit``'s ``groups``
+        (no recording location on both sides), stratified, and never taking a class's last
+        clips out of training (a warning when too few locations make it larger, a DataError
+        when no location can be held out). 0 disables early stopping.
     random_state : int or None, default=None
         Seeds initialisation, batch order, dropout and the validation split: the same seed
         gives the same network on the same machine.
+    cv_groups : {"location", "none"}, default="location"
+        ``"none"``: the hold-out ignores ``groups`` and shares locations with training (its
+        loss is optimistic), for data whose classes are recorded at too few locations.
 
     Attributes
     ----------
@@ -76,7 +83,7 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
 
     def __init__(self, modalities=None, stats=("mean",), hidden=512, embed=128, shared=128, dropout=0.2,
                  weight_decay=1e-4, learning_rate=1e-3, batch_size=256, max_epochs=100, patience=10,
-                 validation_fraction=0.1, random_state=None):
+                 validation_fraction=0.1, random_state=None, cv_groups="location"):
         self.modalities = modalities
         self.stats = stats
         self.hidden = hidden
@@ -90,6 +97,7 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.random_state = random_state
+        self.cv_groups = cv_groups
 
     def _layout(self, n_features):
         mods = [("x", 1, n_features)] if self.modalities is None else \
@@ -103,8 +111,13 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
     def _check_params(self):
         for name in ("hidden", "embed", "shared", "batch_size", "max_epochs"):
             v = getattr(self, name)
-            if not isinstance(v, numbers.Integral) or v < 1:
+            if not isinstance(v, numbers.Integral) or isinstance(v, bool) or v < 1:
                 raise ConfigError(f"{name}={v!r}: expected a positive integer")
+        if self.batch_size < 2:
+            # A batch of one clip has no batch-norm statistics: every step would be skipped.
+            raise ConfigError(f"batch_size={self.batch_size}: expected 2 or more (batch norm normalises over the "
+                              "clips of a batch, so a batch needs at least two)")
+        check_cv_groups(self.cv_groups)
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout={self.dropout!r}: expected a value in [0, 1)")
         if not 0.0 <= self.validation_fraction < 1.0:
@@ -136,19 +149,8 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
         frac = float(self.validation_fraction)
         if frac <= 0 or n < 20:
             return np.arange(n), None
-        if groups is not None:
-            if len(groups) != n:
-                raise DataError(f"{len(groups)} groups for {n} clips; pass one recording location per clip")
-            if len(np.unique(groups)) >= 4:
-                tr, va = next(GroupShuffleSplit(1, test_size=frac, random_state=seed).split(y, y, groups))
-                return tr, va
-        try:
-            tr, va = next(StratifiedShuffleSplit(1, test_size=frac, random_state=seed).split(y, y))
-        except ValueError:  # a class too small to stratify
-            perm = np.random.default_rng(seed).permutation(n)
-            k = max(1, int(round(frac * n)))
-            tr, va = perm[k:], perm[:k]
-        return tr, va
+        return check_holdout_split(y, groups, test_size=frac, random_state=seed, cv_groups=self.cv_groups,
+                                   what="intermediate fusion's early-stopping hold-out")
 
     def fit(self, X, y, groups=None):
         """Train the network.
@@ -174,10 +176,14 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
         rng = np.random.default_rng(seed)
         Xs, missing = self._inputs(X, fit=True)
         check_missing(missing, "intermediate fusion")
-        tr, va = self._split(y_idx, None if groups is None else np.asarray(groups), seed)
+        tr, va = self._split(y, None if groups is None else np.asarray(groups), seed)
         net = MLPNetwork([x.shape[1] for x in Xs], self.hidden, self.embed, self.shared, len(self.classes_),
                          self.dropout, rng)
+        if len(tr) < 2:
+            raise DataError(f"intermediate fusion: n_samples={len(tr)} training clip(s); batch norm needs at least 2")
         n_batches = max(1, int(np.ceil(len(tr) / self.batch_size)))
+        if len(tr) // n_batches < 2:  # batch_size 2 on an odd count: near-equal batches would include a single clip
+            n_batches = len(tr) // 2
         # One BLAS thread: a 256-clip batch is too small for threads to pay off, and spinning
         # BLAS threads cost 6x the CPU time when the cores are shared (measured: 0.5 s vs 3.2 s
         # CPU per fold1-size epoch).

@@ -21,11 +21,13 @@ class LateFusionClassifier(ModalityFusion):
     ``predict_proba`` of every modality estimator, concatenated, a final estimator on top),
     with two changes that matter for TAU:
 
-    * the internal cross-validation is grouped by recording location when ``fit`` gets
-      ``groups`` (``StratifiedGroupKFold``, materialised in ``cv_splits_`` and passed as the
-      stack's ``cv``), so no location is on both sides of a fold. An ungrouped
-      ``StratifiedKFold`` leaks: clips from one location are near duplicates, so out-of-fold
-      probabilities come out over-confident and the final estimator learns to trust them too much;
+    * the internal cross-validation is grouped by recording location (``fit``'s ``groups``)
+      and checked by :func:`avsc_sk.model_selection.check_cv_splits`: no location is on both
+      sides of a fold and every training part holds every class (fewer folds with a warning,
+      or a DataError), materialised in ``cv_splits_`` and passed as the stack's ``cv``. An
+      ungrouped ``StratifiedKFold`` leaks: clips from one location are near duplicates, so
+      out-of-fold probabilities come out over-confident and the final estimator learns to
+      trust them too much; a fold that never saw a class teaches it to distrust a modality;
     * the frames are pooled once, by ``pooler``, before the stack sees them (pooling learns
       nothing, so this is exact), and every modality estimator sees only its own pooled
       columns: a fold copies a few MB instead of the frame matrix.
@@ -42,15 +44,18 @@ class LateFusionClassifier(ModalityFusion):
     final_estimator : classifier, optional
         Trained on the concatenated out-of-fold probabilities; default a logistic regression.
     cv : int or splitter, default=5
-        Internal folds (see :func:`grouped_splits`).
+        Internal folds asked for (see :func:`grouped_splits`).
     random_state : int or None, default=None
-        Shuffles the internal folds when set.
+        Seed of the shuffled internal folds (``None``: unshuffled) and of the default estimators.
     pooler : transformer, optional
         Pools the frames of every modality, fitted once on the training clips: a
         ColumnTransformer with one ``(modality_name, FramePooler, raw_columns)`` per modality
         (:func:`make_pooler`), tunable as ``pooler__audio__stats``. ``None``: no pooling.
     n_jobs : int, optional
         Parallel jobs over the internal folds of each modality (joblib; ``None`` is 1).
+    cv_groups : {"location", "none"}, default="location"
+        ``"none"``: internal folds that ignore ``groups`` and share locations (optimistic
+        out-of-fold probabilities), for data whose classes are recorded at too few locations.
 
     Attributes
     ----------
@@ -86,13 +91,15 @@ class LateFusionClassifier(ModalityFusion):
 
     _what = "late fusion"
 
-    def __init__(self, estimators=None, final_estimator=None, cv=5, random_state=None, pooler=None, n_jobs=None):
+    def __init__(self, estimators=None, final_estimator=None, cv=5, random_state=None, pooler=None, n_jobs=None,
+                 cv_groups="location"):
         self.estimators = estimators
         self.final_estimator = final_estimator
         self.cv = cv
         self.random_state = random_state
         self.pooler = pooler
         self.n_jobs = n_jobs
+        self.cv_groups = cv_groups
 
     def _final(self):
         if self.final_estimator is None:
@@ -119,7 +126,8 @@ class LateFusionClassifier(ModalityFusion):
         if len(np.unique(y)) < 2:
             raise ValueError("late fusion needs clips of at least 2 classes; the data contains only one class")
         estimators, Z = self._pool_fit(X, y)
-        self.cv_splits_ = grouped_splits(Z, y, groups, self.cv, self.random_state)
+        self.cv_splits_ = grouped_splits(Z, y, groups, self.cv, self.random_state, self.cv_groups,
+                                         "late fusion's internal cross-validation")
         # The stacking itself is scikit-learn's, on the small pooled matrix: each member is its
         # modality estimator behind a selector of that modality's pooled columns.
         self.stack_ = StackingClassifier(

@@ -140,12 +140,15 @@ class WeightedFusionClassifier(ModalityFusion):
     cv : int or splitter, default=5
         Internal folds for the out-of-fold probabilities (see :func:`grouped_splits`).
     random_state : int or None, default=None
-        Shuffles the internal folds when set.
+        Seed of the shuffled internal folds (``None``: unshuffled) and of the default estimators.
     pooler : transformer, optional
         Pools every modality's frames once, before any cross-validation (see
         :class:`LateFusionClassifier`); tunable as ``pooler__audio__stats``. ``None``: no pooling.
     n_jobs : int, optional
         Parallel jobs over the internal folds of each modality (joblib; ``None`` is 1).
+    cv_groups : {"location", "none"}, default="location"
+        ``"none"``: internal folds that ignore ``groups`` and share locations (optimistic
+        out-of-fold probabilities), for data whose classes are recorded at too few locations.
 
     Attributes
     ----------
@@ -179,7 +182,7 @@ class WeightedFusionClassifier(ModalityFusion):
     """
 
     def __init__(self, estimators=None, weights=None, per_class=False, reg=1.0, blend="geometric",
-                 temperature=None, cv=5, random_state=None, pooler=None, n_jobs=None):
+                 temperature=None, cv=5, random_state=None, pooler=None, n_jobs=None, cv_groups="location"):
         self.estimators = estimators
         self.weights = weights
         self.per_class = per_class
@@ -190,6 +193,7 @@ class WeightedFusionClassifier(ModalityFusion):
         self.random_state = random_state
         self.pooler = pooler
         self.n_jobs = n_jobs
+        self.cv_groups = cv_groups
 
     _what = "weighted fusion"
 
