@@ -266,8 +266,8 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         The ``max_frames`` the features from ``source`` were read with, recorded so that
         prediction can warn when features are read differently.
     n_jobs : int, default=1
-        Parallel jobs of the fit where the estimator has them (late and weighted fusion: the
-        per-modality and internal-fold fits) and of scoring ``evaluate``. Predictions and
+        Parallel jobs of the fit where the estimator has them (late and weighted fusion: their
+        internal folds) and of scoring ``evaluate``. Predictions and
         scores do not depend on it; the model's ``n_jobs`` parameter is set back afterwards.
 
     Returns

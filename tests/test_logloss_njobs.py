@@ -166,6 +166,10 @@ def test_n_jobs_help_says_the_default(capsys):
             main([command, "--help"])
         text = " ".join(capsys.readouterr().out.split())
         assert "results do not depend on it (default: 1," in text, command
+    with pytest.raises(SystemExit) as exc:  # joblib's n_jobs=0 would be a traceback later
+        main(["predict", "RUN", "--n-jobs", "0", "--out", "p.csv"])
+    assert exc.value.code == 2
+    assert "--n-jobs: '0': expected a positive number of jobs, or -1 for every core" in capsys.readouterr().err
 
 
 # -- tune ------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ def add_parser(sub):
 
 def add_n_jobs(parser, what):
     """``--n-jobs N``: parallel work that never changes a result; 1 by default, to keep a small machine responsive."""
-    parser.add_argument("--n-jobs", type=int, default=1, metavar="N",
+    parser.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="N",
                         help=f"parallel jobs: {what}; results do not depend on it (default: 1, which leaves "
                              "the other cores of a small machine free; -1: every core)")
 
@@ -36,6 +36,18 @@ def add_trust_pickle(parser):
     parser.add_argument("--trust-pickle", action="store_true",
                         help="accept a run whose model is model.pkl/model.joblib; loading a pickle runs any code "
                              "it holds, so only for files you made yourself")
+
+
+def _n_jobs(text):
+    import argparse
+
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n == 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number of jobs, or -1 for every core")
+    return n
 
 
 def warn(message):
