@@ -174,7 +174,8 @@ def test_n_jobs_help_says_the_default(capsys):
 
 # -- tune ------------------------------------------------------------------------------------------
 def test_tune_default_split_on_a_root_without_val_and_both_log_losses(tmp_path, capsys):
-    root = write_features(tmp_path / "root", {"train": small_featureset("train", n_per_class=4),
+    # 40 clips a scene: the first clips of a scene come from one location, and the folds need two
+    root = write_features(tmp_path / "root", {"train": small_featureset("train", n_per_class=40),
                                               "test": small_featureset("test", n_per_class=2)}, layout="A")
     grid = tmp_path / "grid.toml"
     grid.write_text('fusion = "audio"\nmodel = "logreg"\n[grid]\nhead__C = [0.1, 1.0]\n')
@@ -182,7 +183,7 @@ def test_tune_default_split_on_a_root_without_val_and_both_log_losses(tmp_path, 
     assert main(argv) == 0  # was: "no 'val' split"
     out = capsys.readouterr().out
     assert re.search(r"^training on split train \(.*root has no 'val' split\)$", out, re.M), out
-    assert "40 clips" in out
+    assert "400 clips" in out
     assert re.search(r"^best CV log_loss [\d.]+ \(log_loss_ref3 [\d.]+\): head__C=", out, re.M), out
     assert re.search(r"^refitted best on train; test: accuracy [\d.]+, log_loss [\d.]+, log_loss_ref3 [\d.]+ "
                      r"\(20 clips\)$", out, re.M), out
