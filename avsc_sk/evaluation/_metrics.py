@@ -229,7 +229,9 @@ def format_scoring(y_true, proba, *, digits=2, decimals=3):
     ``classification_report`` over the 10 scenes (``digits=2``, scikit-learn's default,
     which the reference used), a line of two spaces, then ``accuracy: 0.xxx`` and
     ``overall log loss: 0.xxx`` (see :func:`reference_log_loss`). Print it with
-    ``print(text, end="")``.
+    ``print(text, end="")``. With the default ``decimals=3`` that log loss is
+    ``log_loss_ref3``; ``decimals=None`` takes the probabilities as they are (a prediction
+    file read back: its own precision, as the reference scorer read it).
     """
     t, p, P = unpack_predictions(y_true, proba)
     names = np.asarray(SCENES, dtype=object)
