@@ -3,7 +3,7 @@
 from ._clipname import SCENES, ClipName, label_index, parse_stem, scene_of_index, stem_of
 from ._featureset import FeatureSet, concat_featuresets
 from ._features import convert_features, detect_layout, list_splits, read_features, write_features
-from ._pool import POOLING_STATS, check_stat_names, missing_mask, pool_frames, stat_names
+from ._pool import POOLING_STATS, check_stat_names, missing_mask, missing_rows, pool_frames, stat_names
 
 __all__ = [
     "POOLING_STATS",
@@ -17,6 +17,7 @@ __all__ = [
     "label_index",
     "list_splits",
     "missing_mask",
+    "missing_rows",
     "parse_stem",
     "pool_frames",
     "read_features",

@@ -23,7 +23,7 @@ _REDUCE = {
 def stat_names(stats=("mean",), quantiles=()):
     """The statistic names of ``stats`` followed by one ``q<q>`` name per quantile."""
     stats = (stats,) if isinstance(stats, str) else tuple(stats)
-    return (*stats, *(f"q{float(q):g}" for q in quantiles))
+    return (*stats, *(f"q{float(q)!r}" for q in quantiles))  # repr: exact, so names round-trip
 
 
 def _quantile(name):
@@ -75,7 +75,7 @@ def missing_rows(block, describe=None):
     return out
 
 
-def pool_frames(frames, names, describe=None):
+def pool_frames(frames, names, describe=None, *, first_row=0):
     """Pool ``frames`` of shape ``(n_clips, n_frames, dim)`` into ``(n_clips, len(names) * dim)``.
 
     A clip whose frames are all NaN (a missing modality) pools to NaN. Any other NaN or inf
@@ -89,6 +89,8 @@ def pool_frames(frames, names, describe=None):
         Statistic names (see :func:`stat_names`).
     describe : callable, optional
         ``describe(i)`` is the error message for bad row ``i``.
+    first_row : int, default=0
+        The index the default message gives row 0 (when pooling a chunk of a larger array).
 
     Raises
     ------
@@ -100,7 +102,7 @@ def pool_frames(frames, names, describe=None):
     total = np.add.reduce(frames, axis=1)
     odd = np.flatnonzero(~np.isfinite(total).all(axis=1))
     if len(odd):
-        _check_odd(frames, odd, describe)
+        _check_odd(frames, odd, describe or (lambda i: _part_nan(first_row + i)))
     out = np.empty((n, dim * len(names)), dtype=frames.dtype)
     quantiles = [(k, _quantile(s)) for k, s in enumerate(names) if s not in POOLING_STATS]
     for k, name in enumerate(names):
