@@ -6,7 +6,7 @@ __all__ = ["load_split", "BUILTIN"]
 BUILTIN = "built-in synthetic TAU-like data (avsc_sk.datasets.make_tau_like)"
 
 
-def load_split(features=None, split="train+val", *, max_frames=96, allow_missing_modality=False):
+def load_split(features=None, split="train+val", *, max_frames=96, allow_missing_modality=False, stats=None):
     """Read ``split`` from ``features`` (any supported layout), or from the built-in data when ``None``.
 
     Parameters
@@ -17,6 +17,9 @@ def load_split(features=None, split="train+val", *, max_frames=96, allow_missing
         ``train``, ``val``, ``test``, or several joined by ``+``.
     max_frames : int or None, default=96
     allow_missing_modality : bool, default=False
+    stats : tuple of str, optional
+        Statistics over frames to keep instead of the frames (see :func:`avsc_sk.data.read_features`);
+        :func:`avsc_sk.runs.read_stats` gives those a configuration needs.
 
     Returns
     -------
@@ -27,7 +30,8 @@ def load_split(features=None, split="train+val", *, max_frames=96, allow_missing
     if features is None:
         from .datasets import load_tau_like
 
-        return load_tau_like(split)
+        return load_tau_like(split, stats=stats)
     from .data import read_features
 
-    return read_features(features, split, max_frames=max_frames, allow_missing_modality=allow_missing_modality)
+    return read_features(features, split, max_frames=max_frames, allow_missing_modality=allow_missing_modality,
+                         stats=stats)

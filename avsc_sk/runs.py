@@ -27,12 +27,12 @@ from ._config import build_params, dump_config
 from ._io import atomic_dir
 from ._load import BUILTIN
 from ._pooling import SegmentClassifier, segment_modalities
-from .data import SCENES
+from .data import POOLING_STATS, SCENES, check_stat_names, stat_names
 from .errors import ConfigError, DataError, RunError
 from .fusion import make_estimator
 
 __all__ = ["Run", "TRUSTED_MODULES", "TRUSTED_TYPES", "build_estimator", "fit_estimator", "fit_run", "save_run", "load_run",
-           "predict_proba_scenes", "predict_frame", "check_features", "feature_warnings"]
+           "predict_proba_scenes", "predict_frame", "check_features", "feature_warnings", "read_stats", "run_stats"]
 
 #: Module prefixes whose types a model file may contain; anything else is refused.
 TRUSTED_MODULES = ("sklearn.", "avsc_sk.", "lightgbm.", "numpy.", "scipy.")
@@ -65,15 +65,69 @@ class Run:
         return self.manifest.get("fusion", self.path.name)
 
 
-def build_estimator(config, modalities):
-    """The unfitted estimator a configuration describes, for data laid out as ``modalities``."""
+def read_stats(config, grid=None):
+    """The statistics over frames to compute while reading data for ``config`` (and a tuning ``grid``).
+
+    Every pooling statistic the configuration (or any candidate of the grid) may ask for, in
+    canonical order, so one read serves them all; ``None`` for segment mode, which needs frames.
+
+    Parameters
+    ----------
+    config : dict
+        A configuration from :func:`avsc_sk._config.load_config`.
+    grid : dict or list of dict, optional
+        A parameter grid (``param -> list of values``) whose values may name more statistics.
+
+    Returns
+    -------
+    tuple of str or None
+    """
+    if config.get("segment_frames") or 0:
+        return None
+    wanted = {"mean"}  # FramePooler's default
+
+    def take(key, value):
+        leaf = key.rpartition("__")[2]
+        if leaf == "stats":
+            wanted.update([value] if isinstance(value, str) else value)
+        elif leaf == "quantiles":
+            wanted.update(stat_names((), value))
+
+    for key, value in (config.get("params") or {}).items():
+        take(key, value)
+    for part in [grid] if isinstance(grid, dict) else (grid or []):
+        for key, values in part.items():
+            for value in values:
+                take(key, value)
+    def order(name):  # canonical order, quantiles last by value
+        return (POOLING_STATS.index(name), 0.0) if name in POOLING_STATS else (len(POOLING_STATS), float(name[1:]))
+
+    return check_stat_names(sorted(wanted, key=order), what="params")
+
+
+def run_stats(manifest):
+    """The statistics a run's training data were read with (``None``: frames), to read other data alike."""
+    stats = manifest.get("train", {}).get("stats")
+    return None if stats is None else tuple(stats)
+
+
+def build_estimator(config, modalities, *, input_stats=None):
+    """The unfitted estimator a configuration describes, for data laid out as ``modalities``.
+
+    ``input_stats`` is ``FeatureSet.stats`` of that data: the statistics read per modality
+    (``None``: frames, which segment mode needs).
+    """
     seed = config.get("seed", 0)
     segment = config.get("segment_frames") or 0
     if segment < 0:
         raise ConfigError(f"segment_frames = {segment}: expected 0 (whole clips) or a positive frame count, "
                           "e.g. --segment-frames 10")
+    if segment and input_stats is not None:
+        raise ConfigError(f"segment_frames = {segment} needs frames, but the features hold the statistics "
+                          f"{list(input_stats)}; read them with stats=None")
     layout = segment_modalities(modalities, segment) if segment else modalities
-    estimator = make_estimator(config["fusion"], layout, model=config["model"], random_state=seed)
+    estimator = make_estimator(config["fusion"], layout, input_stats=input_stats, model=config["model"],
+                               random_state=seed)
     params = build_params(config.get("params", {}))
     _check_steps(estimator, params)
     try:
@@ -169,7 +223,8 @@ def _versions():
 def _describe(data, source, max_frames):
     out = {"source": str(source) if source is not None else BUILTIN, "split": data.split,
            "n_clips": int(data.n_clips), "fingerprint": data.fingerprint(), "synthetic": data.synthetic,
-           "modalities": [list(m) for m in data.modalities]}
+           "modalities": [list(m) for m in data.modalities],
+           "stats": None if data.stats is None else list(data.stats)}
     if max_frames is not None and source is not None:  # the built-in data ignore max_frames
         out["max_frames"] = int(max_frames)
     return out
@@ -197,7 +252,7 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None):
     model : fitted estimator
     manifest : dict
     """
-    estimator = build_estimator(config, train.modalities)
+    estimator = build_estimator(config, train.modalities, input_stats=train.stats)
     t0 = time.perf_counter()
     model = fit_estimator(estimator, train)
     fit_s = time.perf_counter() - t0
@@ -338,7 +393,8 @@ def _check_model(model, model_path, manifest):
     if unknown:
         raise RunError(f"{model_path} predicts unknown scene(s) {unknown[:3]}; the file was replaced, "
                        "re-run avsc-sk fit")
-    width = sum(m[1] * m[2] for m in manifest["modalities"])
+    stats = run_stats(manifest)
+    width = sum((m[1] if stats is None else len(stats)) * m[2] for m in manifest["modalities"])
     n_in = getattr(model, "n_features_in_", width)
     if n_in != width:
         raise RunError(f"{model_path} expects {n_in} columns but {model_path.parent / _MANIFEST} describes {width} "
@@ -359,6 +415,11 @@ def check_features(manifest, data):
             f"{data.source or 'features'} hold modalities {list(data.modalities)} but the model was trained on "
             f"{trained}; {hint}"
         )
+    stats = run_stats(manifest)
+    if data.stats != stats:
+        held = lambda s: "frames" if s is None else f"the statistics {list(s)}"  # noqa: E731
+        raise DataError(f"{data.source or 'features'} hold {held(data.stats)} but the model was trained on "
+                        f"{held(stats)}; read them alike (read_features(..., stats=run_stats(run.manifest)))")
 
 
 def feature_warnings(manifest, data, *, max_frames=None):

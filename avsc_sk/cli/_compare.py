@@ -45,7 +45,8 @@ def write_compare(df, out, *, force=False):
 
 def run(args):
     check_output(args.out, force=args.force, what="output directory")  # fail before the long work
-    kw = dict(max_frames=args.max_frames, allow_missing_modality=args.allow_missing_modality)
+    # compare pools every mode with the means: read only those.
+    kw = dict(max_frames=args.max_frames, allow_missing_modality=args.allow_missing_modality, stats=("mean",))
     train = load_split(args.features, args.train_split, **kw)
     test = load_split(args.features, args.eval_split, **kw)
     df = compare_fusions(train, test, fusions=args.fusions, model=args.model, random_state=args.seed,

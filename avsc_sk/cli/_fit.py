@@ -8,7 +8,7 @@ from .._load import load_split
 from ..data import list_splits
 from ..fusion import FUSIONS
 from ..heads import HEADS
-from ..runs import fit_run, save_run
+from ..runs import fit_run, read_stats, save_run
 from ._common import add_features_args, add_force, synthetic_banner
 
 
@@ -44,14 +44,15 @@ def config_from_args(args):
 def run(args):
     check_output(args.out, force=args.force, what="run directory")
     config = config_from_args(args)
+    stats = read_stats(config)  # pool while reading: only the statistics the config can use
     train = load_split(args.features, args.split, max_frames=args.max_frames,
-                       allow_missing_modality=args.allow_missing_modality)
+                       allow_missing_modality=args.allow_missing_modality, stats=stats)
     evaluate = None
     if args.eval_split:
         present = args.features is None or args.eval_split in list_splits(args.features)
         if present:
             evaluate = load_split(args.features, args.eval_split, max_frames=args.max_frames,
-                                  allow_missing_modality=args.allow_missing_modality)
+                                  allow_missing_modality=args.allow_missing_modality, stats=stats)
     model, manifest = fit_run(config, train, evaluate=evaluate, source=args.features, max_frames=args.max_frames)
     save_run(args.out, model, manifest, force=args.force)
     banner = synthetic_banner(train.synthetic)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from .._io import check_output
 from .._load import BUILTIN, load_split
-from ..runs import feature_warnings, load_run, predict_frame
+from ..runs import feature_warnings, load_run, predict_frame, run_stats
 from ._common import add_features_args, add_force, synthetic_banner
 
 
@@ -53,7 +53,7 @@ def run(args):
     check_output(args.out, force=args.force, what="prediction file")
     (fitted,) = load_runs([args.run_dir], trust_pickle=args.trust_pickle)
     data = load_split(features_for(fitted, args.features), args.split, max_frames=args.max_frames,
-                      allow_missing_modality=args.allow_missing_modality)
+                      allow_missing_modality=args.allow_missing_modality, stats=run_stats(fitted.manifest))
     frame = predict_frame(fitted, data)
     for message in feature_warnings(fitted.manifest, data, max_frames=args.max_frames):
         warn(message)
