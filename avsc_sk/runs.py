@@ -285,10 +285,44 @@ def save_run(run_dir, model, manifest, *, force=False):
     import skops.io as sio  # imported here: it adds seconds to every command's start-up
 
     with atomic_dir(run_dir, force=force) as tmp:
-        sio.dump(model, tmp / _MODEL)
+        sio.dump(_compact(model), tmp / _MODEL)
         (tmp / _CONFIG).write_text(dump_config(manifest["config"], header), encoding="utf-8")
         (tmp / _MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return Path(run_dir)
+
+
+def _compact(model):
+    """``model`` with every fitted ColumnTransformer's column lists stored as integer arrays.
+
+    scikit-learn keeps, per transformer, a Python list of every input column index (private
+    ``_transformer_to_input_indices``, read after fit only to index ``feature_names_in_``); skops
+    writes each int of such a list as its own JSON node, so they made most of a run file and of its
+    load time. An array is one ``.npy`` entry and indexes the same way. Changed in place.
+    """
+    from sklearn.compose import ColumnTransformer
+
+    for obj in _estimators_in(model, set()):
+        indices = getattr(obj, "_transformer_to_input_indices", None)
+        if isinstance(obj, ColumnTransformer) and isinstance(indices, dict):
+            obj._transformer_to_input_indices = {k: np.asarray(v, dtype=np.intp) for k, v in indices.items()}
+    return model
+
+
+def _estimators_in(obj, seen):
+    """Every estimator reachable from ``obj`` (itself, its steps, fitted members, ...), each once."""
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, (list, tuple)):
+        for item in obj:
+            yield from _estimators_in(item, seen)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            yield from _estimators_in(item, seen)
+    elif hasattr(obj, "get_params") and hasattr(obj, "__dict__"):
+        yield obj
+        for item in vars(obj).values():
+            yield from _estimators_in(item, seen)
 
 
 def load_run(run_dir, *, trust_pickle=False):
