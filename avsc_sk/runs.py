@@ -102,7 +102,7 @@ def read_stats(config, grid=None):
     def order(name):  # canonical order, quantiles last by value
         return (POOLING_STATS.index(name), 0.0) if name in POOLING_STATS else (len(POOLING_STATS), float(name[1:]))
 
-    return check_stat_names(sorted(wanted, key=order), what="params")
+    return tuple(sorted(check_stat_names(sorted(wanted, key=str), what="params"), key=order))
 
 
 def run_stats(manifest):
