@@ -13,6 +13,9 @@ __all__ = ["POOLING_STATS", "check_stat_names", "stat_names", "pool_frames", "mi
 #: Statistics over frames besides quantiles, in their canonical order.
 POOLING_STATS = ("mean", "std", "max", "min")
 
+# Values per block of the missing check: bounds its temporary boolean array to 16 MB.
+_CHECK_CELLS = 1 << 24
+
 _REDUCE = {
     "std": lambda f: f.std(axis=1),
     "max": lambda f: f.max(axis=1),
@@ -125,11 +128,14 @@ def missing_mask(X, column_sets):
     """
     out = np.zeros((X.shape[0], len(column_sets)), dtype=bool)
     for k, cols in enumerate(column_sets):
-        if isinstance(cols, slice):
-            block = X[:, cols]
-        else:
+        if not isinstance(cols, slice):
             cols = np.asarray(cols)
-            contiguous = len(cols) > 0 and cols[-1] - cols[0] + 1 == len(cols)
-            block = X[:, cols[0]:cols[-1] + 1] if contiguous else X[:, cols]
-        out[:, k] = np.isnan(block).all(axis=1) if block.shape[1] else False
+            if len(cols) and cols[-1] - cols[0] + 1 == len(cols):
+                cols = slice(cols[0], cols[-1] + 1)  # a view, not a copy
+        width = X[:1, cols].shape[1]
+        if not width:
+            continue
+        step = max(1, _CHECK_CELLS // width)  # bounds the temporary mask on frame-sized blocks
+        for r in range(0, X.shape[0], step):
+            out[r:r + step, k] = np.isnan(X[r:r + step, cols]).all(axis=1)
     return out
