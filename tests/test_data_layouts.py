@@ -248,7 +248,8 @@ def test_pooled_read_equals_pooling_the_frames(tmp_path, tiny_featuresets, layou
     assert pooled.X.shape == (42, len(STATS) * (8 + 8)) and pooled.X.flags.c_contiguous
     np.testing.assert_array_equal(pooled.X, frames.pool(STATS).X)
     np.testing.assert_array_equal(pooled.missing(), frames.missing())
-    assert pooled.missing()[:, 1].sum() == 2 and np.isnan(pooled.X[pooled.missing()[:, 1]][:, pooled.columns("video")]).all()
+    lacking = pooled.missing()[:, 1]
+    assert lacking.sum() == 2 and np.isnan(pooled.X[lacking][:, pooled.columns("video")]).all()
     # The statistics in their columns: audio's std block is the frames' std over time.
     audio = frames.frames("audio")
     np.testing.assert_allclose(pooled.X[:, 8:16], audio.std(axis=1), rtol=1e-6)

@@ -179,7 +179,8 @@ def test_run_file_keeps_no_per_column_lists(tmp_path, small_train):
     model, manifest = fit_run(_config(fusion="weighted"), small_train.pool(("mean",)))
     save_run(tmp_path / "run", model, manifest)
     loaded = load_run(tmp_path / "run").model
-    transformers = [e for e in _estimators_in(loaded, set()) if isinstance(e, ColumnTransformer) and hasattr(e, "transformers_")]
+    transformers = [e for e in _estimators_in(loaded, set())
+                    if isinstance(e, ColumnTransformer) and hasattr(e, "transformers_")]  # fitted ones
     assert transformers  # the pooler
     for ct in transformers:
         assert all(isinstance(v, np.ndarray) for v in ct._transformer_to_input_indices.values())

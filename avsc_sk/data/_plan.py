@@ -13,6 +13,7 @@ from ..errors import DataError
 
 __all__ = ["ReadPlan", "frames_to_keep", "missing_error"]
 
+
 class ReadPlan:
     """What one split holds, and how to read a range of its clips' frames of one modality.
 
