@@ -94,3 +94,23 @@ def test_pickle_round_trip_with_missing_blocks():
             np.testing.assert_array_equal(again.predict_proba(X), est.predict_proba(X))
         else:
             np.testing.assert_array_equal(again.transform(X[:, :8]), est.transform(X[:, :8]))
+
+
+@pytest.mark.parametrize("fusion", ["audio", "early", "weighted", "intermediate"])
+def test_make_estimator_takes_a_pooled_featureset(fusion):
+    # Given the FeatureSet, make_estimator pools (selects) as the data were read; the same
+    # statistics from frames give the same predictions.
+    from conftest import small_featureset
+
+    from avsc_sk import make_estimator
+
+    frames = small_featureset("train", n_frames=5)
+    pooled = frames.pool(("max", "mean"))
+    key = {"weighted": "pooler__audio__stats", "intermediate": "stats"}.get(fusion, "features__audio__pool__stats")
+    params = {key: ("mean", "max")}
+    fit = {"groups": frames.groups} if fusion in ("weighted", "intermediate") else {}
+    a = make_estimator(fusion, pooled).set_params(**params).fit(pooled.X, pooled.y, **fit)
+    b = make_estimator(fusion, frames.modalities).set_params(**params).fit(frames.X, frames.y, **fit)
+    np.testing.assert_allclose(a.predict_proba(pooled.X), b.predict_proba(frames.X), rtol=1e-4, atol=1e-6)
+    with pytest.raises(DataError, match=r"statistic\(s\) \['std'\] were not computed while reading"):
+        make_estimator(fusion, pooled).set_params(**{key: ("std",)}).fit(pooled.X, pooled.y, **fit)

@@ -22,8 +22,9 @@ def make_estimator(fusion, modalities, *, input_stats=None, model="logreg", rand
     ----------
     fusion : str
         A modality name (single-modality model) or one of :data:`FUSIONS`.
-    modalities : sequence of (name, n_frames, dim)
+    modalities : sequence of (name, n_frames, dim), or FeatureSet
         ``FeatureSet.modalities`` of the data it will be fitted on; any number of modalities.
+        Given the FeatureSet itself, its ``modalities`` and ``stats`` (as ``input_stats``) are used.
     input_stats : tuple of str, optional
         ``FeatureSet.stats``: the statistics over frames X holds per modality, as
         ``read_features(..., stats=...)`` computed them while reading. The pipelines' pooling then
@@ -43,6 +44,8 @@ def make_estimator(fusion, modalities, *, input_stats=None, model="logreg", rand
         FramePoolers) and fit one :func:`make_modality_pipeline` per modality on its pooled
         block; their parameters are ``audio__head__C``, ``audio__pca``, ``pooler__audio__stats``, ...
     """
+    if hasattr(modalities, "modalities") and hasattr(modalities, "stats"):  # a FeatureSet
+        modalities, input_stats = modalities.modalities, modalities.stats if input_stats is None else input_stats
     modalities = tuple((str(n), int(f), int(d)) for n, f, d in modalities)
     names = [m[0] for m in modalities]
     if fusion in names:
