@@ -51,12 +51,12 @@ def features_for(run, features):
 
 
 def run(args):
-    from ..runs import feature_warnings, predict_frame
+    from ..runs import feature_warnings, predict_frame, run_stats
 
     check_output(args.out, force=args.force, what="prediction file")
     (fitted,) = load_runs([args.run_dir], trust_pickle=args.trust_pickle)
     data = load_split(features_for(fitted, args.features), args.split, max_frames=args.max_frames,
-                      allow_missing_modality=args.allow_missing_modality)
+                      allow_missing_modality=args.allow_missing_modality, stats=run_stats(fitted.manifest))
     frame = predict_frame(fitted, data)
     for message in feature_warnings(fitted.manifest, data, max_frames=args.max_frames):
         warn(message)
