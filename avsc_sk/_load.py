@@ -6,7 +6,7 @@ __all__ = ["load_split", "training_split", "BUILTIN"]
 BUILTIN = "built-in synthetic TAU-like data (avsc_sk.datasets.make_tau_like)"
 
 
-def load_split(features=None, split="train+val", *, max_frames=96, allow_missing_modality=False):
+def load_split(features=None, split="train+val", *, max_frames=96, allow_missing_modality=False, stats=None):
     """Read ``split`` from ``features`` (any supported layout), or from the built-in data when ``None``.
 
     Parameters
@@ -19,6 +19,9 @@ def load_split(features=None, split="train+val", *, max_frames=96, allow_missing
         Keep each clip's first ``max_frames`` frames; ``0`` or ``None`` keeps all. The built-in
         data have 10 frames a clip, so only a smaller value changes them.
     allow_missing_modality : bool, default=False
+    stats : tuple of str, optional
+        Statistics over frames to keep instead of the frames (see :func:`avsc_sk.data.read_features`);
+        :func:`avsc_sk.runs.read_stats` gives those a configuration needs.
 
     Returns
     -------
@@ -29,10 +32,14 @@ def load_split(features=None, split="train+val", *, max_frames=96, allow_missing
     if features is None:
         from .datasets import load_tau_like
 
-        return _first_frames(load_tau_like(split), max_frames)
+        if max_frames and max_frames < 10:  # the built-in data have 10 frames a clip
+            data = _first_frames(load_tau_like(split), max_frames)
+            return data if stats is None else data.pool(stats)
+        return load_tau_like(split, stats=stats)
     from .data import read_features
 
-    return read_features(features, split, max_frames=max_frames, allow_missing_modality=allow_missing_modality)
+    return read_features(features, split, max_frames=max_frames, allow_missing_modality=allow_missing_modality,
+                         stats=stats)
 
 
 def _first_frames(data, max_frames):

@@ -8,16 +8,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
-from sklearn.utils import assert_all_finite, get_tags
+from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .data import POOLING_STATS, check_stat_names, missing_rows, pool_frames, stat_names
 from .errors import ConfigError, DataError
 
 __all__ = ["FramePooler", "POOLING_STATS", "SegmentClassifier", "segment_modalities"]
-
-#: Statistics FramePooler computes over the frames of a clip, in output order.
-POOLING_STATS = ("mean", "std", "max", "min")
 
 # Pool this many clips at a time: the temporaries of std/quantiles then stay small
 # (a 512-clip chunk of 96 x 512 float32 frames is 100 MB) instead of the split's size.
@@ -31,26 +29,35 @@ class FramePooler(TransformerMixin, BaseEstimator):
     frame (``d = n_features / n_frames``). The output row is, per statistic, the ``d``
     values of that statistic over the frames: ``[mean | std | ... | q_0.1 | ...]``.
 
+    With ``input_stats`` the rows hold statistics already (what
+    ``read_features(..., stats=...)`` computes while reading: ``d`` values per statistic,
+    in the order ``input_stats`` names them), and pooling selects the ones asked for.
+    Either way the output is the same, so ``stats`` and ``quantiles`` stay tunable.
+
     Parameters
     ----------
     n_frames : int, default=1
         Frames per row. With 1 every row is already a clip vector and ``mean`` is the identity.
+        Not used with ``input_stats``.
     stats : tuple of str, default=("mean",)
         Any of ``"mean"``, ``"std"``, ``"max"``, ``"min"``, in output order.
     quantiles : tuple of float, default=()
         Quantiles in [0, 1] appended after ``stats``, e.g. ``(0.1, 0.5, 0.9)``.
+    input_stats : tuple of str, default=None
+        The statistics each row of ``X`` holds (``FeatureSet.stats``); ``None``: rows hold frames.
 
     Attributes
     ----------
     n_features_in_ : int
-        Columns seen in ``fit`` (``n_frames * d``).
+        Columns seen in ``fit``.
     frame_dim_ : int
         ``d``, the size of one frame.
 
     Notes
     -----
     A row whose frames are all NaN (a clip missing this modality) pools to NaN, so a
-    following imputer or fusion estimator can recognise it.
+    following imputer or fusion estimator can recognise it. NaN or inf in only part of a
+    row is refused (a DataError): it is neither a missing modality nor usable data.
 
     Examples
     --------
@@ -58,12 +65,16 @@ class FramePooler(TransformerMixin, BaseEstimator):
     >>> X = np.array([[1., 10., 3., 30.]])  # one clip, 2 frames of 2 values
     >>> FramePooler(n_frames=2, stats=("mean", "max")).fit_transform(X)
     array([[ 2., 20.,  3., 30.]])
+    >>> pooled = np.array([[2., 20., 3., 30.]])  # the same clip, read as mean and max
+    >>> FramePooler(stats=("max",), input_stats=("mean", "max")).fit_transform(pooled)
+    array([[ 3., 30.]])
     """
 
-    def __init__(self, n_frames=1, stats=("mean",), quantiles=()):
+    def __init__(self, n_frames=1, stats=("mean",), quantiles=(), input_stats=None):
         self.n_frames = n_frames
         self.stats = stats
         self.quantiles = quantiles
+        self.input_stats = input_stats
 
     def _check_params(self):
         if not isinstance(self.n_frames, numbers.Integral) or self.n_frames < 1:
@@ -77,63 +88,63 @@ class FramePooler(TransformerMixin, BaseEstimator):
             raise ConfigError(f"quantiles {quantiles}: expected values in [0, 1]")
         if not stats and not quantiles:
             raise ConfigError("pooling needs at least one statistic; set stats=('mean',)")
-        return stats, quantiles
+        names = stat_names(stats, quantiles)
+        if self.input_stats is None:
+            return names, None
+        held = check_stat_names(self.input_stats, what="input_stats")
+        absent = [s for s in names if s not in held]
+        if absent:
+            raise DataError(f"pooling statistic(s) {absent} were not computed while reading (the features hold "
+                            f"{list(held)}); read them with stats including {absent} "
+                            "(read_features(..., stats=...)), or pool from frames")
+        return names, [held.index(s) for s in names]
 
     def fit(self, X, y=None):
-        """Check the frame layout of ``X``; pooling learns nothing."""
-        self._check_params()
+        """Check the layout of ``X``; pooling learns nothing."""
+        _, picks = self._check_params()
         # Values are checked where they are pooled (transform): a check here would be one more
         # full pass over the frames, the largest array in the whole pipeline.
         X = validate_data(self, X, dtype=(np.float32, np.float64), ensure_all_finite=False)
-        if X.shape[1] % self.n_frames:
+        parts, what = (self.n_frames, "n_frames={} equal frames") if picks is None else \
+            (len(self.input_stats), "the {} statistics of input_stats")
+        if X.shape[1] % parts:
             raise DataError(
-                f"{X.shape[1]} columns do not split into n_frames={self.n_frames} equal frames; "
-                "set n_frames to the frame count the features were stored with"
+                f"{X.shape[1]} columns do not split into {what.format(parts)}; "
+                "set n_frames (input_stats) to the frames (statistics) the features were stored with"
             )
-        self.frame_dim_ = X.shape[1] // self.n_frames
+        self.frame_dim_ = X.shape[1] // parts
         return self
 
     def transform(self, X):
         """Pool every clip; returns ``(n_clips, frame_dim_ * n_statistics)``."""
         check_is_fitted(self)
-        stats, quantiles = self._check_params()
+        names, picks = self._check_params()
         # inf is found from the per-clip sums (which the mean needs anyway) instead of by sklearn's
         # separate pass over X: reading the frames once instead of twice doubles pooling and
         # prediction throughput. NaN stays allowed (a missing modality).
         X = validate_data(self, X, reset=False, dtype=(np.float32, np.float64), ensure_all_finite=False)
         n, d = X.shape[0], self.frame_dim_
-        out = np.empty((n, d * (len(stats) + len(quantiles))), dtype=X.dtype)
+        if picks is not None:
+            missing_rows(X)  # the same refusal of part-NaN rows and inf as when pooling frames
+            if picks == list(range(len(self.input_stats))):
+                return X
+            return np.concatenate([X[:, k * d:(k + 1) * d] for k in picks], axis=1)
+        out = np.empty((n, d * len(names)), dtype=X.dtype)
         for start in range(0, n, _CHUNK):
-            frames = X[start:start + _CHUNK].reshape(-1, self.n_frames, d)
-            total = np.add.reduce(frames, axis=1)
-            odd = ~np.isfinite(total).all(axis=1)
-            if odd.any():
-                assert_all_finite(frames[odd], allow_nan=True, input_name="X")
-            parts = [total / self.n_frames if s == "mean" else _STAT[s](frames) for s in stats]
-            if quantiles:
-                parts.extend(np.quantile(frames, quantiles, axis=1))
-            out[start:start + _CHUNK] = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+            out[start:start + _CHUNK] = pool_frames(X[start:start + _CHUNK].reshape(-1, self.n_frames, d), names,
+                                                     first_row=start)
         return out
 
     def get_feature_names_out(self, input_features=None):
         """``<stat>_<i>`` names for the pooled columns."""
         check_is_fitted(self)
-        stats, quantiles = self._check_params()
-        names = [*stats, *(f"q{q:g}" for q in quantiles)]
+        names, _ = self._check_params()
         return np.asarray([f"{s}_{i}" for s in names for i in range(self.frame_dim_)], dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
-
-
-_STAT = {
-    "mean": lambda f: f.mean(axis=1),
-    "std": lambda f: f.std(axis=1),
-    "max": lambda f: f.max(axis=1),
-    "min": lambda f: f.min(axis=1),
-}
 
 
 def segment_modalities(modalities, segment_frames):

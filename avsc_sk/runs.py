@@ -29,14 +29,14 @@ from ._config import build_params, check_param_keys, dump_config
 from ._io import atomic_dir
 from ._load import BUILTIN
 from ._pooling import SegmentClassifier, segment_modalities
-from .data import SCENES
+from .data import POOLING_STATS, SCENES, check_stat_names, stat_names
 from .errors import ConfigError, DataError, RunError
 from .fusion import make_estimator
 from .model_selection import set_cv_groups
 
 __all__ = ["Run", "TRUSTED_MODULES", "TRUSTED_TYPES", "build_estimator", "fit_estimator", "fit_run", "save_run", "load_run",
            "predict_proba_scenes", "predict_frame", "check_features", "feature_warnings", "scoring_warnings",
-           "score_label", "format_scores"]
+           "score_label", "format_scores", "read_stats", "run_stats"]
 
 #: Module prefixes whose types a model file may contain; anything else is refused.
 TRUSTED_MODULES = ("sklearn.", "avsc_sk.", "lightgbm.", "numpy.", "scipy.")
@@ -70,15 +70,69 @@ class Run:
         return self.manifest.get("fusion", self.path.name)
 
 
-def build_estimator(config, modalities):
-    """The unfitted estimator a configuration describes, for data laid out as ``modalities``."""
+def read_stats(config, grid=None):
+    """The statistics over frames to compute while reading data for ``config`` (and a tuning ``grid``).
+
+    Every pooling statistic the configuration (or any candidate of the grid) may ask for, in
+    canonical order, so one read serves them all; ``None`` for segment mode, which needs frames.
+
+    Parameters
+    ----------
+    config : dict
+        A configuration from :func:`avsc_sk._config.load_config`.
+    grid : dict or list of dict, optional
+        A parameter grid (``param -> list of values``) whose values may name more statistics.
+
+    Returns
+    -------
+    tuple of str or None
+    """
+    if config.get("segment_frames") or 0:
+        return None
+    wanted = {"mean"}  # FramePooler's default
+
+    def take(key, value):
+        leaf = key.rpartition("__")[2]
+        if leaf == "stats":
+            wanted.update([value] if isinstance(value, str) else value)
+        elif leaf == "quantiles":
+            wanted.update(stat_names((), value))
+
+    for key, value in (config.get("params") or {}).items():
+        take(key, value)
+    for part in [grid] if isinstance(grid, dict) else (grid or []):
+        for key, values in part.items():
+            for value in values:
+                take(key, value)
+    def order(name):  # canonical order, quantiles last by value
+        return (POOLING_STATS.index(name), 0.0) if name in POOLING_STATS else (len(POOLING_STATS), float(name[1:]))
+
+    return tuple(sorted(check_stat_names(sorted(wanted, key=str), what="params"), key=order))
+
+
+def run_stats(manifest):
+    """The statistics a run's training data were read with (``None``: frames), to read other data alike."""
+    stats = manifest.get("train", {}).get("stats")
+    return None if stats is None else tuple(stats)
+
+
+def build_estimator(config, modalities, *, input_stats=None):
+    """The unfitted estimator a configuration describes, for data laid out as ``modalities``.
+
+    ``input_stats`` is ``FeatureSet.stats`` of that data: the statistics read per modality
+    (``None``: frames, which segment mode needs).
+    """
     seed = config.get("seed", 0)
     segment = config.get("segment_frames") or 0
     if segment < 0:
         raise ConfigError(f"segment_frames = {segment}: expected 0 (whole clips) or a positive frame count, "
                           "e.g. --segment-frames 10")
+    if segment and input_stats is not None:
+        raise ConfigError(f"segment_frames = {segment} needs frames, but the features hold the statistics "
+                          f"{list(input_stats)}; read them with stats=None")
     layout = segment_modalities(modalities, segment) if segment else modalities
-    estimator = make_estimator(config["fusion"], layout, model=config["model"], random_state=seed)
+    estimator = make_estimator(config["fusion"], layout, input_stats=input_stats, model=config["model"],
+                               random_state=seed)
     params = build_params(config.get("params", {}))
     check_param_keys(estimator, params)
     _check_steps(estimator, params)
@@ -243,7 +297,8 @@ def _versions():
 def _describe(data, source, max_frames):
     out = {"source": str(source) if source is not None else BUILTIN, "split": data.split,
            "n_clips": int(data.n_clips), "fingerprint": data.fingerprint(), "synthetic": data.synthetic,
-           "modalities": [list(m) for m in data.modalities], "clip_ids": [str(c) for c in data.clip_ids]}
+           "modalities": [list(m) for m in data.modalities], "clip_ids": [str(c) for c in data.clip_ids],
+           "stats": None if data.stats is None else list(data.stats)}
     if max_frames is not None:
         out["max_frames"] = int(max_frames)
     return out
@@ -275,7 +330,7 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
     model : fitted estimator
     manifest : dict
     """
-    estimator = build_estimator(config, train.modalities)
+    estimator = build_estimator(config, train.modalities, input_stats=train.stats)
     key = _n_jobs_key(estimator)
     saved = estimator.get_params()[key] if key else None
     if key and n_jobs != 1:
@@ -333,12 +388,46 @@ def save_run(run_dir, model, manifest, *, force=False):
     clip_ids = train.pop("clip_ids", None)  # thousands of lines: a file of their own
     on_disk = {**manifest, "train": train} if "train" in manifest else manifest
     with atomic_dir(run_dir, force=force) as tmp:
-        sio.dump(model, tmp / _MODEL)
+        sio.dump(_compact(model), tmp / _MODEL)
         (tmp / _CONFIG).write_text(dump_config(manifest["config"], header), encoding="utf-8")
         (tmp / _MANIFEST).write_text(json.dumps(on_disk, indent=2) + "\n", encoding="utf-8")
         if clip_ids is not None:
             (tmp / _TRAIN_CLIPS).write_text("".join(f"{c}\n" for c in clip_ids), encoding="utf-8")
     return Path(run_dir)
+
+
+def _compact(model):
+    """``model`` with every fitted ColumnTransformer's column lists stored as integer arrays.
+
+    scikit-learn keeps, per transformer, a Python list of every input column index (private
+    ``_transformer_to_input_indices``, read after fit only to index ``feature_names_in_``); skops
+    writes each int of such a list as its own JSON node, so they made most of a run file and of its
+    load time. An array is one ``.npy`` entry and indexes the same way. Changed in place.
+    """
+    from sklearn.compose import ColumnTransformer
+
+    for obj in _estimators_in(model, set()):
+        indices = getattr(obj, "_transformer_to_input_indices", None)
+        if isinstance(obj, ColumnTransformer) and isinstance(indices, dict):
+            obj._transformer_to_input_indices = {k: np.asarray(v, dtype=np.intp) for k, v in indices.items()}
+    return model
+
+
+def _estimators_in(obj, seen):
+    """Every estimator reachable from ``obj`` (itself, its steps, fitted members, ...), each once."""
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, (list, tuple)):
+        for item in obj:
+            yield from _estimators_in(item, seen)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            yield from _estimators_in(item, seen)
+    elif hasattr(obj, "get_params") and hasattr(obj, "__dict__"):
+        yield obj
+        for item in vars(obj).values():
+            yield from _estimators_in(item, seen)
 
 
 def load_run(run_dir, *, trust_pickle=False):
@@ -446,7 +535,8 @@ def _check_model(model, model_path, manifest):
     if unknown:
         raise RunError(f"{model_path} predicts unknown scene(s) {unknown[:3]}; the file was replaced, "
                        "re-run avsc-sk fit")
-    width = sum(m[1] * m[2] for m in manifest["modalities"])
+    stats = run_stats(manifest)
+    width = sum((m[1] if stats is None else len(stats)) * m[2] for m in manifest["modalities"])
     n_in = getattr(model, "n_features_in_", width)
     if n_in != width:
         raise RunError(f"{model_path} expects {n_in} columns but {model_path.parent / _MANIFEST} describes {width} "
@@ -468,12 +558,18 @@ def check_features(manifest, data):
         If the modalities or their dimensions differ, or the frame counts differ in segment mode.
     """
     trained = [tuple(m) for m in manifest["modalities"]]
+    stats = run_stats(manifest)
+    if data.stats != stats:
+        held = lambda s: "frames" if s is None else f"the statistics {list(s)}"  # noqa: E731
+        raise DataError(f"{data.source or 'features'} hold {held(data.stats)} but the model was trained on "
+                        f"{held(stats)}; read them alike (read_features(..., stats=run_stats(run.manifest)))")
     if list(data.modalities) == trained:
         return data
     same_dims = [(n, d) for n, _, d in data.modalities] == [(n, d) for n, _, d in trained]
     segment = (manifest.get("config") or {}).get("segment_frames") or 0
     if same_dims and not segment:
-        return _spread_frames(data, trained)
+        # Statistics pooled while reading cover every frame of a clip, whatever their count.
+        return data if data.stats is not None else _spread_frames(data, trained)
     hint = "predict with features extracted and laid out like the training data"
     frames = {f for _, f, _ in trained}
     if same_dims and len(frames) == 1:
@@ -492,6 +588,9 @@ def _frame_count_warning(manifest, data):
     if not other:
         return None
     what = ", ".join(f"{n} {got} instead of {want}" for n, want, got in other)
+    if data.stats is not None:
+        return (f"{data.source or 'these features'} hold clips of another frame count than the run was trained "
+                f"on ({what}); their statistics are pooled over all their frames, as in training")
     return (f"{data.source or 'these features'} hold clips of another frame count than the run was trained on "
             f"({what}); each clip is predicted from that many frames spread evenly over it (as the DCASE 2021 "
             "baseline scores clips), not from all of them: fit on these features to pool every frame")

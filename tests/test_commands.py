@@ -234,7 +234,8 @@ def test_max_frames_cuts_the_builtin_data(tmp_path, monkeypatch, capsys):
     import avsc_sk.datasets
 
     builtin = _synthetic(small_featureset("train", n_per_class=3, n_frames=10))
-    monkeypatch.setattr(avsc_sk.datasets, "load_tau_like", lambda split: builtin)
+    monkeypatch.setattr(avsc_sk.datasets, "load_tau_like",
+                        lambda split, stats=None: builtin if stats is None else builtin.pool(stats))
     run = tmp_path / "run"
     assert main(["fit", "--max-frames", "4", "--eval-split", "", "--out", str(run)]) == 0
     manifest = json.loads((run / "manifest.json").read_text())
@@ -254,7 +255,7 @@ def ten_frames(tmp_path_factory):
     return base / "run", test96
 
 
-def test_predict_spreads_another_frame_count_with_a_warning(ten_frames, tmp_path, capsys):
+def test_predict_pools_every_frame_of_another_frame_count_with_a_warning(ten_frames, tmp_path, capsys):
     from avsc_sk.data import read_features
     from avsc_sk.runs import load_run, predict_proba_scenes
 
@@ -264,14 +265,24 @@ def test_predict_spreads_another_frame_count_with_a_warning(ten_frames, tmp_path
     assert main(["predict", str(run), "--features", str(test96), "--out", str(pred)]) == 0  # was: an error
     err = capsys.readouterr().err
     assert re.search(r"^avsc-sk: warning: .*test96.h5 hold clips of another frame count .*\(audio 96 instead of "
-                     r"10, video 96 instead of 10\); .*spread evenly", err, re.M), err
-    # frames 0, 9, 19, ..., 86 of each clip: the ten the model pools
-    data = read_features(test96, "test")
-    index = np.arange(10) * 96 // 10
-    X = np.hstack([data.frames(m)[:, index].reshape(data.n_clips, -1) for m in ("audio", "video")])
-    expected = predict_proba_scenes(load_run(run).model, X)
+                     r"10, video 96 instead of 10\); .*pooled over all their frames", err, re.M), err
+    # Statistics are read pooled over all 96 frames: the model takes them as the 10-frame ones.
+    data = read_features(test96, "test", stats=("mean",))
+    expected = predict_proba_scenes(load_run(run).model, data.X)
     written = pd.read_csv(pred, sep="\t")
     np.testing.assert_allclose(written[list(SCENES)].to_numpy(), expected, atol=5e-4)
+
+
+def test_frames_of_another_count_are_spread_for_a_frame_level_run(ten_frames):
+    from avsc_sk.data import read_features
+    from avsc_sk.runs import check_features, load_run
+
+    run, test96 = ten_frames
+    manifest = dict(load_run(run).manifest)
+    manifest["train"] = {**manifest["train"], "stats": None}  # a run fitted on frames (Python API, old runs)
+    data = check_features(manifest, read_features(test96, "test"))
+    index = np.arange(10) * 96 // 10  # frames 0, 9, 19, ..., 86 of each clip
+    np.testing.assert_array_equal(data.frames("audio"), read_features(test96, "test").frames("audio")[:, index])
 
 
 def test_segment_mode_refuses_another_frame_count(ten_frames, tmp_path, capsys):

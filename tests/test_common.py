@@ -29,11 +29,19 @@ ESTIMATORS = [
                                  patience=40, validation_fraction=0.0, random_state=0),
 ]
 
-# Every check passes; an expected failure would be listed here as {class name: {check name: reason}}.
-EXPECTED_FAILURES = {}
+# Expected failures as {class name: {check name: reason}}. The pickle checks scatter NaN over X when an
+# estimator takes NaN; these take NaN only as a whole missing block and refuse NaN in part of a clip
+# (issue 10 item 13, as the file readers do). Their pickling is tested with whole-block NaN in
+# tests/test_pooling_fast_path.py::test_pickle_round_trip_with_missing_blocks.
+_SCATTERED_NAN = "NaN in part of a clip is refused by design (NaN marks a whole missing modality)"
+_PICKLE_NAN = {"check_estimators_pickle": _SCATTERED_NAN,
+               "check_estimators_pickle(readonly_memmap=True)": _SCATTERED_NAN}
+EXPECTED_FAILURES = {"FramePooler": _PICKLE_NAN, "IntermediateFusionClassifier": _PICKLE_NAN}
 
 
 def _expected(estimator):
+    if getattr(estimator, "pooler", None) is not None:  # the fusion classifiers that pool with FramePooler
+        return _PICKLE_NAN
     return EXPECTED_FAILURES.get(type(estimator).__name__, {})
 
 

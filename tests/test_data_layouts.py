@@ -225,6 +225,92 @@ def test_missing_modality_round_trip(tmp_path, tiny_featuresets):
         assert read_features(out, modalities=["video"], allow_missing_modality=True).n_clips == 28
 
 
+# -- pooled while reading -----------------------------------------------------------------------
+
+STATS = ("mean", "std", "max", "min", "q0.1", "q0.5")
+
+
+@pytest.mark.parametrize("layout", ["native", "A", "B"])
+@pytest.mark.parametrize("cells", [1, 200, 1 << 24])  # a clip per chunk, chunks ending mid-split, one chunk
+def test_pooled_read_equals_pooling_the_frames(tmp_path, tiny_featuresets, layout, cells, monkeypatch):
+    from avsc_sk.data import _features
+
+    monkeypatch.setattr(_features, "_CHUNK_CELLS", cells)
+    fs = tiny_featuresets["train"]
+    X = fs.X.copy()
+    X[[2, 5], fs.columns("video")] = np.nan
+    holey = FeatureSet(X, fs.modalities, fs.clip_ids, fs.y, fs.city, fs.location, split="train")
+    out = write_features(tmp_path / ("f.h5" if layout == "native" else "root"),
+                         {"train": holey, "val": tiny_featuresets["val"]}, layout=layout)
+    frames = read_features(out, "train+val", allow_missing_modality=True)
+    pooled = read_features(out, "train+val", allow_missing_modality=True, stats=STATS)
+    assert pooled.stats == STATS and pooled.modalities == frames.modalities
+    assert pooled.X.shape == (42, len(STATS) * (8 + 8)) and pooled.X.flags.c_contiguous
+    np.testing.assert_array_equal(pooled.X, frames.pool(STATS).X)
+    np.testing.assert_array_equal(pooled.missing(), frames.missing())
+    lacking = pooled.missing()[:, 1]
+    assert lacking.sum() == 2 and np.isnan(pooled.X[lacking][:, pooled.columns("video")]).all()
+    # The statistics in their columns: audio's std block is the frames' std over time.
+    audio = frames.frames("audio")
+    np.testing.assert_allclose(pooled.X[:, 8:16], audio.std(axis=1), rtol=1e-6)
+    np.testing.assert_allclose(pooled.X[:, 40:48], np.quantile(audio, 0.5, axis=1), rtol=1e-6)
+
+
+def test_fingerprint_is_hashed_while_reading(tmp_path, tiny_featuresets, monkeypatch):
+    from avsc_sk.data import _features
+
+    monkeypatch.setattr(_features, "_CHUNK_CELLS", 500)  # several chunks per split
+    out = write_features(tmp_path / "f.h5", tiny_featuresets)
+    got = read_features(out, "train+val")
+    assert got._digest is not None
+    recomputed = FeatureSet(got.X, got.modalities, got.clip_ids, got.y, got.city, got.location)
+    assert got.fingerprint() == recomputed.fingerprint()  # the same hash as over the whole X afterwards
+    pooled = read_features(out, "train+val", stats=("mean",))
+    assert pooled.fingerprint() != got.fingerprint()
+    assert pooled.fingerprint() == read_features(out, "train+val", stats=("mean",)).fingerprint()
+
+
+def test_pooled_featureset_layout_and_refusals(tmp_path, tiny_featuresets):
+    fs = tiny_featuresets["test"].pool(("mean", "max"))
+    assert fs.columns("video") == slice(16, 32) and "stats mean/max" in repr(fs)
+    with pytest.raises(DataError, match="hold the statistics .*stats=None"):
+        fs.frames("audio")
+    with pytest.raises(DataError, match="not frames; feature files store frames"):
+        write_features(tmp_path / "f.h5", {"test": fs})
+    with pytest.raises(ConfigError, match="unknown statistic 'median'"):
+        read_features(write_features(tmp_path / "g.h5", tiny_featuresets), "test", stats=("median",))
+    with pytest.raises(DataError, match="span 48 columns but X has 32"):
+        FeatureSet(fs.X, fs.modalities, fs.clip_ids, stats=("mean", "std", "max"))
+
+
+def test_part_nan_is_refused_when_pooling_while_reading(tmp_path, tiny_featuresets):
+    fs = tiny_featuresets["val"]
+    X = fs.X.copy()
+    X[4, fs.columns("audio").start + 3] = np.nan
+    out = write_features(tmp_path / "f.h5", {"val": FeatureSet(X, fs.modalities, fs.clip_ids, fs.y)})
+    with pytest.raises(DataError, match=f"NaN or inf in the audio embeddings of clip '{fs.clip_ids[4]}'"):
+        read_features(out, "val", allow_missing_modality=True, stats=("max",))
+
+
+def test_missing_is_one_definition(tiny_featuresets):
+    # Issue 10 item 13: FeatureSet.missing used to look at a block's first value only.
+    from avsc_sk.data import missing_mask
+    from avsc_sk.fusion import _base
+
+    assert _base.missing_mask is missing_mask  # what the fusion estimators use
+    fs = tiny_featuresets["val"]
+    X = fs.X.copy()
+    X[1, fs.columns("audio")] = np.nan
+    X[3, fs.columns("video").start] = np.nan  # NaN in part: not a missing modality
+    holey = FeatureSet(X, fs.modalities, fs.clip_ids)
+    expected = np.zeros((12, 2), dtype=bool)
+    expected[1, 0] = True
+    np.testing.assert_array_equal(holey.missing(), expected)
+    np.testing.assert_array_equal(missing_mask(X, [holey.columns(m) for m in holey.modality_names]), expected)
+    with pytest.raises(DataError, match="row 3: NaN or infinity in part"):
+        holey.pool(("mean",))
+
+
 # -- frames ------------------------------------------------------------------------------------
 
 def test_97_frame_clips_cut_to_96(tmp_path):

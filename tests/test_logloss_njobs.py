@@ -39,11 +39,12 @@ def _exact_and_ref(frame):
 # float32 models give rows summing to 1 within 1e-7, which sklearn's log_loss warns of (and uses as they are)
 @pytest.mark.filterwarnings("ignore:The y_prob values do not sum to one")
 def test_fit_prints_and_records_both_log_losses(native, early_run, tmp_path, capsys):
-    from avsc_sk.runs import load_run, predict_frame
     from avsc_sk.data import read_features
+    from avsc_sk.runs import load_run, predict_frame, run_stats
 
     scores = json.loads((early_run / "manifest.json").read_text())["scores"]
-    frame = predict_frame(load_run(early_run), read_features(native, "test"))
+    run = load_run(early_run)
+    frame = predict_frame(run, read_features(native, "test", stats=run_stats(run.manifest)))
     exact, ref = _exact_and_ref(frame)
     assert scores["log_loss"] == pytest.approx(exact, rel=1e-12)
     assert scores["log_loss_ref3"] == pytest.approx(ref, rel=1e-12)

@@ -131,3 +131,107 @@ def test_proba_has_every_scene(small_train):
     assert proba.shape == (small_train.n_clips, 10)
     np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
     assert (proba[:, [0, 2, 3, 5, 6, 7, 8]] == 0).all()
+
+
+# -- pooled while reading: runs hold parameters, not per-frame column lists ---------------------
+
+def _with_params(config, **params):
+    return apply_overrides(config, [f"params.{k}={json.dumps(v)}" for k, v in params.items()])
+
+
+def _run_file_size(tmp_path, name, model, manifest):
+    save_run(tmp_path / name, model, manifest)
+    return (tmp_path / name / "model.skops").stat().st_size
+
+
+@pytest.mark.parametrize("fusion", ["early", "late", "intermediate"])
+def test_pooled_run_predicts_as_the_frame_run(tmp_path, small_train, small_test, fusion):
+    stats = ("mean", "std")
+    key = {"late": "pooler__audio__stats", "intermediate": "stats"}.get(fusion, "features__audio__pool__stats")
+    # small_train records each scene at one location: grouped internal folds are refused there
+    config = _with_params(_config(fusion=fusion, cv_groups="none"), **{key: list(stats)})
+    frame_model, frame_manifest = fit_run(config, small_train, evaluate=small_test)
+    pooled_train, pooled_test = small_train.pool(stats), small_test.pool(stats)
+    model, manifest = fit_run(config, pooled_train, evaluate=pooled_test)
+    assert manifest["train"]["stats"] == ["mean", "std"] and frame_manifest["train"]["stats"] is None
+    np.testing.assert_allclose(model.predict_proba(pooled_test.X), frame_model.predict_proba(small_test.X),
+                               rtol=1e-4, atol=1e-6)
+    assert manifest["scores"]["accuracy"] == pytest.approx(frame_manifest["scores"]["accuracy"])
+    save_run(tmp_path / "pooled", model, manifest)
+    run = load_run(tmp_path / "pooled")
+    np.testing.assert_array_equal(run.model.predict_proba(pooled_test.X), model.predict_proba(pooled_test.X))
+    with pytest.raises(DataError, match=r"hold frames but the model was trained on the statistics \['mean', 'std'\]"):
+        predict_frame(run, small_test)
+
+
+def test_pooled_run_file_does_not_grow_with_the_frame_count(tmp_path):
+    sizes = []
+    for n_frames in (4, 96):
+        train = small_featureset("train", n_frames=n_frames).pool(("mean",))
+        sizes.append(_run_file_size(tmp_path, f"f{n_frames}", *fit_run(_config(fusion="early"), train)))
+    assert abs(sizes[1] - sizes[0]) < 0.01 * sizes[0]
+
+
+def test_run_file_keeps_no_per_column_lists(tmp_path, small_train):
+    from sklearn.compose import ColumnTransformer
+
+    from avsc_sk.runs import _estimators_in
+
+    model, manifest = fit_run(_config(fusion="weighted", cv_groups="none"), small_train.pool(("mean",)))
+    save_run(tmp_path / "run", model, manifest)
+    loaded = load_run(tmp_path / "run").model
+    transformers = [e for e in _estimators_in(loaded, set())
+                    if isinstance(e, ColumnTransformer) and hasattr(e, "transformers_")]  # fitted ones
+    assert transformers  # the pooler
+    for ct in transformers:
+        assert all(isinstance(v, np.ndarray) for v in ct._transformer_to_input_indices.values())
+        assert len(ct.get_feature_names_out()) == 6 + 3  # still usable: the means of audio (6) and video (3)
+
+
+def test_read_stats_from_config_and_grid():
+    from avsc_sk.runs import read_stats
+
+    assert read_stats(_config()) == ("mean",)
+    assert read_stats(_with_params(_config(), features__audio__pool__stats=["max", "std"])) == ("mean", "std", "max")
+    grid = [{"pooler__audio__stats": [["mean"], ["min", "mean"]]}, {"stats": ["std"], "quantiles": [[0.9, 0.1]]}]
+    assert read_stats(_config(), grid) == ("mean", "std", "min", "q0.1", "q0.9")
+    assert read_stats(_config(segment_frames=2)) is None  # segment mode reads frames
+    with pytest.raises(ConfigError, match="unknown statistic 'median'"):
+        read_stats(_with_params(_config(), features__video__pool__stats=["median"]))
+
+
+def test_segment_mode_refuses_pooled_features(small_train):
+    with pytest.raises(ConfigError, match="segment_frames = 2 needs frames"):
+        build_estimator(_config(segment_frames=2), small_train.modalities, input_stats=("mean",))
+
+
+def test_frame_run_without_stats_in_manifest_still_predicts(tmp_path, small_train, small_test):
+    # A run saved before pooling while reading: its manifest has no "stats" and its model takes frames.
+    from avsc_sk.runs import run_stats
+
+    model, manifest = fit_run(_config(fusion="early"), small_train)
+    del manifest["train"]["stats"]
+    save_run(tmp_path / "run", model, manifest)
+    run = load_run(tmp_path / "run")
+    assert run_stats(run.manifest) is None
+    frame = predict_frame(run, small_test)
+    assert len(frame) == small_test.n_clips
+
+
+def test_cli_fit_reads_statistics_and_predict_reads_alike(tmp_path, small_train, small_test):
+    from avsc_sk.cli import main
+    from avsc_sk.data import write_features
+
+    data = write_features(tmp_path / "f.h5", {"train": small_train, "test": small_test})
+    run_dir = tmp_path / "run"
+    assert main(["fit", "--features", str(data), "--split", "train", "--fusion", "early", "--max-frames", "0",
+                 "--set", 'params.features__audio__pool__stats=["mean", "max"]', "--out", str(run_dir)]) == 0
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["train"]["stats"] == ["mean", "max"]
+    assert manifest["train"]["fingerprint"] == small_train.pool(("mean", "max")).fingerprint()
+    assert main(["predict", str(run_dir), "--features", str(data), "--split", "test", "--max-frames", "0",
+                 "--out", str(tmp_path / "pred.csv")]) == 0
+    expected = predict_frame(load_run(run_dir), small_test.pool(("mean", "max")))
+    got = (tmp_path / "pred.csv").read_text().splitlines()
+    assert len(got) == small_test.n_clips + 1 and expected["scene_pred"].tolist() == [
+        line.split("\t")[1] for line in got[1:]]

@@ -28,7 +28,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # ``python -m avsc_sk`` with skops' dump slowed down after it has written the model: the run
 # directory is then half-made (its temporary directory exists) for long enough to kill it.
 SLOW_SAVE = """
-import runpy, sys, time
+import runpy, signal, sys, time
+# A shell's background job (pytest run with &) starts with SIGINT ignored; this test sends it.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 import skops.io as sio
 _dump = sio.dump
 def dump(*args, **kwargs):

@@ -184,7 +184,7 @@ def test_tune_cli_end_to_end_and_best_config_refits_to_the_same_score(tmp_path, 
 
 
 def test_interrupted_search_keeps_finished_configurations(tmp_path, feature_file, capsys, monkeypatch):
-    monkeypatch.setattr(avsc_sk.runs, "build_estimator", lambda config, mods: GroupsSpy(stop_at=3))
+    monkeypatch.setattr(avsc_sk.runs, "build_estimator", lambda config, mods, **kw: GroupsSpy(stop_at=3))
     grid = _grid_file(tmp_path, '[grid]\nc = [1, 2, 3, 4]\n')
     out = tmp_path / "partial"
     # 1 job, 3 folds: candidates run two at a time, so 1 and 2 finish before 3 is interrupted.

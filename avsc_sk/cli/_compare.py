@@ -58,7 +58,8 @@ def run(args):
     split, note = (args.train_split, None) if args.train_split else training_split(args.features)
     if note:
         print(note)
-    kw = dict(max_frames=args.max_frames, allow_missing_modality=args.allow_missing_modality)
+    # compare pools every mode with the means: read only those.
+    kw = dict(max_frames=args.max_frames, allow_missing_modality=args.allow_missing_modality, stats=("mean",))
     train = load_split(args.features, split, **kw)
     test = load_split(args.features, args.eval_split, **kw)
     if train.y is not None and test.y is not None:

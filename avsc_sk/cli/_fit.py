@@ -46,7 +46,7 @@ def config_from_args(args):
 
 def run(args):
     from ..data import list_splits
-    from ..runs import fit_run, save_run
+    from ..runs import fit_run, read_stats, save_run
 
     check_output(args.out, force=args.force, what="run directory")
     config = config_from_args(args)
@@ -55,14 +55,15 @@ def run(args):
     split, note = (args.split, None) if args.split else training_split(args.features)
     if note:
         print(note)
+    stats = read_stats(config)  # pool while reading: only the statistics the config can use
     train = load_split(args.features, split, max_frames=args.max_frames,
-                       allow_missing_modality=args.allow_missing_modality)
+                       allow_missing_modality=args.allow_missing_modality, stats=stats)
     evaluate = None
     if args.eval_split:
         present = args.features is None or args.eval_split in list_splits(args.features)
         if present:
             evaluate = load_split(args.features, args.eval_split, max_frames=args.max_frames,
-                                  allow_missing_modality=args.allow_missing_modality)
+                                  allow_missing_modality=args.allow_missing_modality, stats=stats)
     model, manifest = fit_run(config, train, evaluate=evaluate, source=args.features, max_frames=args.max_frames,
                               n_jobs=args.n_jobs)
     save_run(args.out, model, manifest, force=args.force)

@@ -76,14 +76,14 @@ def features_for(run, features):
 
 def run(args):
     from ..errors import ConfigError
-    from ..runs import feature_warnings, predict_frame
+    from ..runs import feature_warnings, predict_frame, run_stats
 
     check_output(args.out, force=args.force, what="prediction file")
     if not 1 <= args.decimals <= 17:  # before the long work; write_prediction checks it too
         raise ConfigError(f"--decimals {args.decimals}: expected 1 to 17 decimals (3 is the reference format)")
     (fitted,) = load_runs([args.run_dir], trust_pickle=args.trust_pickle)
     data = load_split(features_for(fitted, args.features), args.split, max_frames=args.max_frames,
-                      allow_missing_modality=args.allow_missing_modality)
+                      allow_missing_modality=args.allow_missing_modality, stats=run_stats(fitted.manifest))
     frame = predict_frame(fitted, data, n_jobs=args.n_jobs)
     for message in feature_warnings(fitted.manifest, data, max_frames=args.max_frames):
         warn(message)

@@ -44,8 +44,18 @@ def run_frames(run_dirs, features=None, split="test", *, max_frames=96, allow_mi
     from ..runs import predict_frame
 
     runs = load_runs(run_dirs, trust_pickle=trust_pickle)
-    data = load_split(features_for(runs[0], features), split, max_frames=max_frames,
-                      allow_missing_modality=allow_missing_modality)
+    from ..runs import run_stats
+
+    # Each run reads the statistics (or frames) it was trained on; runs that share them share one read.
+    reads = {}
+
+    def read(stats):
+        if stats not in reads:
+            reads[stats] = load_split(features_for(runs[0], features), split, max_frames=max_frames,
+                                      allow_missing_modality=allow_missing_modality, stats=stats)
+        return reads[stats]
+
+    data = read(run_stats(runs[0].manifest))
     if data.y is None:
         raise DataError(f"split {split!r} of {data.source or 'the features'} has no labels; "
                         "a report needs a labelled split (e.g. --split test)")
@@ -60,8 +70,9 @@ def run_frames(run_dirs, features=None, split="test", *, max_frames=96, allow_mi
         while name in names:
             name, i = f"{r.name}-{i}", i + 1
         trained = [m[0] for m in r.manifest.get("modalities", [])]
+        own = read(run_stats(r.manifest))
         names.append(name)
-        subsets.append(data if list(data.modality_names) == trained or not trained else data.select(trained))
+        subsets.append(own if list(own.modality_names) == trained or not trained else own.select(trained))
     # Several runs: one run a thread; one run: its clips in chunks. Either way the same frames.
     per_run = 1 if len(runs) > 1 else n_jobs
     predicted = Parallel(n_jobs=n_jobs if len(runs) > 1 else 1, prefer="threads")(

@@ -87,7 +87,7 @@ def run(args):
     from ..model_selection import OPTIMISTIC
 
     from ..data import list_splits
-    from ..runs import _scores, build_estimator
+    from ..runs import _scores, build_estimator, read_stats
     from ..tuning import ProgressLine, load_grid, make_search, run_search, search_folds
 
     check_output(args.out, force=args.force, what="output directory")
@@ -107,8 +107,8 @@ def run(args):
     if note:
         print(note)
     train = load_split(args.features, split, max_frames=args.max_frames,
-                       allow_missing_modality=args.allow_missing_modality)
-    estimator = build_estimator(config, train.modalities)
+                       allow_missing_modality=args.allow_missing_modality, stats=read_stats(config, grid))
+    estimator = build_estimator(config, train.modalities, input_stats=train.stats)
     n_jobs = -1 if args.backend == "dask" and args.n_jobs == 1 else args.n_jobs
     search = make_search(estimator, grid, search=args.search, cv=args.cv, scoring=args.scoring, n_jobs=n_jobs,
                          n_iter=args.n_iter, random_state=config.get("seed", 0),
@@ -159,7 +159,7 @@ def run(args):
         present = args.features is None or args.eval_split in list_splits(args.features)
         if present:
             evaluate = load_split(args.features, args.eval_split, max_frames=args.max_frames,
-                                  allow_missing_modality=args.allow_missing_modality)
+                                  allow_missing_modality=args.allow_missing_modality, stats=train.stats)
             scores = _scores(search.best_estimator_, evaluate, train=train)
             summary["refit_scores"] = scores
             from ..runs import format_scores, score_label, scoring_warnings

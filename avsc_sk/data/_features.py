@@ -8,15 +8,19 @@ import numpy as np
 from .._io import atomic_dir, atomic_path, check_output
 from ..errors import ConfigError, DataError
 from ._detect import NATIVE_FILE, SPLITS, canonical_split, detect_layout, parse_splits, resolve_layout
-from ._featureset import FeatureSet
+from ._featureset import FeatureSet, value_digest
 from ._layout_a import plan_a, splits_a, write_a
 from ._layout_b import plan_b, splits_b, write_b
 from ._native import plan_native, splits_native, write_native
+from ._pool import check_stat_names, missing_rows, pool_frames
 
 __all__ = ["read_features", "write_features", "convert_features", "list_splits", "detect_layout"]
 
 _PLANNERS = {"native": plan_native, "A": plan_a, "B": plan_b}
 _SPLIT_LISTERS = {"native": splits_native, "A": splits_a, "B": splits_b}
+# Frame values per read chunk, all modalities together: 2^24 float32 = 64 MB, the bound on what
+# reading adds to memory beyond the result (about 340 clips of 2 x 96 x 512).
+_CHUNK_CELLS = 1 << 24
 
 
 def _created_by():
@@ -49,12 +53,15 @@ def list_splits(path):
     return _SPLIT_LISTERS[layout](location)
 
 
-def read_features(path, split="train", *, max_frames=96, modalities=None, allow_missing_modality=False):
-    """Read one or more splits of frame-level embeddings into a :class:`FeatureSet`.
+def read_features(path, split="train", *, max_frames=96, modalities=None, allow_missing_modality=False,
+                  stats=None):
+    """Read one or more splits of embeddings into a :class:`FeatureSet`: frames, or statistics over them.
 
     The layout is detected from ``path`` (see :func:`detect_layout`). Every modality
     found is read (``audio`` first, then ``video``, then others alphabetically), clips are
-    matched across modalities by their stem, and labels come from the files.
+    matched across modalities by their stem, and labels come from the files. Clips are read
+    in bounded chunks; with ``stats`` each chunk is pooled at once and only the statistics are
+    kept, so memory follows the pooled size, not the frame count.
 
     Parameters
     ----------
@@ -72,12 +79,17 @@ def read_features(path, split="train", *, max_frames=96, modalities=None, allow_
         The modalities to read, in column order; default all found.
     allow_missing_modality : bool, default=False
         Keep clips that lack a modality, with that block filled with NaN, instead of
-        raising. Clips of a native file that lack every selected modality are dropped.
+        raising. Clips that lack every selected modality are dropped.
+    stats : tuple of str, optional
+        Statistics over each clip's kept frames to compute while reading, in output order:
+        any of ``mean``, ``std``, ``max``, ``min`` and quantiles ``q<q>`` (``q0.5``). ``None``
+        (default) keeps the frames themselves.
 
     Returns
     -------
     FeatureSet
-        ``X`` is one C-contiguous float32 array, filled in place (never concatenated).
+        ``X`` is one C-contiguous float32 array, filled in place (never concatenated), with
+        ``n_frames * dim`` columns per modality, or ``len(stats) * dim`` with ``stats``.
 
     Raises
     ------
@@ -91,8 +103,11 @@ def read_features(path, split="train", *, max_frames=96, modalities=None, allow_
     >>> fs = read_features("features/", "train+val")  # doctest: +SKIP
     >>> fs.X.shape  # doctest: +SKIP
     (8646, 98304)
+    >>> read_features("features/", "train+val", stats=("mean", "std")).X.shape  # doctest: +SKIP
+    (8646, 2048)
     """
     max_frames = _check_max_frames(max_frames)
+    stats = None if stats is None else check_stat_names(stats, what="read_features stats")
     splits = parse_splits(split)
     layout, location = resolve_layout(path)
     plan = _PLANNERS[layout]
@@ -106,10 +121,13 @@ def read_features(path, split="train", *, max_frames=96, modalities=None, allow_
                 f"({mods} vs {p.modalities}); read them separately or pass max_frames/modalities to match them"
             )
     n = sum(p.n_clips for p in plans)
-    X = np.empty((n, plans[0].width), dtype=np.float32)
-    row = 0
+    X = np.empty((n, sum(d * (f if stats is None else len(stats)) for _, f, d in mods)), dtype=np.float32)
+    # Frames are hashed as they are read (pooled values are small enough to hash afterwards).
+    digest = value_digest(mods, None) if stats is None else None
+    missing, row = [], 0
     for p in plans:
-        p.fill(X[row:row + p.n_clips])
+        missing.append(_read_plan(p, X[row:row + p.n_clips], stats, digest))
+        p.check_missing(missing[-1], allow_missing_modality)
         row += p.n_clips
 
     def cat(attr):
@@ -117,8 +135,7 @@ def read_features(path, split="train", *, max_frames=96, modalities=None, allow_
 
     clip_ids, city, location_ids = cat("clip_ids"), cat("city"), cat("location")
     y = cat("y") if all(p.y is not None for p in plans) else None
-    missing = np.concatenate([p.missing for p in plans])
-    empty = missing.all(axis=1)
+    empty = np.concatenate(missing).all(axis=1)
     if empty.any():
         keep = np.flatnonzero(~empty)
         if not len(keep):
@@ -131,8 +148,54 @@ def read_features(path, split="train", *, max_frames=96, modalities=None, allow_
         X = X[:len(keep)]
         clip_ids, city, location_ids = clip_ids[keep], city[keep], location_ids[keep]
         y = None if y is None else y[keep]
-    return FeatureSet(X, mods, clip_ids, y, city, location_ids, split="+".join(splits), source=str(path),
-                      synthetic=any(p.synthetic for p in plans))
+        digest = None  # rows were dropped: hash what is left when asked
+    fs = FeatureSet(X, mods, clip_ids, y, city, location_ids, split="+".join(splits), source=str(path),
+                    synthetic=any(p.synthetic for p in plans), stats=stats)
+    fs._digest = digest
+    return fs
+
+
+def _chunk_rows(width):
+    """Clips per chunk: about ``_CHUNK_CELLS`` frame values of every modality together."""
+    return max(1, _CHUNK_CELLS // max(width, 1))
+
+
+def _read_plan(plan, X, stats, digest):
+    """Fill ``X`` (this plan's rows) chunk by chunk; returns the (n_clips, n_modalities) missing mask.
+
+    Without ``stats`` frames go straight into ``X``; with ``stats`` each modality's chunk goes
+    into one reused buffer and only its statistics into ``X``.
+    """
+    n, mods = plan.n_clips, plan.modalities
+    step = min(n, _chunk_rows(plan.width))
+    missing = np.zeros((n, len(mods)), dtype=bool)
+    buffers = None if stats is None else [np.empty((step, f * d), dtype=np.float32) for _, f, d in mods]
+
+    def describe(j, r0):
+        name = mods[j][0]
+        return lambda i: (f"NaN or inf in the {name} embeddings of clip {plan.clip_ids[r0 + i]!r} in "
+                          f"{plan.block_sources[name]}; re-extract that clip (NaN is reserved for a whole "
+                          "missing modality)")
+
+    with plan.open():
+        for r0 in range(0, n, step):
+            r1 = min(r0 + step, n)
+            col = 0
+            for j, (_, f, d) in enumerate(mods):
+                if stats is None:
+                    plan.read_block(j, r0, r1, X, slice(r0, r1), slice(col, col + f * d))
+                    missing[r0:r1, j] = missing_rows(X[r0:r1, col:col + f * d], describe(j, r0))
+                    col += f * d
+                else:
+                    buf = buffers[j]
+                    plan.read_block(j, r0, r1, buf, slice(0, r1 - r0), slice(0, f * d))
+                    frames = buf[:r1 - r0].reshape(r1 - r0, f, d)
+                    X[r0:r1, col:col + len(stats) * d] = pool_frames(frames, stats, describe(j, r0))
+                    missing[r0:r1, j] = np.isnan(X[r0:r1, col])
+                    col += len(stats) * d
+            if digest is not None:
+                digest.update(X[r0:r1].view(np.uint8).data)
+    return missing
 
 
 def _native_file(path):
@@ -153,6 +216,9 @@ def _check_featuresets(featuresets, layout):
             raise ConfigError(f"featuresets[{name!r}] is a {type(fs).__name__}, not a FeatureSet")
         if fs.n_clips == 0:
             raise DataError(f"split {split!r} has no clips; nothing to write")
+        if fs.stats is not None:
+            raise DataError(f"split {split!r} holds the statistics {list(fs.stats)}, not frames; feature files "
+                            "store frames: read the features with stats=None to write them")
         if layout != "native" and fs.y is None:
             raise DataError(
                 f"split {split!r} is unlabelled, but layout {layout} stores each clip under its label index; "

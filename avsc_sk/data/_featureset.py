@@ -1,4 +1,4 @@
-"""FeatureSet: the clips of one split, every modality's frames side by side in one 2-D array."""
+"""FeatureSet: the clips of one split, every modality's frames (or their statistics) side by side in one 2-D array."""
 
 import hashlib
 
@@ -6,21 +6,28 @@ import numpy as np
 
 from ..errors import DataError
 from ._clipname import SCENES, parse_stem
+from ._pool import check_stat_names, missing_mask, pool_frames
 
-__all__ = ["FeatureSet", "concat_featuresets"]
+__all__ = ["FeatureSet", "concat_featuresets", "value_digest"]
+
+_POOL_ROWS = 512
 
 
 class FeatureSet:
-    """Frame-level embeddings of one split, ready for scikit-learn.
+    """Embeddings of one split, ready for scikit-learn: frames, or statistics over them.
 
-    Every modality's frames are flattened and laid side by side in one C-contiguous
-    float32 array ``X`` of shape ``(n_clips, sum(n_frames * dim))``, so a whole split
-    is one matrix that pipelines, ``ColumnTransformer`` and ``GridSearchCV`` can take
-    as it is. Modality ``m`` occupies the columns ``columns(m)``; within them a clip's
-    frames are contiguous (frame 0's ``dim`` values, then frame 1's, ...).
+    Every modality's block is laid side by side in one C-contiguous float32 array ``X``, so
+    a whole split is one matrix that pipelines, ``ColumnTransformer`` and ``GridSearchCV``
+    can take as it is. Modality ``m`` occupies the columns ``columns(m)``.
+
+    With ``stats=None`` a block holds the clip's frames flattened (frame 0's ``dim`` values,
+    then frame 1's, ...): ``n_frames * dim`` columns. With ``stats`` (e.g. ``("mean", "std")``,
+    what ``read_features(..., stats=...)`` computes while reading) it holds those statistics
+    over the frames, ``dim`` values each in the order named: ``len(stats) * dim`` columns; pass
+    ``stats`` to :func:`avsc_sk.make_estimator` as ``input_stats``.
 
     A clip that lacks a modality (kept with ``allow_missing_modality``) has that
-    modality's block filled with NaN.
+    modality's block filled with NaN; a block NaN only in part is corrupt data.
 
     Parameters
     ----------
@@ -40,11 +47,16 @@ class FeatureSet:
         The file(s) the data came from, for messages.
     synthetic : bool, default=False
         True for data made by :func:`avsc_sk.datasets.make_tau_like`; every output says so.
+    stats : tuple of str, optional
+        The statistics each block holds (``mean``, ``std``, ``max``, ``min``, ``q<quantile>``);
+        ``None`` (default): the blocks hold frames.
     """
 
     def __init__(self, X, modalities, clip_ids, y=None, city=None, location=None, split=None,
-                 source=None, synthetic=False):
+                 source=None, synthetic=False, stats=None):
         self.X = X
+        self.stats = None if stats is None else check_stat_names(stats, what="FeatureSet stats")
+        self._digest = None  # set by a reader that hashed the values as it read them
         self.modalities = tuple((str(n), int(f), int(d)) for n, f, d in modalities)
         self.clip_ids = np.asarray(clip_ids, dtype=object)
         self.y = None if y is None else np.asarray(y, dtype=object)
@@ -64,10 +76,11 @@ class FeatureSet:
         if self.X.ndim != 2:
             raise DataError(f"{where}: features must be 2-D (clips x columns), got shape {self.X.shape}")
         n = self.X.shape[0]
-        width = sum(f * d for _, f, d in self.modalities)
+        width = sum(self._width(f, d) for _, f, d in self.modalities)
         if width != self.X.shape[1]:
+            held = "frames" if self.stats is None else f"statistics {list(self.stats)}"
             raise DataError(
-                f"{where}: modalities {self.modalities} span {width} columns but X has {self.X.shape[1]}"
+                f"{where}: modalities {self.modalities} holding {held} span {width} columns but X has {self.X.shape[1]}"
             )
         names = [m[0] for m in self.modalities]
         if len(set(names)) != len(names):
@@ -101,26 +114,58 @@ class FeatureSet:
         """Recording location of each clip: the groups for leak-free cross-validation."""
         return self.location
 
+    def _width(self, n_frames, dim):
+        return n_frames * dim if self.stats is None else len(self.stats) * dim
+
     def columns(self, name):
         """Column slice of modality ``name`` in ``X``."""
         start = 0
         for m, f, d in self.modalities:
             if m == name:
-                return slice(start, start + f * d)
-            start += f * d
+                return slice(start, start + self._width(f, d))
+            start += self._width(f, d)
         raise DataError(f"{self.source or 'features'}: no modality {name!r}; "
                         f"available: {', '.join(self.modality_names)}")
 
     def frames(self, name):
-        """View of modality ``name`` as ``(n_clips, n_frames, dim)``."""
+        """View of modality ``name`` as ``(n_clips, n_frames, dim)``; only for a FeatureSet of frames."""
         cols = self.columns(name)
+        if self.stats is not None:
+            raise DataError(f"{self.source or 'features'}: these features hold the statistics {list(self.stats)}, "
+                            "not frames; read them with stats=None to get frames")
         _, f, d = self.modalities[self.modality_names.index(name)]
         return self.X[:, cols].reshape(self.n_clips, f, d)
 
     def missing(self):
-        """Boolean array ``(n_clips, n_modalities)``: True where a clip lacks that modality."""
-        return np.column_stack([np.isnan(self.X[:, self.columns(m)][:, 0]) for m in self.modality_names]) \
-            if self.n_clips else np.zeros((0, len(self.modalities)), dtype=bool)
+        """Boolean array ``(n_clips, n_modalities)``: True where a clip lacks that modality (its block all NaN)."""
+        return missing_mask(self.X, [self.columns(m) for m in self.modality_names])
+
+    def pool(self, stats=("mean",)):
+        """The same clips with every modality's frames pooled into ``stats`` (a new FeatureSet).
+
+        Parameters
+        ----------
+        stats : tuple of str, default=("mean",)
+            Statistics over the frames, as for :func:`avsc_sk.data.read_features`.
+
+        Returns
+        -------
+        FeatureSet
+            With ``stats`` set and ``len(stats) * dim`` columns per modality.
+        """
+        stats = check_stat_names(stats)
+        if self.stats is not None:
+            raise DataError(f"{self.source or 'features'}: these features hold statistics already "
+                            f"({list(self.stats)}); pool a FeatureSet of frames")
+        X = np.empty((self.n_clips, sum(len(stats) * d for _, _, d in self.modalities)), dtype=self.X.dtype)
+        start = 0
+        for name, f, d in self.modalities:
+            frames = self.frames(name)
+            for r in range(0, self.n_clips, _POOL_ROWS):  # bounds the copies pooling makes
+                X[r:r + _POOL_ROWS, start:start + len(stats) * d] = pool_frames(frames[r:r + _POOL_ROWS], stats)
+            start += len(stats) * d
+        return FeatureSet(X, self.modalities, self.clip_ids, self.y, self.city, self.location, self.split,
+                          self.source, self.synthetic, stats=stats)
 
     # -- derived sets -------------------------------------------------------------
     def subset(self, index):
@@ -129,7 +174,7 @@ class FeatureSet:
         return FeatureSet(
             np.ascontiguousarray(self.X[index]), self.modalities, self.clip_ids[index],
             None if self.y is None else self.y[index], self.city[index], self.location[index],
-            self.split, self.source, self.synthetic,
+            self.split, self.source, self.synthetic, self.stats,
         )
 
     def select(self, names):
@@ -140,13 +185,15 @@ class FeatureSet:
         mods = [self.modalities[self.modality_names.index(n)] for n in names]
         X = np.ascontiguousarray(np.hstack([self.X[:, self.columns(n)] for n in names]))
         return FeatureSet(X, mods, self.clip_ids, self.y, self.city, self.location, self.split,
-                          self.source, self.synthetic)
+                          self.source, self.synthetic, self.stats)
 
     def fingerprint(self):
-        """A short content hash of X, clip ids and labels (the run manifest's data hash)."""
-        h = hashlib.blake2b(digest_size=16)
-        h.update(repr(self.modalities).encode())
-        h.update(np.ascontiguousarray(self.X).view(np.uint8).data)
+        """A short content hash of X, its layout, clip ids and labels (the run manifest's data hash).
+
+        A reader hashes the values as it reads them, so for a FeatureSet just read this costs no
+        pass over ``X``; otherwise ``X`` is hashed here.
+        """
+        h = self._digest.copy() if self._digest is not None else value_digest(self.modalities, self.stats, self.X)
         h.update("\n".join(map(str, self.clip_ids)).encode())
         if self.y is not None:
             h.update("\n".join(map(str, self.y)).encode())
@@ -154,8 +201,24 @@ class FeatureSet:
 
     def __repr__(self):
         mods = ", ".join(f"{n}: {f}x{d}" for n, f, d in self.modalities)
+        pooled = f", stats {'/'.join(self.stats)}" if self.stats is not None else ""
         syn = ", synthetic" if self.synthetic else ""
-        return f"FeatureSet(split={self.split!r}, {self.n_clips} clips, {mods}{syn})"
+        return f"FeatureSet(split={self.split!r}, {self.n_clips} clips, {mods}{pooled}{syn})"
+
+
+def value_digest(modalities, stats, X=None):
+    """The running hash of a FeatureSet's values: its layout, then ``X`` row after row (if given).
+
+    Hashing rows in order gives the same digest whether ``X`` is fed whole or chunk by chunk,
+    which is how readers hash while reading.
+    """
+    h = hashlib.blake2b(digest_size=16)
+    h.update(repr(tuple(modalities)).encode())
+    if stats is not None:
+        h.update(repr(tuple(stats)).encode())
+    if X is not None:
+        h.update(np.ascontiguousarray(X).view(np.uint8).data)
+    return h
 
 
 def concat_featuresets(sets):
@@ -167,11 +230,13 @@ def concat_featuresets(sets):
     for s in sets[1:]:
         if s.modalities != first.modalities:
             raise DataError(f"cannot join splits with different modalities: {first.modalities} vs {s.modalities}")
+        if s.stats != first.stats:
+            raise DataError(f"cannot join splits holding different statistics: {first.stats} vs {s.stats}")
     labelled = all(s.y is not None for s in sets)
     return FeatureSet(
         np.concatenate([s.X for s in sets]), first.modalities,
         np.concatenate([s.clip_ids for s in sets]),
         np.concatenate([s.y for s in sets]) if labelled else None,
         np.concatenate([s.city for s in sets]), np.concatenate([s.location for s in sets]),
-        "+".join(str(s.split) for s in sets), first.source, any(s.synthetic for s in sets),
+        "+".join(str(s.split) for s in sets), first.source, any(s.synthetic for s in sets), first.stats,
     )

@@ -26,8 +26,10 @@ Group ``/<split>``, ``split`` a canonical name (``train``, ``val``, ``test``), h
 Feature datasets may be contiguous (the bulk writer: fastest to read) or chunked and resizable
 with ``maxshape=(None, n_frames * dim)`` (the extractor appends rows in chunks); readers handle
 both. Keeping the first ``k`` frames of a clip is the prefix ``[:k * dim]`` of its row, so a
-reader fills its array with one hyperslab read per modality.
+reader takes a chunk of clips with one hyperslab read per modality.
 """
+
+import contextlib
 
 import h5py
 import numpy as np
@@ -35,7 +37,7 @@ import numpy as np
 from ..errors import DataError
 from ._clipname import SCENES
 from ._detect import SPLITS, flag_attr, open_hdf5, order_modalities
-from ._plan import ReadPlan, check_finite, missing_error
+from ._plan import ReadPlan
 
 __all__ = ["NATIVE_FORMAT", "NATIVE_FORMAT_VERSION", "splits_native", "plan_native", "write_native"]
 
@@ -145,39 +147,29 @@ def plan_native(path, split, *, modalities=None, max_frames=96, allow_missing_mo
         synthetic = flag_attr(fh, "synthetic", path)
     return _NativePlan(
         path=path, split=split, source=str(path), modalities=blocks, clip_ids=clip_ids, y=y, city=city,
-        location=location, missing=None, synthetic=synthetic, block_sources={m: str(path) for m in mods},
-        allow_missing_modality=allow_missing_modality,
+        location=location, synthetic=synthetic, block_sources={m: str(path) for m in mods},
     )
 
 
 class _NativePlan(ReadPlan):
-    def __init__(self, *, path, allow_missing_modality, **kwargs):
+    def __init__(self, *, path, **kwargs):
         super().__init__(**kwargs)
         self._path = path
-        self._allow_missing = allow_missing_modality
+        self._feats = None
 
-    def fill(self, X):
-        assert X.shape == (self.n_clips, self.width) and X.flags.c_contiguous
-        n = self.n_clips
+    @contextlib.contextmanager
+    def open(self):
         with open_hdf5(self._path) as fh:
-            feats = fh[self.split]["features"]
-            start = 0
-            for mod, keep, dim in self.modalities:
-                w = keep * dim
-                # One hyperslab read per modality, straight into X: no temporary copy of the split.
-                feats[mod].read_direct(X, source_sel=np.s_[0:n, 0:w], dest_sel=np.s_[0:n, start:start + w])
-                start += w
-        # Missing blocks are known only from the data (NaN rows); judge by the first value, and
-        # let check_finite reject rows that are NaN only in part.
-        starts = np.cumsum([0] + [f * d for _, f, d in self.modalities])[:-1]
-        self.missing = np.isnan(X[:, starts]).reshape(n, len(self.modalities))
-        check_finite(X, self.modalities, self.missing, self.clip_ids, self.block_sources)
-        if self.missing.any() and not self._allow_missing:
-            rows = np.flatnonzero(self.missing.any(axis=1))
-            names = [m[0] for m in self.modalities]
-            examples = [f"{self.clip_ids[i]} (no {', '.join(m for m, x in zip(names, self.missing[i]) if x)})"
-                        for i in rows[:3]]
-            raise missing_error(len(rows), examples, f"split {self.split!r} of {self._path}")
+            self._feats = fh[self.split]["features"]
+            try:
+                yield
+            finally:
+                self._feats = None
+
+    def read_block(self, j, start, stop, out, rows, cols):
+        mod, keep, dim = self.modalities[j]
+        # One hyperslab read of many clips straight into out: no per-clip calls, no temporary.
+        self._feats[mod].read_direct(out, source_sel=np.s_[start:stop, 0:keep * dim], dest_sel=np.s_[rows, cols])
 
 
 def write_native(tmp_path, items, *, created_by):

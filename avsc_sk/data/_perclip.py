@@ -6,6 +6,8 @@ Each clip lives at key ``"<label_index>/<mod>/<stem>"`` and is either a dataset 
 file, so the two layouts share this reader and differ only in where their files live.
 """
 
+import contextlib
+
 import h5py
 import numpy as np
 
@@ -166,7 +168,7 @@ def plan_perclip(files, split, *, max_frames, allow_missing_modality, source):
         files=files, layout=layout,
         split=split, source=str(source), modalities=modalities, clip_ids=order,
         y=[SCENES[info[s][0]] for s in order], city=[info[s][1].city for s in order],
-        location=[info[s][1].identifier for s in order], missing=missing,
+        location=[info[s][1].identifier for s in order],
         synthetic=_any_synthetic(files.values()), block_sources={m: str(p) for m, p in files.items()},
     )
 
@@ -184,23 +186,30 @@ class _PerClipPlan(ReadPlan):
         super().__init__(**kwargs)
         self._files = files
         self._layout = layout
+        self._roots = None
 
-    def _fill(self, X):
-        start = 0
-        for j, (mod, keep, dim) in enumerate(self.modalities):
-            width = keep * dim
-            path = self._files[mod]
-            with open_hdf5(path, remedy=_REMEDY) as fh:
-                root = fh.id
-                for i, entry in enumerate(self._layout[j]):
-                    row = X[i, start:start + width]
-                    if entry is None:
-                        row[:] = np.nan
-                    elif entry.per_frame:
-                        _read_frames(root, entry.key, row, keep, dim, path)
-                    else:
-                        _read_clip(root, entry.key, row.reshape(keep, dim))
-            start += width
+    @contextlib.contextmanager
+    def open(self):
+        with contextlib.ExitStack() as stack:
+            self._roots = [stack.enter_context(open_hdf5(self._files[mod], remedy=_REMEDY)).id
+                           for mod, _, _ in self.modalities]
+            try:
+                yield
+            finally:
+                self._roots = None
+
+    def read_block(self, j, start, stop, out, rows, cols):
+        mod, keep, dim = self.modalities[j]
+        path, root = self._files[mod], self._roots[j]
+        dest = out[rows, cols]
+        for i, entry in enumerate(self._layout[j][start:stop]):
+            row = dest[i]
+            if entry is None:
+                row[:] = np.nan
+            elif entry.per_frame:
+                _read_frames(root, entry.key, row, keep, dim, path)
+            else:
+                _read_clip(root, entry.key, row.reshape(keep, dim))
 
 
 # The low-level h5d calls below skip h5py's per-object wrapping: layout B stores one dataset

@@ -1,29 +1,27 @@
-"""Two-phase reading shared by every layout: plan (index, shapes, labels) then fill one preallocated X.
+"""Two-phase reading shared by every layout: plan (index, shapes, labels), then read clips in chunks.
 
 Planning touches only metadata, so a multi-split read (``train+val``) knows the total size
-before any embedding is read and fills a single array: the full development set is 3.4 GB,
-and a second copy of it (concatenating per-split arrays) is what this design avoids.
+before any embedding is read and fills a single preallocated array, of frames or of their
+statistics; the frames themselves pass through one bounded chunk at a time.
 """
+
+import contextlib
 
 import numpy as np
 
 from ..errors import DataError
 
-__all__ = ["ReadPlan", "check_finite", "frames_to_keep", "missing_error"]
-
-# Rows checked per block by check_finite: bounds the temporary boolean array to ~16 MB.
-_CHECK_CELLS = 1 << 24
+__all__ = ["ReadPlan", "frames_to_keep", "missing_error"]
 
 
 class ReadPlan:
-    """What one split holds and how to fill its rows of X.
+    """What one split holds, and how to read a range of its clips' frames of one modality.
 
-    Subclasses implement :meth:`_fill` (write rows ``0..n_clips-1`` of the array they are
-    given); :meth:`fill` then checks every non-missing block for NaN/inf.
+    Subclasses implement :meth:`read_block`; :func:`avsc_sk.data.read_features` reads every
+    plan in bounded chunks of clips through it, keeping frames or only their statistics.
     """
 
-    def __init__(self, *, split, source, modalities, clip_ids, y, city, location, missing, synthetic,
-                 block_sources):
+    def __init__(self, *, split, source, modalities, clip_ids, y, city, location, synthetic, block_sources):
         self.split = split
         self.source = source
         self.modalities = tuple(modalities)
@@ -31,7 +29,6 @@ class ReadPlan:
         self.y = None if y is None else np.asarray(y, dtype=object)
         self.city = np.asarray(city, dtype=object)
         self.location = np.asarray(location, dtype=object)
-        self.missing = missing  # (n_clips, n_modalities) bool
         self.synthetic = bool(synthetic)
         self.block_sources = block_sources  # modality -> file named in value errors
 
@@ -43,14 +40,27 @@ class ReadPlan:
     def width(self):
         return sum(f * d for _, f, d in self.modalities)
 
-    def fill(self, X):
-        """Fill ``X`` (a C-contiguous float32 view of this split's rows) and check its values."""
-        assert X.shape == (self.n_clips, self.width) and X.flags.c_contiguous
-        self._fill(X)
-        check_finite(X, self.modalities, self.missing, self.clip_ids, self.block_sources)
+    def open(self):
+        """A context manager holding the files open while chunks are read."""
+        return contextlib.nullcontext()
 
-    def _fill(self, X):  # pragma: no cover - abstract
-        raise NotImplementedError
+    def read_block(self, j, start, stop, out, rows, cols):
+        """Write clips ``start:stop`` of modality ``j`` (kept frames, flattened) into ``out[rows, cols]``.
+
+        ``out`` is a C-contiguous float32 array, ``rows`` and ``cols`` slices of it; a clip
+        lacking the modality gets an all-NaN row.
+        """
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def check_missing(self, missing, allow):
+        """Refuse clips lacking a modality unless ``allow``: ``missing`` is the (n_clips, n_modalities) mask."""
+        if allow or not missing.any():
+            return
+        rows = np.flatnonzero(missing.any(axis=1))
+        names = [m[0] for m in self.modalities]
+        examples = [f"{self.clip_ids[i]} (no {', '.join(m for m, x in zip(names, missing[i]) if x)})"
+                    for i in rows[:3]]
+        raise missing_error(len(rows), examples, f"split {self.split!r} of {self.source}")
 
 
 def frames_to_keep(counts, max_frames, *, modality, names, source):
@@ -84,30 +94,3 @@ def missing_error(n_missing, examples, source):
         f"{n_missing} clip(s) in {source} lack a modality (e.g. {ex}); re-extract them, select fewer "
         "modalities, or pass --allow-missing-modality (allow_missing_modality=True) to keep them with NaN blocks"
     )
-
-
-def check_finite(X, modalities, missing, clip_ids, block_sources):
-    """Raise a DataError naming the file and clip of the first NaN/inf in a present block.
-
-    A missing block must be NaN throughout (that is how a missing modality is stored);
-    any other non-finite value is corrupt data.
-    """
-    n = X.shape[0]
-    start = 0
-    for j, (name, f, d) in enumerate(modalities):
-        width = f * d
-        step = max(1, _CHECK_CELLS // max(width, 1))
-        for r0 in range(0, n, step):
-            block = X[r0:r0 + step, start:start + width]
-            miss = missing[r0:r0 + step, j]
-            finite = np.isfinite(block).all(axis=1)
-            bad = ~finite & ~miss
-            if miss.any():
-                bad |= miss & ~np.isnan(block).all(axis=1)
-            if bad.any():
-                i = r0 + int(np.flatnonzero(bad)[0])
-                raise DataError(
-                    f"NaN or inf in the {name} embeddings of clip {clip_ids[i]!r} in {block_sources[name]}; "
-                    "re-extract that clip (NaN is reserved for a whole missing modality)"
-                )
-        start += width

@@ -34,7 +34,7 @@ def cache_path(*, n_frames=10, dim=512, seed=0):
     return cache_dir() / f"tau_like-v{GENERATOR_VERSION}-frames{int(n_frames)}-dim{int(dim)}-seed{int(seed)}.h5"
 
 
-def load_tau_like(split="train", *, n_frames=10, dim=512, seed=0, cache=True):
+def load_tau_like(split="train", *, n_frames=10, dim=512, seed=0, cache=True, stats=None):
     """The built-in synthetic TAU-like data (see :func:`make_tau_like`), one split or several joined.
 
     The first call with ``cache=True`` generates all three splits and writes them to a native
@@ -49,6 +49,9 @@ def load_tau_like(split="train", *, n_frames=10, dim=512, seed=0, cache=True):
         As for :func:`make_tau_like` (all 12,291 clips, ``audio`` and ``video``).
     cache : bool, default=True
         Read and write the cache; False always generates in memory.
+    stats : tuple of str, optional
+        Keep these statistics over each clip's frames instead of the frames (see
+        :func:`avsc_sk.data.read_features`).
 
     Returns
     -------
@@ -62,7 +65,7 @@ def load_tau_like(split="train", *, n_frames=10, dim=512, seed=0, cache=True):
         path = cache_path(n_frames=n_frames, dim=dim, seed=seed)
         if path.is_file():
             try:
-                return _mark(read_features(path, "+".join(splits), max_frames=None))
+                return _mark(read_features(path, "+".join(splits), max_frames=None, stats=stats))
             except (DataError, OSError):
                 pass  # damaged (e.g. a full disk earlier): make it again below
         sets = make_tau_like(n_frames=n_frames, dim=dim, seed=seed)
@@ -72,12 +75,13 @@ def load_tau_like(split="train", *, n_frames=10, dim=512, seed=0, cache=True):
             pass  # another process wrote the same values first
         except OSError:
             pass  # read-only or full cache folder: the data in memory is just as good
-        return _mark(_join(sets, splits))
-    return _mark(_join(make_tau_like(n_frames=n_frames, dim=dim, seed=seed, splits=splits), splits))
+        return _mark(_join(sets, splits, stats))
+    return _mark(_join(make_tau_like(n_frames=n_frames, dim=dim, seed=seed, splits=splits), splits, stats))
 
 
-def _join(sets, splits):
-    return concat_featuresets([sets[s] for s in splits])
+def _join(sets, splits, stats):
+    fs = concat_featuresets([sets[s] for s in splits])
+    return fs if stats is None else fs.pool(stats)
 
 
 def _mark(fs):

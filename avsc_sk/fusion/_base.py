@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..data import missing_mask  # the one definition of a missing modality, shared with FeatureSet
 from ..errors import ConfigError, DataError
 from ..model_selection import check_cv_splits
 
@@ -80,19 +81,6 @@ def estimator_columns(estimator, n_features):
         if used:
             return np.unique(np.concatenate([np.atleast_1d(u) for u in used]))
     return np.arange(n_features)
-
-
-def missing_mask(X, column_sets):
-    """Boolean ``(n_clips, n_sets)``: True where every column of that set is NaN (a missing modality)."""
-    out = np.zeros((X.shape[0], len(column_sets)), dtype=bool)
-    for k, cols in enumerate(column_sets):
-        block = X[:, cols[0]:cols[-1] + 1] if _contiguous(cols) else X[:, cols]
-        out[:, k] = np.isnan(block).all(axis=1) if block.shape[1] else False
-    return out
-
-
-def _contiguous(cols):
-    return len(cols) > 0 and cols[-1] - cols[0] + 1 == len(cols)
 
 
 def default_estimators(random_state=None):

@@ -100,6 +100,8 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
         raise DataError("compare needs labelled train and test splits; the features have no scene labels")
     if train.modalities != test.modalities:
         raise DataError(f"train modalities {train.modalities} differ from test modalities {test.modalities}")
+    if train.stats != test.stats:
+        raise DataError(f"train holds the statistics {train.stats} but test {test.stats}; read both alike")
     names = list(train.modality_names)
     fusions = [*names, *FUSION_MODES] if fusions is None else \
         [f.strip() for f in (fusions.split(",") if isinstance(fusions, str) else fusions) if f.strip()]
@@ -115,7 +117,7 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
 
     # Pool once for every mode: pooling learns nothing, and the frames are by far the largest
     # array. Each mode's fit (predict) time includes pooling the training (evaluation) clips.
-    pooler = make_pooler(train.modalities)
+    pooler = make_pooler(train.modalities, input_stats=train.stats)
     t0 = time.perf_counter()
     Ztr = pooler.fit_transform(Xtr)
     t_pool_fit = time.perf_counter() - t0

@@ -13,30 +13,37 @@ __all__ = ["modality_columns", "make_modality_features", "make_feature_pipeline"
            "make_modality_pipeline"]
 
 
-def modality_columns(modalities):
-    """``{name: slice}``: the columns of each ``(name, n_frames, dim)`` block in X."""
+def modality_columns(modalities, input_stats=None):
+    """``{name: slice}``: the columns of each ``(name, n_frames, dim)`` block in X.
+
+    A block spans ``n_frames * dim`` columns of frames, or ``len(input_stats) * dim`` when X
+    holds statistics (``FeatureSet.stats``).
+    """
     out, start = {}, 0
     for name, n_frames, dim in modalities:
-        out[name] = slice(start, start + n_frames * dim)
-        start += n_frames * dim
+        width = (n_frames if input_stats is None else len(input_stats)) * dim
+        out[name] = slice(start, start + width)
+        start += width
     return out
 
 
-def make_modality_features(n_frames):
+def make_modality_features(n_frames, input_stats=None):
     """Pool -> impute -> scale for one modality block.
+
+    ``pool`` pools frames, or, with ``input_stats``, selects among the statistics read.
 
     The imputer is the documented missing-modality strategy of early fusion: a clip
     without this modality (NaN block) gets the training mean of each pooled feature,
     which after scaling is zero, i.e. "no evidence" from that modality.
     """
     return Pipeline([
-        ("pool", FramePooler(n_frames=n_frames)),
+        ("pool", FramePooler(n_frames=n_frames, input_stats=input_stats)),
         ("impute", SimpleImputer(strategy="mean", keep_empty_features=True)),
         ("scale", StandardScaler()),
     ])
 
 
-def make_feature_pipeline(modalities, use=None, *, model="logreg", random_state=0):
+def make_feature_pipeline(modalities, use=None, *, input_stats=None, model="logreg", random_state=0):
     """An unfitted single-modality or early-fusion Pipeline over a FeatureSet's X.
 
     ``features`` (a ColumnTransformer with one pool -> impute -> scale branch per
@@ -49,6 +56,8 @@ def make_feature_pipeline(modalities, use=None, *, model="logreg", random_state=
         The layout of X (``FeatureSet.modalities``).
     use : sequence of str, optional
         The modalities to use; all by default. One name gives a single-modality pipeline.
+    input_stats : tuple of str, optional
+        The statistics X holds per modality (``FeatureSet.stats``); ``None``: X holds frames.
     model : str, default="logreg"
         A head name from :data:`avsc_sk.heads.HEADS`.
     random_state : int or None, default=0
@@ -58,14 +67,14 @@ def make_feature_pipeline(modalities, use=None, *, model="logreg", random_state=
     sklearn.pipeline.Pipeline
         Parameters are addressed as usual, e.g. ``features__audio__pool__stats``, ``head__C``.
     """
-    cols = modality_columns(modalities)
+    cols = modality_columns(modalities, input_stats)
     frames = {name: n_frames for name, n_frames, _ in modalities}
     use = list(cols) if use is None else [use] if isinstance(use, str) else list(use)
     unknown = [u for u in use if u not in cols]
     if unknown:
         raise ConfigError(f"modality {unknown[0]!r} is not in the features; available: {', '.join(cols)}")
     features = ColumnTransformer(
-        [(name, make_modality_features(frames[name]), cols[name]) for name in use],
+        [(name, make_modality_features(frames[name], input_stats), cols[name]) for name in use],
         remainder="drop",
     )
     return Pipeline([
@@ -75,7 +84,7 @@ def make_feature_pipeline(modalities, use=None, *, model="logreg", random_state=
     ])
 
 
-def make_pooler(modalities, use=None, *, stats=("mean",)):
+def make_pooler(modalities, use=None, *, stats=("mean",), input_stats=None):
     """Pool every modality's frames at once: the ``pooler`` of late and weighted fusion.
 
     A ColumnTransformer with one ``(name, FramePooler(n_frames, stats), raw_columns)`` per
@@ -91,19 +100,21 @@ def make_pooler(modalities, use=None, *, stats=("mean",)):
         The modalities to pool; all by default.
     stats : tuple of str, default=("mean",)
         Pooling statistics of every modality (see :class:`~avsc_sk.FramePooler`).
+    input_stats : tuple of str, optional
+        The statistics X holds per modality (``FeatureSet.stats``); ``None``: X holds frames.
 
     Returns
     -------
     sklearn.compose.ColumnTransformer
     """
-    cols = modality_columns(modalities)
+    cols = modality_columns(modalities, input_stats)
     frames = {name: n_frames for name, n_frames, _ in modalities}
     use = list(cols) if use is None else [use] if isinstance(use, str) else list(use)
     unknown = [u for u in use if u not in cols]
     if unknown:
         raise ConfigError(f"modality {unknown[0]!r} is not in the features; available: {', '.join(cols)}")
-    return ColumnTransformer([(name, FramePooler(n_frames=frames[name], stats=tuple(stats)), cols[name])
-                              for name in use], remainder="drop")
+    return ColumnTransformer([(name, FramePooler(n_frames=frames[name], stats=tuple(stats), input_stats=input_stats),
+                               cols[name]) for name in use], remainder="drop")
 
 
 def make_modality_pipeline(*, model="logreg", random_state=0):

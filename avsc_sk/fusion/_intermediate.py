@@ -37,6 +37,8 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
         one frame.
     stats : tuple of str, default=("mean",)
         Pooling statistics per modality (see :class:`~avsc_sk.FramePooler`).
+    input_stats : tuple of str, default=None
+        The statistics X holds per modality (``FeatureSet.stats``); ``None``: X holds frames.
     hidden, embed, shared : int, default=512, 128, 128
         Layer widths.
     dropout : float, default=0.2
@@ -83,9 +85,10 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
 
     def __init__(self, modalities=None, stats=("mean",), hidden=512, embed=128, shared=128, dropout=0.2,
                  weight_decay=1e-4, learning_rate=1e-3, batch_size=256, max_epochs=100, patience=10,
-                 validation_fraction=0.1, random_state=None, cv_groups="location"):
+                 validation_fraction=0.1, random_state=None, cv_groups="location", input_stats=None):
         self.modalities = modalities
         self.stats = stats
+        self.input_stats = input_stats
         self.hidden = hidden
         self.embed = embed
         self.shared = shared
@@ -102,7 +105,7 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
     def _layout(self, n_features):
         mods = [("x", 1, n_features)] if self.modalities is None else \
             [(str(n), int(f), int(d)) for n, f, d in self.modalities]
-        width = sum(f * d for _, f, d in mods)
+        width = sum(c.stop - c.start for c in modality_columns(mods, self.input_stats).values())
         if width != n_features:
             raise DataError(f"modalities {mods} span {width} columns but X has {n_features}; "
                             "pass the FeatureSet's modalities")
@@ -125,9 +128,9 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
 
     def _inputs(self, X, fit=False):
         """Pool, standardise and mean-impute each modality block; float32 arrays plus the missing mask."""
-        cols = list(modality_columns(self.layout_).values())
+        cols = list(modality_columns(self.layout_, self.input_stats).values())
         if fit:
-            self.poolers_ = [FramePooler(n_frames=f, stats=self.stats).fit(X[:, c])
+            self.poolers_ = [FramePooler(n_frames=f, stats=self.stats, input_stats=self.input_stats).fit(X[:, c])
                              for (_, f, _), c in zip(self.layout_, cols)]
         pooled = [pool.transform(X[:, c]) for pool, c in zip(self.poolers_, cols)]
         missing = np.column_stack([np.isnan(p).all(axis=1) for p in pooled])

@@ -15,15 +15,20 @@ FUSIONS = ("audio", "video", "early", "intermediate", "late", "weighted")
 FUSION_MODES = ("early", "intermediate", "late", "weighted")
 
 
-def make_estimator(fusion, modalities, *, model="logreg", random_state=0):
+def make_estimator(fusion, modalities, *, input_stats=None, model="logreg", random_state=0):
     """An unfitted estimator for one fusion mode over features laid out as ``modalities``.
 
     Parameters
     ----------
     fusion : str
         A modality name (single-modality model) or one of :data:`FUSIONS`.
-    modalities : sequence of (name, n_frames, dim)
+    modalities : sequence of (name, n_frames, dim), or FeatureSet
         ``FeatureSet.modalities`` of the data it will be fitted on; any number of modalities.
+        Given the FeatureSet itself, its ``modalities`` and ``stats`` (as ``input_stats``) are used.
+    input_stats : tuple of str, optional
+        ``FeatureSet.stats``: the statistics over frames X holds per modality, as
+        ``read_features(..., stats=...)`` computed them while reading. The pipelines' pooling then
+        selects among them (its ``stats`` stay tunable within those read). ``None``: X holds frames.
     model : str, default="logreg"
         The head (see :func:`avsc_sk.heads.make_head`) of the single-modality, early, late
         and weighted pipelines. Intermediate fusion is a network of its own: any other head than
@@ -39,21 +44,25 @@ def make_estimator(fusion, modalities, *, model="logreg", random_state=0):
         FramePoolers) and fit one :func:`make_modality_pipeline` per modality on its pooled
         block; their parameters are ``audio__head__C``, ``audio__pca``, ``pooler__audio__stats``, ...
     """
+    if hasattr(modalities, "modalities") and hasattr(modalities, "stats"):  # a FeatureSet
+        modalities, input_stats = modalities.modalities, modalities.stats if input_stats is None else input_stats
     modalities = tuple((str(n), int(f), int(d)) for n, f, d in modalities)
     names = [m[0] for m in modalities]
     if fusion in names:
-        return make_feature_pipeline(modalities, fusion, model=model, random_state=random_state)
+        return make_feature_pipeline(modalities, fusion, input_stats=input_stats, model=model,
+                                     random_state=random_state)
     if fusion == "early":
-        return make_feature_pipeline(modalities, model=model, random_state=random_state)
+        return make_feature_pipeline(modalities, input_stats=input_stats, model=model, random_state=random_state)
     if fusion == "intermediate":
         if model != "logreg":  # the default head; anything else would be silently ignored
             raise ConfigError(f"--model {model}: intermediate fusion is a network of its own and takes no head; "
                               "drop --model, or use it with --fusion early, late or weighted")
-        return IntermediateFusionClassifier(modalities=modalities, random_state=random_state)
+        return IntermediateFusionClassifier(modalities=modalities, input_stats=input_stats, random_state=random_state)
     if fusion in ("late", "weighted"):
         estimators = [(name, make_modality_pipeline(model=model, random_state=random_state)) for name in names]
         cls = LateFusionClassifier if fusion == "late" else WeightedFusionClassifier
-        return cls(estimators=estimators, pooler=make_pooler(modalities), random_state=random_state)
+        return cls(estimators=estimators, pooler=make_pooler(modalities, input_stats=input_stats),
+                   random_state=random_state)
     if fusion in ("audio", "video"):
         raise ConfigError(f"--fusion {fusion}: the features hold no {fusion!r} modality; "
                           f"available: {', '.join(names)}")
