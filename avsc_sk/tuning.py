@@ -40,6 +40,7 @@ from sklearn.model_selection import GridSearchCV, GroupKFold, ParameterGrid, Par
 
 from ._config import DEFAULT_CONFIG, ESTIMATORS, _check, build_params
 from .errors import ConfigError, DataError, MissingDependencyError
+from .heads import takes_groups
 
 __all__ = ["SEARCHES", "BACKENDS", "load_grid", "make_search", "run_search", "search_results", "results_table",
            "best_config", "plot_search", "ProgressLine"]
@@ -318,13 +319,6 @@ def dask_client(scheduler=None):
                         "check the address (tcp://HOST:8786) or use --scheduler local") from None
 
 
-def _takes_groups(estimator):
-    try:
-        return "groups" in inspect.signature(estimator.fit).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def run_search(search, train, *, backend="loky", scheduler=None, client=None, progress=None):
     """Fit ``search`` on a FeatureSet with its locations as groups.
 
@@ -367,13 +361,17 @@ def run_search(search, train, *, backend="loky", scheduler=None, client=None, pr
                         f"grouped folds; use --cv {max(2, n_groups)} or more data")
     search._avsc_progress = progress
     X, y = train.X, np.asarray(train.y)
-    routed = _takes_groups(search.estimator)
+    routed = takes_groups(search.estimator)
     own_client = cluster = None
     try:
         with sklearn.config_context(enable_metadata_routing=routed):
             if routed:
                 # The estimator's own internal CV gets the groups too (never an ungrouped inner split).
-                search.set_params(estimator=clone(search.estimator).set_fit_request(groups=True))
+                # (A Pipeline routes them to its head, which requests them by default.)
+                estimator = clone(search.estimator)
+                if hasattr(estimator, "set_fit_request"):
+                    estimator = estimator.set_fit_request(groups=True)
+                search.set_params(estimator=estimator)
             if backend == "dask":
                 if client is None:
                     own_client, cluster = dask_client(scheduler)

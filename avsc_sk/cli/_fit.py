@@ -63,5 +63,9 @@ def run(args):
         line += (f"; {scores['split']}: accuracy {scores['accuracy']:.3f}, "
                  f"log loss {scores['log_loss']:.3f} ({scores['n_clips']} clips)")
     print(line)
+    chosen = manifest.get("chosen")
+    if chosen:
+        print("head parameters (chosen on location-grouped inner folds unless set): "
+              + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in chosen.items()))
     print(f"saved run to {args.out}")
     return 0

@@ -7,6 +7,7 @@ import pandas as pd
 from sklearn.metrics import f1_score
 
 from ..errors import ConfigError, DataError
+from ..heads import fit_with_groups
 from ._base import fit_member, grouped_splits, oof_member
 from ._early import make_modality_pipeline, make_pooler
 from ._late import LateFusionClassifier
@@ -125,12 +126,12 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
         member = make_modality_pipeline(model=model, random_state=random_state)
         Zk = Ztr[:, blocks[name]]
         t0 = time.perf_counter()
-        fitted = fit_member(name, member, Zk, ytr)
+        fitted = fit_member(name, member, Zk, ytr, groups=train.groups)
         t_fit = time.perf_counter() - t0
         oof, t_oof = None, 0.0
         if need_oof:
             t0 = time.perf_counter()
-            oof = oof_member(name, member, Zk, ytr, splits, classes, n_jobs)
+            oof = oof_member(name, member, Zk, ytr, splits, classes, n_jobs, train.groups)
             t_oof = time.perf_counter() - t0
         shared[name] = {"fitted": fitted, "oof": oof, "t_fit": t_fit, "t_oof": t_oof}
 
@@ -156,10 +157,7 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
             head = "logreg" if mode == "intermediate" else model
             est = make_estimator(mode, pooled_layout, model=head, random_state=random_state)
             t0 = time.perf_counter()
-            if mode == "intermediate":
-                est.fit(Ztr, ytr, groups=train.groups)
-            else:
-                est.fit(Ztr, ytr)
+            fit_with_groups(est, Ztr, ytr, train.groups)
             t_fit = time.perf_counter() - t0
             predict = est.predict_proba
         t0 = time.perf_counter()

@@ -2,14 +2,11 @@
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import StackingClassifier
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import ModalityFusion, fold_proba, grouped_splits, stack_features
+from ._base import ModalityFusion, stack_features
 
 __all__ = ["LateFusionClassifier"]
 
@@ -17,18 +14,19 @@ __all__ = ["LateFusionClassifier"]
 class LateFusionClassifier(ModalityFusion):
     """Late fusion: a final classifier stacked on each modality estimator's probabilities.
 
-    Built on :class:`sklearn.ensemble.StackingClassifier` (``stack_``: out-of-fold
-    ``predict_proba`` of every modality estimator, concatenated, a final estimator on top),
-    with two changes that matter for TAU:
+    What :class:`sklearn.ensemble.StackingClassifier` does (out-of-fold ``predict_proba`` of
+    every modality estimator, concatenated, a final estimator on top), with three changes that
+    matter for TAU:
 
     * the internal cross-validation is grouped by recording location when ``fit`` gets
-      ``groups`` (``StratifiedGroupKFold``, materialised in ``cv_splits_`` and passed as the
-      stack's ``cv``), so no location is on both sides of a fold. An ungrouped
-      ``StratifiedKFold`` leaks: clips from one location are near duplicates, so out-of-fold
+      ``groups`` (``StratifiedGroupKFold``, materialised in ``cv_splits_``), so no location is
+      on both sides of a fold. An ungrouped ``StratifiedKFold`` leaks: clips from one location are near duplicates, so out-of-fold
       probabilities come out over-confident and the final estimator learns to trust them too much;
     * the frames are pooled once, by ``pooler``, before the stack sees them (pooling learns
       nothing, so this is exact), and every modality estimator sees only its own pooled
-      columns: a fold copies a few MB instead of the frame matrix.
+      columns: a fold copies a few MB instead of the frame matrix;
+    * every fold's modality estimator gets that fold's ``groups``, so a head that chooses its
+      own hyper-parameters does so inside the fold, on its training locations only.
 
     Parameters
     ----------
@@ -54,9 +52,6 @@ class LateFusionClassifier(ModalityFusion):
 
     Attributes
     ----------
-    stack_ : StackingClassifier
-        The fitted stack over the pooled matrix (absent when :func:`compare_fusions` built the
-        model from members it shares with the other modes; predictions do not depend on it).
     pooler_ : transformer or None
         The fitted pooler.
     estimators_ : list of estimator
@@ -118,32 +113,11 @@ class LateFusionClassifier(ModalityFusion):
         check_classification_targets(y)
         if len(np.unique(y)) < 2:
             raise ValueError("late fusion needs clips of at least 2 classes; the data contains only one class")
-        estimators, Z = self._pool_fit(X, y)
-        self.cv_splits_ = grouped_splits(Z, y, groups, self.cv, self.random_state)
-        # The stacking itself is scikit-learn's, on the small pooled matrix: each member is its
-        # modality estimator behind a selector of that modality's pooled columns.
-        self.stack_ = StackingClassifier(
-            [(name, Pipeline([("select", ColumnTransformer([(name, "passthrough", block)])), ("model", clone(est))]))
-             for (name, est), block in zip(estimators, self.blocks_)],
-            final_estimator=self._final(), cv=self.cv_splits_, stack_method="predict_proba", n_jobs=self.n_jobs,
-        )
-        try:
-            self.stack_.fit(Z, y)
-        except ValueError:
-            self._diagnose(estimators, Z, y)  # names the modality and fold when too few clips are the cause
-            raise
-        self.estimators_ = [member.named_steps["model"] for member in self.stack_.estimators_]
-        self.final_estimator_ = self.stack_.final_estimator_
-        self._set_missing_columns(Z.shape[1])
-        self._set_fill(y)
-        return self
-
-    def _diagnose(self, estimators, Z, y):
-        """Refit member by member, fold by fold, to turn a too-few-clips failure into a precise DataError."""
-        k = len(self.cv_splits_)
-        for i, (train, test) in enumerate(self.cv_splits_):
-            for (name, est), block in zip(estimators, self.blocks_):
-                fold_proba(name, est, Z[:, block], y, train, test, self.classes_, f"internal fold {i + 1} of {k}", k)
+        # What StackingClassifier does, on the pooled matrix, with each member fitted by
+        # fit_member: every fold's member gets that fold's locations (StackingClassifier would
+        # hand metadata-routed groups to its final estimator too, which takes none).
+        _, oof, self.cv_splits_ = self._fit_members(X, y, groups, need_oof=True)
+        return self._finish(oof, y)
 
     @classmethod
     def _from_members(cls, pooler, estimators, blocks, oof_probas, y, n_features_in, n_pooled, *, cv_splits=None,
