@@ -8,16 +8,25 @@ routes it to them; without routing, :func:`fit_with_groups` passes it as ``head_
 
 import inspect
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import log_loss
 from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..model_selection import check_cv_splits
+
+# Constraints shared by the heads (scikit-learn's parameter validation: a bad value set from a
+# config is refused when the estimator is built, naming the key).
+POSITIVE = Interval(Real, 0, None, closed="neither")
+NON_NEGATIVE = Interval(Real, 0, None, closed="left")
+COUNT = Interval(Integral, 1, None, closed="left")
+FOLDS = Interval(Integral, 2, None, closed="left")
 
 __all__ = ["InnerCVHead", "UngroupedWarning", "chosen_params", "fit_with_groups", "takes_groups", "inner_splits", "aligned",
            "fold_log_loss"]
@@ -115,6 +124,7 @@ class InnerCVHead(ClassifierMixin, BaseEstimator):
     __metadata_request__fit = {"groups": True}
 
     _chosen = {}
+    _parameter_constraints = {}
 
     def fit(self, X, y, groups=None):
         """Choose the hyper-parameters left as ``None`` by grouped inner CV log loss, then fit on all of ``X``.
@@ -131,6 +141,7 @@ class InnerCVHead(ClassifierMixin, BaseEstimator):
         -------
         self
         """
+        self._validate_params()
         X, y = validate_data(self, X, y)
         check_classification_targets(y)
         self.classes_ = np.unique(y)

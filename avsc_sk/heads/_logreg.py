@@ -1,6 +1,7 @@
 """Multinomial logistic regression whose ``C`` is chosen along a warm-started path on grouped inner folds."""
 
 import warnings
+from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -8,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
-from ._base import InnerCVHead, aligned, fold_log_loss, inner_splits
+from ._base import COUNT, FOLDS, POSITIVE, InnerCVHead, aligned, fold_log_loss, inner_splits
 
 __all__ = ["LogisticRegressionHead"]
 
@@ -60,7 +61,7 @@ class LogisticRegressionHead(InnerCVHead):
         Candidate values, tried in ascending order.
     cv : int, default=5
         Inner folds (fewer when a class or the locations cannot fill them).
-    patience : int, default=1
+    patience : int, default=2
         Values tried past the best of a fold's path before it stops.
     max_iter : int, default=1000
     tol : float, default=1e-4
@@ -84,8 +85,11 @@ class LogisticRegressionHead(InnerCVHead):
     """
 
     _chosen = {"C": "C_"}
+    _parameter_constraints = {"C": [POSITIVE, None], "Cs": ["array-like"], "cv": [FOLDS], "patience": [COUNT],
+                              "max_iter": [COUNT], "tol": [POSITIVE], "n_jobs": [Integral, None],
+                              "random_state": ["random_state"]}
 
-    def __init__(self, C=None, Cs=DEFAULT_CS, cv=5, patience=1, max_iter=1000, tol=1e-4, n_jobs=None,
+    def __init__(self, C=None, Cs=DEFAULT_CS, cv=5, patience=2, max_iter=1000, tol=1e-4, n_jobs=None,
                  random_state=0):
         self.C = C
         self.Cs = Cs

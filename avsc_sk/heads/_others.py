@@ -1,12 +1,15 @@
 """Nearest neighbours, LightGBM and the MLP, each choosing its capacity on grouped inner folds."""
 
+from numbers import Integral, Real
+
 import numpy as np
 from lightgbm import LGBMClassifier, early_stopping
 from sklearn.base import clone
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
+from sklearn.utils._param_validation import Interval
 
-from ._base import InnerCVHead, aligned, fold_log_loss, inner_splits
+from ._base import COUNT, FOLDS, NON_NEGATIVE, POSITIVE, InnerCVHead, aligned, fold_log_loss, inner_splits
 
 __all__ = ["KNNHead", "LGBMHead", "MLPHead"]
 
@@ -54,6 +57,8 @@ class KNNHead(InnerCVHead):
     """
 
     _chosen = {"n_neighbors": "n_neighbors_"}
+    _parameter_constraints = {"n_neighbors": [COUNT, None], "ks": ["array-like"], "cv": [FOLDS],
+                              "random_state": ["random_state"]}
 
     def __init__(self, n_neighbors=None, ks=(5, 10, 20, 40, 80), cv=5, random_state=0):
         self.n_neighbors = n_neighbors
@@ -99,6 +104,9 @@ class MLPHead(InnerCVHead):
     """
 
     _chosen = {"alpha": "alpha_"}
+    _parameter_constraints = {"alpha": [NON_NEGATIVE, None], "alphas": ["array-like"],
+                              "hidden_layer_sizes": ["array-like"], "max_iter": [COUNT], "cv": [FOLDS],
+                              "random_state": ["random_state"]}
 
     def __init__(self, alpha=None, alphas=(1e-4, 1e-3, 1e-2, 1e-1, 1.0), hidden_layer_sizes=(256,), max_iter=200,
                  cv=3, random_state=0):
@@ -155,6 +163,12 @@ class LGBMHead(InnerCVHead):
     """
 
     _chosen = {"n_estimators": "n_estimators_"}
+    _parameter_constraints = {"n_estimators": [COUNT, None], "learning_rate": [POSITIVE],
+                              "num_leaves": [Interval(Integral, 2, None, closed="left")],
+                              "colsample_bytree": [Interval(Real, 0, 1, closed="right")],
+                              "subsample": [Interval(Real, 0, 1, closed="right")], "min_child_samples": [COUNT],
+                              "max_rounds": [COUNT], "stopping_rounds": [COUNT], "cv": [FOLDS],
+                              "random_state": ["random_state"], "n_jobs": [Integral, None]}
 
     def __init__(self, n_estimators=None, learning_rate=0.05, num_leaves=15, colsample_bytree=0.3, subsample=0.8,
                  min_child_samples=20, max_rounds=1000, stopping_rounds=30, cv=5, random_state=0, n_jobs=1):

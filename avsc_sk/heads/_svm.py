@@ -8,7 +8,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC, LinearSVC
 
 from ..errors import ConfigError
-from ._base import InnerCVHead, fold_log_loss, inner_splits
+from sklearn.utils._param_validation import StrOptions
+
+from ._base import COUNT, FOLDS, POSITIVE, InnerCVHead, fold_log_loss, inner_splits
 
 __all__ = ["SVMHead"]
 
@@ -74,6 +76,10 @@ class SVMHead(InnerCVHead):
     """
 
     _chosen = {"C": "C_", "gamma": "gamma_"}
+    _parameter_constraints = {"kernel": [StrOptions({"rbf", "linear"})], "C": [POSITIVE, None],
+                              "gamma": [POSITIVE, StrOptions({"scale"}), None], "Cs": ["array-like", None],
+                              "gamma_scales": ["array-like"], "cv": [FOLDS], "patience": [COUNT],
+                              "random_state": ["random_state"]}
 
     def __init__(self, kernel="rbf", C=None, gamma=None, Cs=None, gamma_scales=(1 / 3, 1.0, 3.0), cv=5, patience=1,
                  random_state=0):
