@@ -4,7 +4,7 @@ The generator's constants were set by hand so that the default pipelines land ne
 fold1 figures; this script is the check used to set them, and it looks only at the official
 ``val`` part of fold1 train: the default pipeline of each mode (make_estimator: mean pooling,
 StandardScaler, the default logreg head, groups = recording locations) is trained on ``train``
-(7,3xx synthetic clips) and scored on ``val``; the weighted blend's audio weight is chosen on
+(7,907 synthetic clips) and scored on ``val``; the weighted blend's audio weight is chosen on
 ``val`` by log loss. Nothing is chosen on ``test``: its figures are printed for reading only.
 So synthetic results sitting near the study's are by construction, not evidence.
 Usage: python benchmarks/calibrate_synthetic.py [--seed S] [--frames F] [--dim D]

@@ -338,10 +338,12 @@ def test_too_few_clips_per_scene_is_one_data_error():
     est = make_estimator("late", fs.modalities, model="knn")
     with pytest.raises(DataError, match=r"fewer clips than the 5 internal folds \(largest 4.*cv=4"):
         est.fit(fs.X, fs.y, groups=fs.groups)
-    # Two folds are possible, but 25 neighbours need more than the 20 clips of a fold.
+    # Two folds are possible, but 25 neighbours (given; the head would choose fewer) need more
+    # than the 20 clips of a fold.
     with pytest.raises(DataError, match=r"modality 'audio': internal fold 1 of 2 has 20 training clips.*"
                                         r"n_neighbors = 25.*more clips per scene.*audio__head__.*cv=3"):
-        est.set_params(cv=2).fit(fs.X, fs.y, groups=fs.groups)
+        est.set_params(cv=2, audio__head__n_neighbors=25, video__head__n_neighbors=25).fit(fs.X, fs.y,
+                                                                                           groups=fs.groups)
     # With fewer neighbours it fits.
     assert est.set_params(cv=2, audio__head__n_neighbors=5, video__head__n_neighbors=5).fit(fs.X, fs.y, groups=fs.groups)
     assert make_estimator("weighted", fs.modalities).set_params(cv=2).fit(fs.X, fs.y, groups=fs.groups)

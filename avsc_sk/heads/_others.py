@@ -23,10 +23,9 @@ def _cv_log_loss(estimator, X, y, splits, classes):
     return float(np.mean(losses))
 
 
-def _choose(head, make, values, X, y, groups):
+def _choose(head, make, values, X, y, splits):
     """The value of ``values`` whose ``make(value)`` has the lowest inner log loss (``values[0]`` if no folds)."""
     head.cv_scores_ = {}
-    splits = inner_splits(y, groups, head.cv, head.random_state)
     if splits is None:
         return values[0]
     for value in values:
@@ -69,12 +68,14 @@ class KNNHead(InnerCVHead):
     def _fit(self, X, y, groups):
         k = self.n_neighbors
         if k is None:
-            limit = max(1, len(y) - len(y) // max(2, int(self.cv)) - 1)
+            splits = inner_splits(y, groups, self.cv, self.random_state)
+            # No more neighbours than the smallest training part holds (or, without folds, than all).
+            limit = len(y) if splits is None else min(len(train) for train, _ in splits)
             ks = sorted({min(int(v), limit) for v in self.ks})
-            k = _choose(self, lambda v: KNeighborsClassifier(n_neighbors=v, weights="distance"), ks, X, y, groups)
+            k = _choose(self, lambda v: KNeighborsClassifier(n_neighbors=v, weights="distance"), ks, X, y, splits)
         else:
             self.cv_scores_ = {}
-        self.n_neighbors_ = int(min(k, len(y)))
+        self.n_neighbors_ = int(k)  # a given value is used as given: too large is scikit-learn's error
         self.estimator_ = KNeighborsClassifier(n_neighbors=self.n_neighbors_, weights="distance").fit(X, y)
 
 
@@ -125,7 +126,8 @@ class MLPHead(InnerCVHead):
     def _fit(self, X, y, groups):
         alpha = self.alpha
         if alpha is None:
-            alpha = _choose(self, self._model, sorted(float(a) for a in self.alphas), X, y, groups)
+            splits = inner_splits(y, groups, self.cv, self.random_state)
+            alpha = _choose(self, self._model, sorted(float(a) for a in self.alphas), X, y, splits)
         else:
             self.cv_scores_ = {}
         self.alpha_ = float(alpha)
