@@ -32,7 +32,7 @@ ESTIMATORS = [
     SVMHead(Cs=(1.0, 10.0), gamma_scales=(1.0, 3.0), cv=2),
     KNNHead(ks=(3, 5), cv=2),
     LGBMHead(max_rounds=20, stopping_rounds=5, cv=2),
-    MLPHead(alphas=(1e-3, 1e-1), hidden_layer_sizes=(8,), max_iter=50, cv=2),
+    MLPHead(alphas=(1e-4, 1e-2), hidden_layer_sizes=(32,), max_iter=300, cv=2),
     IntermediateFusionClassifier(hidden=32, embed=16, shared=16, learning_rate=1e-2, max_epochs=40,
                                  patience=40, validation_fraction=0.0, random_state=0),
 ]
