@@ -14,7 +14,6 @@ Loading checks the avsc-sk version and the manifest, and admits only the types i
 loaded, so it is refused unless the caller passes ``trust_pickle=True``.
 """
 
-import inspect
 import json
 import platform
 import time
@@ -33,6 +32,7 @@ from .data import POOLING_STATS, SCENES, check_stat_names, stat_names
 from .errors import ConfigError, DataError, RunError
 from .fusion import make_estimator
 from .model_selection import set_cv_groups
+from .heads import chosen_params, fit_with_groups
 
 __all__ = ["Run", "TRUSTED_MODULES", "TRUSTED_TYPES", "build_estimator", "fit_estimator", "fit_run", "save_run", "load_run",
            "predict_proba_scenes", "predict_frame", "check_features", "feature_warnings", "scoring_warnings",
@@ -181,11 +181,10 @@ def fit_estimator(estimator, train):
     if n_classes < 2:
         raise DataError(f"{train.source or 'features'}: split {train.split!r} has only one scene; "
                         "fit needs clips of at least two scenes")
-    kwargs = {"groups": train.groups} if "groups" in inspect.signature(estimator.fit).parameters else {}
     from sklearn.utils._param_validation import InvalidParameterError
 
     try:
-        return estimator.fit(train.X, train.y, **kwargs)
+        return fit_with_groups(estimator, train.X, train.y, train.groups)
     except InvalidParameterError as exc:
         # set_params accepts any value; scikit-learn checks them only here, in fit.
         raise ConfigError(f"params: {str(exc).splitlines()[0]} Fix the value in the config or with --set") from None
@@ -350,6 +349,8 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         "synthetic": bool(train.synthetic),
         "train": _describe(train, source, max_frames),
         "versions": _versions(),
+        # What the heads chose on grouped inner folds (or were given), e.g. {"head__C": 0.003}.
+        "chosen": chosen_params(model),
         "timings": {"fit_s": round(fit_s, 3)},
         "scores": {},
         "warnings": [],

@@ -46,6 +46,7 @@ from sklearn.model_selection import GridSearchCV, ParameterGrid, ParameterSample
 from ._config import DEFAULT_CONFIG, ESTIMATORS, _check, build_params, check_param_keys
 from .errors import ConfigError, DataError, MissingDependencyError
 from .model_selection import LocationKFold, check_cv_groups
+from .heads import takes_groups
 
 __all__ = ["SEARCHES", "BACKENDS", "load_grid", "make_search", "search_folds", "run_search", "search_results",
            "results_table", "best_config", "plot_search", "ProgressLine"]
@@ -368,13 +369,6 @@ def dask_client(scheduler=None):
                         "check the address (tcp://HOST:8786) or use --scheduler local") from None
 
 
-def _takes_groups(estimator):
-    try:
-        return "groups" in inspect.signature(estimator.fit).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def search_folds(search, train):
     """Decide and check the search's folds on ``train`` before fitting: a :class:`~avsc_sk.model_selection.CVPlan`.
 
@@ -432,14 +426,18 @@ def run_search(search, train, *, backend="loky", scheduler=None, client=None, pr
     groups = np.asarray(train.groups)
     search._avsc_progress = progress
     X, y = train.X, np.asarray(train.y)
-    routed = _takes_groups(search.estimator)
+    routed = takes_groups(search.estimator)
     own_client = cluster = None
     search.failures_ = None
     try:
         with sklearn.config_context(enable_metadata_routing=routed), _fit_failures(search):
             if routed:
                 # The estimator's own internal CV gets the groups too (never an ungrouped inner split).
-                search.set_params(estimator=clone(search.estimator).set_fit_request(groups=True))
+                # (A Pipeline routes them to its head, which requests them by default.)
+                estimator = clone(search.estimator)
+                if hasattr(estimator, "set_fit_request"):
+                    estimator = estimator.set_fit_request(groups=True)
+                search.set_params(estimator=estimator)
             if backend == "dask":
                 if client is None:
                     own_client, cluster = dask_client(scheduler)

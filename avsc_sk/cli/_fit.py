@@ -81,5 +81,9 @@ def run(args):
     if scores:
         line += f"; {score_label(scores)}: {format_scores(scores)}"
     print(line)
+    chosen = manifest.get("chosen")
+    if chosen:
+        print("head parameters (chosen on location-grouped inner folds unless set): "
+              + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in chosen.items()))
     print(f"saved run to {args.out}")
     return 0

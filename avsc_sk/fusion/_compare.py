@@ -8,6 +8,7 @@ from joblib import Parallel, delayed
 from sklearn.metrics import f1_score
 
 from ..errors import ConfigError, DataError
+from ..heads import fit_with_groups
 from ._base import fit_member, fold_proba, grouped_splits
 from ._early import make_modality_pipeline, make_pooler
 from ._late import LateFusionClassifier
@@ -140,11 +141,13 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     members = {name: (make_modality_pipeline(model=model, random_state=random_state), Ztr[:, blocks[name]])
                for name in names if name in need_single}
     k = len(splits) if need_oof else 0
+    groups = np.asarray(train.groups)  # the locations reach heads that choose their own settings
     tasks = [(name, fold) for name in members for fold in [None, *range(k)]]
     done = Parallel(n_jobs=n_jobs)(
-        delayed(_timed)(fit_member, name, members[name][0], members[name][1], ytr) if fold is None else
+        delayed(_timed)(fit_member, name, members[name][0], members[name][1], ytr, groups=groups)
+        if fold is None else
         delayed(_timed)(fold_proba, name, members[name][0], members[name][1], ytr, *splits[fold], classes,
-                        f"internal fold {fold + 1} of {k}", k)
+                        f"internal fold {fold + 1} of {k}", k, groups)
         for name, fold in tasks)
     for name in members:
         shared[name] = {"oof": np.empty((len(ytr), len(classes))) if need_oof else None, "t_oof": 0.0}
@@ -177,10 +180,7 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
             head = "logreg" if mode == "intermediate" else model
             est = make_estimator(mode, pooled_layout, model=head, random_state=random_state)
             t0 = time.perf_counter()
-            if mode == "intermediate":
-                est.fit(Ztr, ytr, groups=train.groups)
-            else:
-                est.fit(Ztr, ytr)
+            fit_with_groups(est, Ztr, ytr, train.groups)
             t_fit = time.perf_counter() - t0
             predict = est.predict_proba
         t0 = time.perf_counter()
