@@ -44,9 +44,9 @@ def _scores(y, P, classes, n_boot, seed):
             for metric in ("accuracy", "log_loss", "log_loss_ref3")]
 
 
-def _timed(fn, *args):
+def _timed(fn, *args, **kwargs):
     t0 = time.perf_counter()
-    out = fn(*args)
+    out = fn(*args, **kwargs)
     return out, time.perf_counter() - t0
 
 
