@@ -10,7 +10,7 @@ from sklearn.svm import SVC, LinearSVC
 
 from .errors import ConfigError
 
-__all__ = ["HEADS", "make_head"]
+__all__ = ["HEADS", "class_weight_params", "make_head"]
 
 
 def _logreg(random_state):
@@ -77,3 +77,35 @@ def make_head(name="logreg", *, random_state=0):
     except KeyError:
         raise ConfigError(f"unknown model {name!r}; expected one of {', '.join(HEADS)}") from None
     return factory(random_state)
+
+
+def class_weight_params(estimator, class_weight="balanced"):
+    """The ``set_params`` keys that give every head inside ``estimator`` this ``class_weight``.
+
+    A head is a step named ``head`` (or the SVM inside its calibration, ``head__estimator``);
+    the keys are ordinary estimator parameters, e.g. ``head__class_weight`` for early fusion or
+    ``audio__head__class_weight`` and ``video__head__class_weight`` for late fusion, so a
+    config holding them reproduces the model.
+
+    Parameters
+    ----------
+    estimator : estimator
+        An unfitted estimator of :func:`avsc_sk.make_estimator` (or a pipeline holding heads).
+    class_weight : "balanced", dict or None, default="balanced"
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ConfigError
+        If no head of ``estimator`` takes a ``class_weight`` (``knn``, ``mlp``, intermediate fusion).
+    """
+    keys = [k for k in estimator.get_params(deep=True)
+            if k == "head__class_weight" or k.endswith(("__head__class_weight", "head__estimator__class_weight"))]
+    if not keys:
+        raise ConfigError(f"{type(estimator).__name__} has no head with a class_weight parameter (knn, mlp and "
+                          "intermediate fusion have none); choose --model logreg, linsvm, svm or lgbm, "
+                          "or leave out --class-weight")
+    return dict.fromkeys(keys, class_weight)

@@ -245,14 +245,15 @@ def _chunk_size(n_jobs, n_splits):
 def neg_log_loss_scorer(estimator, X, y):
     """Negated log loss, computed as the reference scoring does (without the 3-decimal rounding).
 
-    sklearn's ``"neg_log_loss"`` fails when a grouped test fold lacks a scene; here every
-    scene has a column, and one the model never saw gets probability 0, clipped as DCASE
-    scoring does.
+    sklearn's ``"neg_log_loss"`` fails when a grouped test fold holds a class the fold's
+    training lacked; here the columns are the model's ``classes_`` and such a class gets
+    probability 0, clipped as DCASE scoring does.
     """
     from .evaluation import reference_log_loss
     from .runs import predict_proba_scenes
 
-    return -reference_log_loss(y, predict_proba_scenes(estimator, X), decimals=None)
+    classes = [str(c) for c in estimator.classes_]
+    return -reference_log_loss(y, predict_proba_scenes(estimator, X), decimals=None, classes=classes)
 
 
 def _scorer(name):

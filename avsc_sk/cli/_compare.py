@@ -4,7 +4,7 @@ from pathlib import Path
 
 from .._io import atomic_dir, check_output
 from .._load import load_split
-from ._common import FUSION_MODES, HEADS, add_features_args, add_force, synthetic_banner
+from ._common import FUSION_MODES, HEADS, add_class_weight, add_features_args, add_force, synthetic_banner
 
 __all__ = ["add_parser", "run", "write_compare"]
 
@@ -13,7 +13,7 @@ def add_parser(sub):
     p = sub.add_parser("compare", help="compare single-modality and fusion modes on one split",
                        description="Train every mode on the same training split, score each on the same "
                                    "evaluation split, and write compare.csv and compare.md: accuracy and log "
-                                   "loss with 95% bootstrap intervals, macro F1, fit and predict time, and "
+                                   "loss with 95% bootstrap intervals, balanced accuracy, macro F1, fit and predict time, and "
                                    "McNemar's test of each fusion against the best single modality.")
     add_features_args(p)
     p.add_argument("--train-split", default=None,
@@ -23,6 +23,7 @@ def add_parser(sub):
     p.add_argument("--fusions", default=None, metavar="MODES",
                    help="comma-separated modes, e.g. audio,video,early,intermediate,late,weighted "
                         f"(default: every modality of the data, then {','.join(FUSION_MODES)})")
+    add_class_weight(p)
     p.add_argument("--seed", type=int, default=0, help="random seed of the models and the bootstrap (default: 0)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default: 1000)")
     p.add_argument("--n-jobs", type=int, default=None, metavar="N",
@@ -54,11 +55,12 @@ def run(args):
     from ..runs import scoring_warnings
     from ._predict import warn
 
-    split, note = (args.train_split, None) if args.train_split else training_split(args.features)
+    split, note = (args.train_split, None) if args.train_split else training_split(args.features, args.meta)
     if note:
         print(note)
     # compare pools every mode with the means: read only those.
-    kw = dict(max_frames=args.max_frames, allow_missing_modality=args.allow_missing_modality, stats=("mean",))
+    kw = dict(max_frames=args.max_frames, allow_missing_modality=args.allow_missing_modality, stats=("mean",),
+              meta=args.meta)
     train = load_split(args.features, split, **kw)
     test = load_split(args.features, args.eval_split, **kw)
     if train.y is not None and test.y is not None:
@@ -66,7 +68,7 @@ def run(args):
                                         trained=f"the training split {train.split}"):
             warn(message)
     df = compare_fusions(train, test, fusions=args.fusions, model=args.model, random_state=args.seed,
-                         n_boot=args.n_boot, n_jobs=args.n_jobs)
+                         n_boot=args.n_boot, n_jobs=args.n_jobs, class_weight=args.class_weight)
     write_compare(df, args.out, force=args.force)
     banner = synthetic_banner(df.attrs.get("synthetic"))
     if banner:

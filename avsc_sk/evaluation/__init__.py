@@ -5,11 +5,20 @@ independent of the model that made them.
 """
 
 from ._calibration import brier_score, expected_calibration_error, reliability_table
-from ._metrics import format_scoring, per_class_table, reference_log_loss, score, unseen_class_warning
+from ._metrics import (
+    balanced_accuracy,
+    format_scoring,
+    per_class_table,
+    reference_log_loss,
+    score,
+    unpack_predictions,
+    unseen_class_warning,
+)
 from ._predictions import (
     DATA_COLUMN,
     PREDICTION_COLUMNS,
     attach_labels,
+    classes_of,
     prediction_frame,
     proba_of,
     read_labels,
@@ -22,8 +31,10 @@ __all__ = [
     "DATA_COLUMN",
     "PREDICTION_COLUMNS",
     "attach_labels",
+    "balanced_accuracy",
     "bootstrap_ci",
     "brier_score",
+    "classes_of",
     "expected_calibration_error",
     "format_scoring",
     "holm",
@@ -37,6 +48,7 @@ __all__ = [
     "reference_log_loss",
     "reliability_table",
     "score",
+    "unpack_predictions",
     "unseen_class_warning",
     "write_prediction",
 ]
