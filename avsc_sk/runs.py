@@ -505,17 +505,17 @@ def _check_model(model, model_path, manifest):
     if not callable(getattr(model, "predict_proba", None)) or classes is None:
         raise RunError(f"{model_path} holds a {type(model).__name__}, not a fitted classifier with predict_proba; "
                        "the file was replaced or damaged, re-run avsc-sk fit")
-    recorded = manifest.get("classes")
-    if recorded is not None and [str(c) for c in classes] != [str(c) for c in recorded]:
-        raise RunError(f"{model_path} predicts the classes {[str(c) for c in classes][:3]}... but "
-                       f"{model_path.parent / _MANIFEST} records {list(recorded)[:3]}...; the files do not belong "
-                       "together, re-run avsc-sk fit")
     stats = run_stats(manifest)
     width = sum((m[1] if stats is None else len(stats)) * m[2] for m in manifest["modalities"])
     n_in = getattr(model, "n_features_in_", width)
     if n_in != width:
         raise RunError(f"{model_path} expects {n_in} columns but {model_path.parent / _MANIFEST} describes {width} "
                        f"(modalities {manifest['modalities']}); the files do not belong together, re-run avsc-sk fit")
+    recorded = manifest.get("classes")
+    if recorded is not None and [str(c) for c in classes] != [str(c) for c in recorded]:
+        raise RunError(f"{model_path} predicts the classes {[str(c) for c in classes][:3]}... but "
+                       f"{model_path.parent / _MANIFEST} records {list(recorded)[:3]}...; the files do not belong "
+                       "together, re-run avsc-sk fit")
 
 
 def check_features(manifest, data):

@@ -115,7 +115,7 @@ def bootstrap_ci(y_true, proba, metric="accuracy", *, n_boot=1000, seed=0, alpha
             "alpha": float(alpha), "n_boot": int(n_boot), "n_clips": int(len(t))}
 
 
-def paired_bootstrap_diff(y_true, proba_a, proba_b, *, n_boot=1000, seed=0, alpha=0.05, decimals=3):
+def paired_bootstrap_diff(y_true, proba_a, proba_b, *, n_boot=1000, seed=0, alpha=0.05, decimals=3, classes=None):
     """Differences between two runs on the same clips, with paired bootstrap intervals.
 
     Both runs are scored on the same resamples of clips, so the interval reflects the
@@ -128,8 +128,8 @@ def paired_bootstrap_diff(y_true, proba_a, proba_b, *, n_boot=1000, seed=0, alph
     proba_a, proba_b : DataFrame or array-like of shape (n_clips, n_classes)
         Predictions of the two runs, rows in the same clip order (a class only one of
         them knows counts probability 0 for the other).
-    n_boot, seed, alpha, decimals
-        As in :func:`bootstrap_ci`.
+    n_boot, seed, alpha, decimals, classes
+        As in :func:`bootstrap_ci` (``classes`` names the columns of both arrays).
 
     Returns
     -------
@@ -142,8 +142,8 @@ def paired_bootstrap_diff(y_true, proba_a, proba_b, *, n_boot=1000, seed=0, alph
     """
     if y_true is None and isinstance(proba_a, pd.DataFrame):
         y_true = proba_a["scene_label"].to_numpy()
-    t, pa, Pa, labels = unpack_predictions(y_true, proba_a)
-    t2, pb, Pb, labels_b = unpack_predictions(y_true, proba_b)
+    t, pa, Pa, labels = unpack_predictions(y_true, proba_a, classes)
+    t2, pb, Pb, labels_b = unpack_predictions(y_true, proba_b, classes)
     if len(pa) != len(pb):
         raise DataError(f"the runs hold {len(pa)} and {len(pb)} clips; compare runs on the same clips")
     if labels_b != labels:  # one label space for both: a's classes, then those only b knows
