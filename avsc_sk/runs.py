@@ -34,7 +34,8 @@ from .errors import ConfigError, DataError, RunError
 from .fusion import make_estimator
 from .model_selection import set_cv_groups
 
-__all__ = ["Run", "TRUSTED_MODULES", "TRUSTED_TYPES", "build_estimator", "with_class_weight", "fit_estimator", "fit_run", "save_run", "load_run",
+__all__ = ["Run", "TRUSTED_MODULES", "TRUSTED_TYPES", "build_estimator", "with_class_weight", "fit_estimator",
+           "fit_run", "save_run", "load_run",
            "predict_proba_scenes", "predict_frame", "check_features", "feature_warnings", "scoring_warnings",
            "score_label", "read_stats", "run_stats"]
 

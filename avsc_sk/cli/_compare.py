@@ -13,7 +13,8 @@ def add_parser(sub):
     p = sub.add_parser("compare", help="compare single-modality and fusion modes on one split",
                        description="Train every mode on the same training split, score each on the same "
                                    "evaluation split, and write compare.csv and compare.md: accuracy and log "
-                                   "loss with 95% bootstrap intervals, balanced accuracy, macro F1, fit and predict time, and "
+                                   "loss with 95% bootstrap intervals, balanced accuracy, macro F1, fit and predict "
+                                   "time, and "
                                    "McNemar's test of each fusion against the best single modality.")
     add_features_args(p)
     p.add_argument("--train-split", default=None,

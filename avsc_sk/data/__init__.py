@@ -1,4 +1,5 @@
-"""Data in: clip names, clip metadata tables, feature files in every supported layout, pooling while reading, and their validation."""
+"""Data in: clip names, clip metadata tables, feature files in every supported layout, pooling while reading,
+and their validation."""
 
 from ._clipname import SCENES, ClipName, label_index, parse_stem, scene_of_index, stem_of
 from ._featureset import FeatureSet, concat_featuresets

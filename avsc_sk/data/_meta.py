@@ -114,8 +114,9 @@ def apply_meta(data, meta, *, split=None):
     found = ids.isin(meta.index)
     if not found.all():
         lost = ids[~found]
-        raise DataError(f"{source} has no row for {len(lost)} of the {len(ids)} clips of {data.source or 'the features'}, "
-                        f"e.g. {lost[0]!r}; add a row (clip_id, label, ...) for every clip")
+        raise DataError(f"{source} has no row for {len(lost)} of the {len(ids)} clips of "
+                        f"{data.source or 'the features'}, e.g. {lost[0]!r}; add a row (clip_id, label, ...) "
+                        "for every clip")
     rows = meta.loc[ids]
     keep = np.ones(len(ids), dtype=bool)
     if "split" in rows.columns:

@@ -2,10 +2,10 @@
 
 The format is the one both reference systems wrote (``prediction.csv``): tab-separated,
 columns ``aid, scene_pred[, scene_label]`` then one probability column per class of the run
-(for TAU data ``airport, ..., tram``), printed ``%.3f``. Provenance (model, features) lives in the run manifest, not in this file, so that
-the reference scoring scripts read our files unchanged; predictions of synthetic data carry
-one more column, ``data`` = ``synthetic``, after the probabilities, where readers that take
-columns by name or by position both pass it by.
+(for TAU data ``airport, ..., tram``), printed ``%.3f``. Provenance (model, features) lives in
+the run manifest, not in this file, so that the reference scoring scripts read our files
+unchanged; predictions of synthetic data carry one more column, ``data`` = ``synthetic``,
+after the probabilities, where readers that take columns by name or by position both pass it by.
 """
 
 import io

@@ -229,9 +229,11 @@ def format_compare(df, *, markdown=True):
     head = (f"Fusion comparison on {what}: train {a.get('n_train', '?')} clips, evaluate {a.get('n_test', '?')} "
             f"clips, head {a.get('model', '?')}; 95% bootstrap intervals ({a.get('n_boot', '?')} resamples); "
             "McNemar p against the best single modality.")
-    cols = ["mode", "accuracy (95% CI)", "balanced acc", "log loss (95% CI)", "macro F1", "fit s", "predict s", "vs", "McNemar p"]
+    cols = ["mode", "accuracy (95% CI)", "balanced acc", "log loss (95% CI)", "macro F1", "fit s", "predict s", "vs",
+            "McNemar p"]
     body = [[r["mode"], f"{r['accuracy']:.3f} [{r['accuracy_low']:.3f}, {r['accuracy_high']:.3f}]",
-             f"{r['balanced_accuracy']:.3f}", f"{r['log_loss']:.3f} [{r['log_loss_low']:.3f}, {r['log_loss_high']:.3f}]", f"{r['macro_f1']:.3f}",
+             f"{r['balanced_accuracy']:.3f}",
+             f"{r['log_loss']:.3f} [{r['log_loss_low']:.3f}, {r['log_loss_high']:.3f}]", f"{r['macro_f1']:.3f}",
              f"{r['fit_time_s']:.1f}", f"{r['predict_time_s']:.2f}", r["vs"], _fmt_p(r["mcnemar_p"])]
             for _, r in df.iterrows()]
     foot = []
