@@ -65,7 +65,7 @@ def run(args):
     train = load_split(args.features, split, **kw)
     test = load_split(args.features, args.eval_split, **kw)
     if train.y is not None and test.y is not None:
-        for message in scoring_warnings(sorted(set(train.y.tolist())), train.clip_ids, test,
+        for message in scoring_warnings(train.classes, train.clip_ids, test,
                                         trained=f"the training split {train.split}"):
             warn(message)
     df = compare_fusions(train, test, fusions=args.fusions, model=args.model, random_state=args.seed,
