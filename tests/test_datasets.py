@@ -102,8 +102,14 @@ def test_calibration_matches_the_study():
 def test_cache_round_trip(tmp_path, monkeypatch):
     pytest.importorskip("avsc_sk.data._native")
     monkeypatch.setenv("AVSC_SK_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir()
+    old = tmp_path / "cache" / f"tau_like-v{GENERATOR_VERSION - 1}-frames2-dim4-seed0.h5"
+    old.write_bytes(b"an older generator's values")
+    keep = tmp_path / "cache" / "notes.h5"  # not a cache file of ours
+    keep.write_bytes(b"x")
     first = load_tau_like("train+val", n_frames=2, dim=4)
-    files = list((tmp_path / "cache").glob("*.h5"))
+    assert not old.exists() and keep.exists()  # an older version's file is removed when a new one is written
+    files = [f for f in (tmp_path / "cache").glob("tau_like-*.h5")]
     assert len(files) == 1 and f"-v{GENERATOR_VERSION}-" in files[0].name
     again = load_tau_like("train+val", n_frames=2, dim=4)
     assert again.source == str(files[0])  # read back, not generated

@@ -263,7 +263,7 @@ def test_tune_with_a_single_grid_value_writes_its_outputs(tmp_path, feature_file
 
 
 def test_interrupt_after_exactly_one_configuration_keeps_it(tmp_path, feature_file, capsys, monkeypatch):
-    monkeypatch.setattr(avsc_sk.runs, "build_estimator", lambda config, mods: GroupsSpy(stop_at=2))
+    monkeypatch.setattr(avsc_sk.runs, "build_estimator", lambda config, mods, **kw: GroupsSpy(stop_at=2))
     grid = _grid_file(tmp_path, '[grid]\nc = [1, 2, 3]\n')
     out = tmp_path / "partial"
     # 1 job, 5 folds: one candidate per batch, so only the first finishes.

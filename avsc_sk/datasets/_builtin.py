@@ -71,12 +71,26 @@ def load_tau_like(split="train", *, n_frames=10, dim=512, seed=0, cache=True, st
         sets = make_tau_like(n_frames=n_frames, dim=dim, seed=seed)
         try:
             write_features(path, sets, layout="native", force=path.exists())
+            remove_old_versions()
         except OutputExistsError:
             pass  # another process wrote the same values first
         except OSError:
             pass  # read-only or full cache folder: the data in memory is just as good
         return _mark(_join(sets, splits, stats))
     return _mark(_join(make_tau_like(n_frames=n_frames, dim=dim, seed=seed, splits=splits), splits, stats))
+
+
+def remove_old_versions():
+    """Delete the cache files of other generator versions (never read again); return their paths."""
+    removed = []
+    for old in cache_dir().glob("tau_like-v*-frames*-dim*-seed*.h5"):
+        if not old.name.startswith(f"tau_like-v{GENERATOR_VERSION}-"):
+            try:
+                old.unlink()
+                removed.append(old)
+            except OSError:
+                pass  # in use or read-only: harmless, it is only never read
+    return removed
 
 
 def _join(sets, splits, stats):
