@@ -251,3 +251,31 @@ def test_balanced_accuracy_weighs_classes_alike():
     # a label no column holds is scored as probability 0 and listed after the classes
     s = score(["cat", "eel"], [[0.9, 0.1], [0.2, 0.8]], classes=["cat", "dog"])
     assert s["classes"] == ["cat", "dog", "eel"] and s["eel"]["recall"] == 0.0
+
+
+def test_runs_with_different_classes_compare_on_their_union():
+    from avsc_sk.evaluation import paired_bootstrap_diff, prediction_frame
+
+    y = ["cat", "dog", "eel", "cat"]
+    a = prediction_frame(list("wxyz"), [[0.9, 0.1], [0.2, 0.8], [0.5, 0.5], [0.6, 0.4]], ["cat", "dog"], y)
+    b = prediction_frame(list("wxyz"), [[0.1, 0.9], [0.7, 0.3], [0.2, 0.8], [0.7, 0.3]], ["dog", "eel"], y)
+    d = paired_bootstrap_diff(None, a, b, n_boot=50, seed=0)
+    assert list(d[d.metric == "recall"]["scene"]) == ["cat", "dog", "eel"]
+    recall = d[d.metric == "recall"].set_index("scene")
+    assert recall.loc["cat", "a"] == 1.0 and recall.loc["cat", "b"] == 0.0  # b never saw cat
+    assert recall.loc["eel", "a"] == 0.0 and recall.loc["eel", "b"] == 1.0
+    acc = d[(d.scene == "all") & (d.metric == "accuracy")].iloc[0]
+    assert acc["a"] == pytest.approx(0.75) and acc["b"] == pytest.approx(0.5)
+
+
+def test_a_model_file_with_other_classes_than_its_manifest_is_refused(six, tmp_path):
+    from avsc_sk.errors import RunError
+    from avsc_sk.runs import load_run
+
+    run = tmp_path / "run"
+    assert main(["fit", "--features", str(six), "--fusion", "audio", "--split", "train", "--out", str(run)]) == 0
+    manifest = json.loads((run / "manifest.json").read_text())
+    manifest["classes"] = ["cat", "dog"]
+    (run / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(RunError, match=r"predicts the classes \['airport', 'bus', 'metro'\].*records \['cat', 'dog'\]"):
+        load_run(run)
