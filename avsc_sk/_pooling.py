@@ -1,6 +1,5 @@
 """FramePooler: frame-level embeddings -> one clip vector per modality block."""
 
-import inspect
 import numbers
 
 import numpy as np
@@ -14,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .data import POOLING_STATS, check_stat_names, missing_rows, pool_frames, stat_names
 from .errors import ConfigError, DataError
+from .heads import fit_with_groups
 
 __all__ = ["FramePooler", "POOLING_STATS", "SegmentClassifier", "segment_modalities"]
 
@@ -223,10 +223,8 @@ class SegmentClassifier(ClassifierMixin, BaseEstimator):
         Xs, self.n_segments_ = self._segment_rows(X, fit=True)
         self.estimator_ = estimator if self.pooler_ is None else _after_pooling(estimator, self.pooler_)
         ys = np.repeat(y, self.n_segments_)
-        fit_params = {}
-        if groups is not None and "groups" in inspect.signature(self.estimator_.fit).parameters:
-            fit_params["groups"] = np.repeat(np.asarray(groups), self.n_segments_)
-        self.estimator_.fit(Xs, ys, **fit_params)
+        groups = None if groups is None else np.repeat(np.asarray(groups), self.n_segments_)
+        fit_with_groups(self.estimator_, Xs, ys, groups)
         self.classes_ = self.estimator_.classes_
         return self
 

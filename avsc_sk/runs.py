@@ -14,7 +14,6 @@ Loading checks the avsc-sk version and the manifest, and admits only the types i
 loaded, so it is refused unless the caller passes ``trust_pickle=True``.
 """
 
-import inspect
 import json
 import platform
 import time
@@ -33,11 +32,12 @@ from .data import POOLING_STATS, check_stat_names, stat_names
 from .errors import ConfigError, DataError, RunError
 from .fusion import make_estimator
 from .model_selection import set_cv_groups
+from .heads import chosen_params, fit_with_groups
 
 __all__ = ["Run", "TRUSTED_MODULES", "TRUSTED_TYPES", "build_estimator", "with_class_weight", "fit_estimator",
            "fit_run", "save_run", "load_run",
            "predict_proba_scenes", "predict_frame", "check_features", "feature_warnings", "scoring_warnings",
-           "score_label", "read_stats", "run_stats"]
+           "score_label", "format_scores", "read_stats", "run_stats"]
 
 #: Module prefixes whose types a model file may contain; anything else is refused.
 TRUSTED_MODULES = ("sklearn.", "avsc_sk.", "lightgbm.", "numpy.", "scipy.")
@@ -200,33 +200,56 @@ def fit_estimator(estimator, train):
     if n_classes < 2:
         raise DataError(f"{train.source or 'features'}: split {train.split!r} has only one class; "
                         "fit needs clips of at least two classes")
-    kwargs = {"groups": train.groups} if "groups" in inspect.signature(estimator.fit).parameters else {}
     from sklearn.utils._param_validation import InvalidParameterError
 
     try:
-        return estimator.fit(train.X, train.y, **kwargs)
+        return fit_with_groups(estimator, train.X, train.y, train.groups)
     except InvalidParameterError as exc:
         # set_params accepts any value; scikit-learn checks them only here, in fit.
         raise ConfigError(f"params: {str(exc).splitlines()[0]} Fix the value in the config or with --set") from None
 
 
-def predict_proba_scenes(model, X):
-    """``predict_proba`` as float64, one column per class of ``model.classes_`` (the run's label space)."""
-    return np.asarray(model.predict_proba(X), dtype=np.float64)
+def predict_proba_scenes(model, X, *, n_jobs=1):
+    """``predict_proba`` as float64, one column per class of ``model.classes_`` (the run's label space).
+
+    ``n_jobs`` > 1 predicts that many chunks of clips at once, in threads (numpy releases the
+    GIL while pooling the frames); each clip is predicted on its own, so the result is the same.
+    """
+    from joblib import Parallel, delayed, effective_n_jobs
+
+    n = min(effective_n_jobs(n_jobs), X.shape[0])
+    if n > 1:
+        bounds = np.linspace(0, X.shape[0], n + 1).astype(int)
+        proba = np.vstack(Parallel(n_jobs=n, prefer="threads")(
+            delayed(model.predict_proba)(X[a:b]) for a, b in zip(bounds[:-1], bounds[1:])))
+    else:
+        proba = model.predict_proba(X)
+    return np.asarray(proba, dtype=np.float64)
 
 
-def _scores(model, data, train=None):
-    # The reference scoring (log loss over the probabilities as prediction.csv prints them), so the
-    # manifest, demo, compare and report all show the same figure for the same predictions.
-    from .evaluation import score
+def _scores(model, data, train=None, n_jobs=1):
+    # Both log losses, named as everywhere: log_loss exact (float probabilities), log_loss_ref3 over
+    # them rounded as prediction.csv prints them (the reference scoring), so the manifest, demo,
+    # compare and report show the same figures for the same predictions.
+    from .evaluation import LOG_LOSS, LOG_LOSS_REF, score
 
-    scores = score(data.y, predict_proba_scenes(model, data.X), classes=[str(c) for c in model.classes_])
+    scores = score(data.y, predict_proba_scenes(model, data.X, n_jobs=n_jobs),
+                   classes=[str(c) for c in model.classes_])
     out = {"split": data.split, "n_clips": scores["n_clips"], "accuracy": scores["accuracy"],
            "balanced_accuracy": scores["balanced_accuracy"],
-           "macro_f1": scores["macro avg"]["f1-score"], "log_loss": scores["log_loss"]}
+           "macro_f1": scores["macro avg"]["f1-score"], LOG_LOSS: scores[LOG_LOSS],
+           LOG_LOSS_REF: scores[LOG_LOSS_REF]}
     if train is not None:
         out["n_trained_on"] = _n_shared(train.clip_ids, data)
     return out
+
+
+def format_scores(scores):
+    """``accuracy 0.xxx, balanced accuracy 0.xxx, log_loss 0.xxx, log_loss_ref3 0.xxx (N clips)``."""
+    ref = f", log_loss_ref3 {scores['log_loss_ref3']:.3f}" if "log_loss_ref3" in scores else ""
+    balanced = f", balanced accuracy {scores['balanced_accuracy']:.3f}" if "balanced_accuracy" in scores else ""
+    return (f"accuracy {scores['accuracy']:.3f}{balanced}, log_loss {scores['log_loss']:.3f}{ref} "
+            f"({scores['n_clips']} clips)")
 
 
 def score_label(scores):
@@ -300,7 +323,7 @@ def _describe(data, source, max_frames):
     return out
 
 
-def fit_run(config, train, *, evaluate=None, source=None, max_frames=None):
+def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_jobs=1):
     """Build, fit and score the estimator ``config`` describes.
 
     Parameters
@@ -316,6 +339,10 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None):
     max_frames : int, optional
         The ``max_frames`` the features from ``source`` were read with, recorded so that
         prediction can warn when features are read differently.
+    n_jobs : int, default=1
+        Parallel jobs of the fit where the estimator has them (late and weighted fusion: their
+        internal folds) and of scoring ``evaluate``. Predictions and
+        scores do not depend on it; the model's ``n_jobs`` parameter is set back afterwards.
 
     Returns
     -------
@@ -323,9 +350,15 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None):
     manifest : dict
     """
     estimator = build_estimator(config, train.modalities, input_stats=train.stats)
+    key = _n_jobs_key(estimator)
+    saved = estimator.get_params()[key] if key else None
+    if key and n_jobs != 1:
+        estimator.set_params(**{key: n_jobs})
     t0 = time.perf_counter()
     model = fit_estimator(estimator, train)
     fit_s = time.perf_counter() - t0
+    if key:
+        model.set_params(**{key: saved})  # a runtime choice, not part of the model
     manifest = {
         "avsc_sk_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -336,6 +369,8 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None):
         "synthetic": bool(train.synthetic),
         "train": _describe(train, source, max_frames),
         "versions": _versions(),
+        # What the heads chose on grouped inner folds (or were given), e.g. {"head__C": 0.003}.
+        "chosen": chosen_params(model),
         "timings": {"fit_s": round(fit_s, 3)},
         "scores": {},
         "warnings": [],
@@ -344,12 +379,23 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None):
         frames = _frame_count_warning(manifest, evaluate)
         evaluate = check_features(manifest, evaluate)
         t0 = time.perf_counter()
-        manifest["scores"] = _scores(model, evaluate, train=train)
+        manifest["scores"] = _scores(model, evaluate, train=train, n_jobs=n_jobs)
         manifest["timings"]["predict_s"] = round(time.perf_counter() - t0, 3)
         manifest["warnings"] = [*([frames] if frames else []),
                                 *scoring_warnings(model.classes_, train.clip_ids, evaluate,
                                                   trained=f"the training split {train.split}")]
     return model, manifest
+
+
+def _n_jobs_key(estimator):
+    """The parameter of a fusion estimator (or the one a SegmentClassifier wraps) that sets its parallel jobs."""
+    params = estimator.get_params(deep=False)
+    if "n_jobs" in params:
+        return "n_jobs"
+    inner = params.get("estimator")
+    if isinstance(estimator, SegmentClassifier) and inner is not None and "n_jobs" in inner.get_params(deep=False):
+        return "estimator__n_jobs"
+    return None
 
 
 def save_run(run_dir, model, manifest, *, force=False):
@@ -622,10 +668,13 @@ def feature_warnings(manifest, data, *, max_frames=None):
     return out
 
 
-def predict_frame(run, data):
-    """Predict a FeatureSet with a loaded run; returns the reference prediction frame."""
+def predict_frame(run, data, *, n_jobs=1):
+    """Predict a FeatureSet with a loaded run; returns the reference prediction frame.
+
+    ``n_jobs`` > 1 predicts chunks of clips at once (see :func:`predict_proba_scenes`).
+    """
     from .evaluation import prediction_frame
 
     data = check_features(run.manifest, data)
-    proba = predict_proba_scenes(run.model, data.X)
+    proba = predict_proba_scenes(run.model, data.X, n_jobs=n_jobs)
     return prediction_frame(data.clip_ids, proba, [str(c) for c in run.model.classes_], data.y)

@@ -46,6 +46,7 @@ from sklearn.model_selection import GridSearchCV, ParameterGrid, ParameterSample
 from ._config import DEFAULT_CONFIG, ESTIMATORS, _check, build_params, check_param_keys
 from .errors import ConfigError, DataError, MissingDependencyError
 from .model_selection import LocationKFold, check_cv_groups
+from .heads import takes_groups
 
 __all__ = ["SEARCHES", "BACKENDS", "load_grid", "make_search", "search_folds", "run_search", "search_results",
            "results_table", "best_config", "plot_search", "ProgressLine"]
@@ -243,17 +244,33 @@ def _chunk_size(n_jobs, n_splits):
 
 
 def neg_log_loss_scorer(estimator, X, y):
-    """Negated log loss, computed as the reference scoring does (without the 3-decimal rounding).
+    """Negated exact log loss (``log_loss``: over the float probabilities, as scikit-learn computes it).
 
     sklearn's ``"neg_log_loss"`` fails when a grouped test fold holds a class the fold's
     training lacked; here the columns are the model's ``classes_`` and such a class gets
-    probability 0, clipped as DCASE scoring does.
+    probability 0 (clipped).
     """
-    from .evaluation import reference_log_loss
+    from .evaluation import exact_log_loss
     from .runs import predict_proba_scenes
 
-    classes = [str(c) for c in estimator.classes_]
-    return -reference_log_loss(y, predict_proba_scenes(estimator, X), decimals=None, classes=classes)
+    return -exact_log_loss(y, predict_proba_scenes(estimator, X), classes=[str(c) for c in estimator.classes_])
+
+
+def log_loss_scores(estimator, X, y):
+    """Every score a log-loss search records, from one ``predict_proba``.
+
+    Returns
+    -------
+    dict
+        ``neg_log_loss`` (exact, ranks the candidates), ``neg_log_loss_ref3`` (over the
+        probabilities rounded to 3 decimals, as the reference scoring reads prediction.csv)
+        and ``accuracy``.
+    """
+    from .evaluation import score
+    from .runs import predict_proba_scenes
+
+    s = score(y, predict_proba_scenes(estimator, X), classes=[str(c) for c in estimator.classes_])
+    return {"neg_log_loss": -s["log_loss"], "neg_log_loss_ref3": -s["log_loss_ref3"], "accuracy": s["accuracy"]}
 
 
 def _scorer(name):
@@ -263,6 +280,8 @@ def _scorer(name):
 def _scoring(scoring, search):
     if search == "halving":
         return _scorer(scoring)  # successive halving ranks by one metric only
+    if scoring == "neg_log_loss":
+        return log_loss_scores
     if scoring == "accuracy":
         return {"accuracy": "accuracy"}
     return {scoring: _scorer(scoring), "accuracy": "accuracy"}
@@ -285,7 +304,8 @@ def make_search(estimator, param_grid, *, search="grid", cv=5, scoring="neg_log_
         by ``groups``, fewer when a training part would lack a class).
     scoring : str, default="neg_log_loss"
         The metric that ranks candidates and picks the refit; ``accuracy`` is recorded too
-        (not with ``"halving"``, which takes one metric).
+        (not with ``"halving"``, which takes one metric). ``neg_log_loss`` is the exact log
+        loss; the reference one (``neg_log_loss_ref3``, 3 decimals) is recorded beside it.
     n_jobs : int, default=1
         Parallel fits (``-1``: all cores, or all Dask workers under ``backend="dask"``).
     n_iter : int, default=10
@@ -350,13 +370,6 @@ def dask_client(scheduler=None):
                         "check the address (tcp://HOST:8786) or use --scheduler local") from None
 
 
-def _takes_groups(estimator):
-    try:
-        return "groups" in inspect.signature(estimator.fit).parameters
-    except (TypeError, ValueError):
-        return False
-
-
 def search_folds(search, train):
     """Decide and check the search's folds on ``train`` before fitting: a :class:`~avsc_sk.model_selection.CVPlan`.
 
@@ -414,14 +427,18 @@ def run_search(search, train, *, backend="loky", scheduler=None, client=None, pr
     groups = np.asarray(train.groups)
     search._avsc_progress = progress
     X, y = train.X, np.asarray(train.y)
-    routed = _takes_groups(search.estimator)
+    routed = takes_groups(search.estimator)
     own_client = cluster = None
     search.failures_ = None
     try:
         with sklearn.config_context(enable_metadata_routing=routed), _fit_failures(search):
             if routed:
                 # The estimator's own internal CV gets the groups too (never an ungrouped inner split).
-                search.set_params(estimator=clone(search.estimator).set_fit_request(groups=True))
+                # (A Pipeline routes them to its head, which requests them by default.)
+                estimator = clone(search.estimator)
+                if hasattr(estimator, "set_fit_request"):
+                    estimator = estimator.set_fit_request(groups=True)
+                search.set_params(estimator=estimator)
             if backend == "dask":
                 if client is None:
                     own_client, cluster = dask_client(scheduler)
@@ -541,7 +558,7 @@ def _primary(df):
 
 
 def _metric_name(metric):
-    return {"neg_log_loss": "log loss", "score": "score"}.get(metric, metric.removeprefix("neg_").replace("_", " "))
+    return {"score": "score"}.get(metric, metric.removeprefix("neg_"))
 
 
 def _sign(metric):

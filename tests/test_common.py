@@ -4,6 +4,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from avsc_sk._pooling import FramePooler, SegmentClassifier
+from avsc_sk.heads import KNNHead, LGBMHead, LogisticRegressionHead, MLPHead, SVMHead
 from avsc_sk.fusion import IntermediateFusionClassifier, LateFusionClassifier, WeightedFusionClassifier, \
     make_modality_pipeline
 
@@ -25,6 +26,13 @@ ESTIMATORS = [
     WeightedFusionClassifier(cv=2, per_class=True, blend="arithmetic"),
     _pooled(LateFusionClassifier),
     _pooled(WeightedFusionClassifier),
+    # The heads with their inner selection on (small grids, so the checks stay quick).
+    LogisticRegressionHead(Cs=(0.01, 1.0), cv=2),
+    SVMHead(kernel="linear", Cs=(0.1, 1.0), cv=2),
+    SVMHead(Cs=(1.0, 10.0), gamma_scales=(1.0, 3.0), cv=2),
+    KNNHead(ks=(3, 5), cv=2),
+    LGBMHead(max_rounds=20, stopping_rounds=5, cv=2),
+    MLPHead(alphas=(1e-4, 1e-2), hidden_layer_sizes=(32,), max_iter=300, cv=2),
     IntermediateFusionClassifier(hidden=32, embed=16, shared=16, learning_rate=1e-2, max_epochs=40,
                                  patience=40, validation_fraction=0.0, random_state=0),
 ]

@@ -7,11 +7,12 @@ from scipy import stats
 from sklearn.metrics import accuracy_score, classification_report, f1_score, log_loss, precision_score
 
 from avsc_sk.data import SCENES
-from avsc_sk.errors import DataError, OutputExistsError
+from avsc_sk.errors import ConfigError, DataError, OutputExistsError
 from avsc_sk.evaluation import (
     attach_labels,
     bootstrap_ci,
     brier_score,
+    exact_log_loss,
     expected_calibration_error,
     format_scoring,
     mcnemar,
@@ -174,12 +175,15 @@ def test_score_and_table_match_sklearn():
     Q = np.round(P, 3)
     Q = np.clip(Q, 1e-15, 1 - 1e-15)
     Q /= Q.sum(1, keepdims=True)
-    assert s["log_loss"] == pytest.approx(log_loss(y, Q), rel=1e-12)
+    assert s["log_loss_ref3"] == pytest.approx(log_loss(y, Q), rel=1e-12)
+    assert s["log_loss"] == pytest.approx(log_loss(names[y], P, labels=list(SCENES)), rel=1e-12)
+    assert exact_log_loss(y, P) == s["log_loss"]
     assert reference_log_loss(y, P, decimals=None) == pytest.approx(log_loss(y, P), rel=1e-12)
     table = per_class_table(names[y], P)
     assert list(table.index) == [*SCENES, "accuracy", "macro avg", "weighted avg", "overall log loss"]
     assert table.loc["accuracy", "f1-score"] == pytest.approx(s["accuracy"])
-    assert table.loc["overall log loss", "f1-score"] == pytest.approx(s["log_loss"])
+    # the reference layout's figure is the reference log loss
+    assert table.loc["overall log loss", "f1-score"] == pytest.approx(s["log_loss_ref3"])
     assert table.loc["tram", "recall"] == pytest.approx(s["tram"]["recall"])
 
 
@@ -188,6 +192,39 @@ def test_reference_log_loss_renormalises_printed_zeros():
     P = np.array([[0.0, 1.0] + [0.0] * 8, [0.5, 0.5] + [0.0] * 8])
     loss = reference_log_loss([0, 0], P)
     assert loss == pytest.approx((-np.log(1e-15 / (1 + 9e-15)) - np.log(0.5 / (1 + 8e-15))) / 2)
+
+
+def test_exact_and_reference_log_loss_differ_on_a_tiny_probability(tmp_path):
+    # The true scene of clip 0 gets 0.0004: exact, -log(0.0004) = 7.82; printed %.3f it is read
+    # as 0.000, clipped to 1e-15: 34.5. Clip 1 (0.7) loses nothing to rounding but renormalising.
+    P = np.zeros((2, K))
+    P[0, :2] = [0.9996, 0.0004]
+    P[1, :3] = [0.7, 0.2, 0.1]
+    y = np.array(["bus", "airport"], dtype=object)
+    s = score(y, P)
+    exact = (-np.log(0.0004) - np.log(0.7)) / 2
+    assert s["log_loss"] == pytest.approx(exact, rel=1e-12)
+    assert s["log_loss"] == pytest.approx(log_loss(y, P, labels=list(SCENES)), rel=1e-12)
+    # printed: row 0 reads 1.000, 0.000 -> clipped 1e-15, renormalised
+    ref = (-np.log(1e-15 / (1 + 9e-15)) - np.log(0.7 / (1 + 7e-15))) / 2
+    assert s["log_loss_ref3"] == pytest.approx(ref, rel=1e-9)
+    assert s["log_loss_ref3"] - s["log_loss"] > 13
+    # what a 3-decimal prediction file gives back is the reference figure, not the exact one
+    frame = prediction_frame(["bus-lyon-1-1", "airport-lyon-2-2"], P, SCENES, y_true=y)
+    write_prediction(tmp_path / "p3.csv", frame)
+    back = read_prediction(tmp_path / "p3.csv")
+    assert back.attrs["decimals"] == 3
+    assert exact_log_loss(None, back) == pytest.approx(-np.log(np.finfo(float).eps) / 2 - np.log(0.7) / 2)
+    assert reference_log_loss(None, back, decimals=None) == pytest.approx(s["log_loss_ref3"], rel=1e-12)
+    # six decimals keep the 0.0004
+    write_prediction(tmp_path / "p6.csv", frame, decimals=6)
+    back6 = read_prediction(tmp_path / "p6.csv")
+    assert back6.attrs["decimals"] == 6
+    assert "\t0.000400\t" in (tmp_path / "p6.csv").read_text()
+    assert reference_log_loss(None, back6, decimals=None) == pytest.approx(exact, rel=1e-9)
+    for bad in (0, 18, 2.5):
+        with pytest.raises(ConfigError, match="decimals"):
+            write_prediction(tmp_path / "bad.csv", frame, decimals=bad)
 
 
 def test_bootstrap_ci_covers():
@@ -200,7 +237,10 @@ def test_bootstrap_ci_covers():
     # binomial standard error of an accuracy
     se = np.sqrt(acc["estimate"] * (1 - acc["estimate"]) / 3645)
     assert acc["std"] == pytest.approx(se, rel=0.15)
-    assert ll["estimate"] == pytest.approx(reference_log_loss(y, P))
+    assert ll["estimate"] == pytest.approx(log_loss(y, P, labels=range(K)), rel=1e-12)
+    ref = bootstrap_ci(y, P, "log_loss_ref3", n_boot=1000, seed=0)
+    assert ref["estimate"] == pytest.approx(reference_log_loss(y, P))
+    assert ref["low"] < ref["estimate"] < ref["high"]
     assert bootstrap_ci(y, P, "accuracy", n_boot=200, seed=5) == bootstrap_ci(y, P, "accuracy", n_boot=200, seed=5)
     slow = bootstrap_ci(y[:200], P[:200], lambda t, p, _: np.mean(t == p), n_boot=50, seed=0)
     assert slow["estimate"] == pytest.approx(accuracy_score(y[:200], P[:200].argmax(1)))

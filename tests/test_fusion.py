@@ -14,6 +14,7 @@ from threadpoolctl import threadpool_limits
 from avsc_sk._pooling import FramePooler
 from avsc_sk.data import SCENES, FeatureSet
 from avsc_sk.errors import ConfigError, DataError, SplitWarning
+from avsc_sk.heads import fit_with_groups
 from avsc_sk.fusion import (
     IntermediateFusionClassifier,
     LateFusionClassifier,
@@ -371,10 +372,12 @@ def test_too_few_clips_per_scene_is_one_data_error():
                                           r"every class has fewer than 5 clips"):
         est.fit(fs.X, fs.y, groups=fs.groups)
     assert len(est.cv_splits_) == 4
-    # Two folds are possible, but 25 neighbours need more than the 20 clips of a fold.
+    # Two folds are possible, but 25 neighbours (given; the head would choose fewer) need more
+    # than the 20 clips of a fold.
     with pytest.raises(DataError, match=r"modality 'audio': internal fold 1 of 2 has 20 training clips.*"
                                         r"n_neighbors = 25.*more clips per scene.*audio__head__.*cv=3"):
-        est.set_params(cv=2).fit(fs.X, fs.y, groups=fs.groups)
+        est.set_params(cv=2, audio__head__n_neighbors=25, video__head__n_neighbors=25).fit(fs.X, fs.y,
+                                                                                           groups=fs.groups)
     # With fewer neighbours it fits.
     assert est.set_params(cv=2, audio__head__n_neighbors=5, video__head__n_neighbors=5).fit(fs.X, fs.y, groups=fs.groups)
     assert make_estimator("weighted", fs.modalities).set_params(cv=2).fit(fs.X, fs.y, groups=fs.groups)
@@ -393,9 +396,8 @@ def test_compare_matches_the_standalone_estimators(split):
     for mode in ("audio", "early", "late", "weighted"):
         est = make_estimator(mode, train.modalities)
         if mode in ("late", "weighted"):
-            est.set_params(cv=3).fit(train.X, train.y, groups=train.groups)
-        else:
-            est.fit(train.X, train.y)
+            est.set_params(cv=3)
+        fit_with_groups(est, train.X, train.y, train.groups)  # the heads' inner folds: by location, as in compare
         assert acc[mode] == np.mean(est.predict(test.X) == test.y), mode
 
 

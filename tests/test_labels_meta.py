@@ -78,7 +78,7 @@ def _commands(features, meta, tmp_path, classes, capsys):
     assert main(["fit", "--features", str(features), "--fusion", "early", "--split", "train", *extra,
                  "--out", str(run)]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"test: accuracy [\d.]+, balanced accuracy [\d.]+, log loss", out), out
+    assert re.search(r"test: accuracy [\d.]+, balanced accuracy [\d.]+, log_loss [\d.]+", out), out
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["classes"] == list(classes)
     assert 0 <= manifest["scores"]["balanced_accuracy"] <= 1
@@ -120,7 +120,7 @@ def _commands(features, meta, tmp_path, classes, capsys):
     assert main(["tune", str(grid), "--features", str(features), "--split", "train", "--cv", "2", "--quiet",
                  *extra, "--out", str(tmp_path / "tuned")]) == 0
     out = capsys.readouterr().out
-    assert re.search(r"test: accuracy [\d.]+, balanced accuracy [\d.]+, log loss [\d.]+", out), out
+    assert re.search(r"test: accuracy [\d.]+, balanced accuracy [\d.]+, log_loss [\d.]+", out), out
     return manifest
 
 

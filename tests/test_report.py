@@ -9,7 +9,7 @@ import subprocess
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+from sklearn.metrics import accuracy_score, log_loss, precision_recall_fscore_support
 
 from avsc_sk.data import SCENES
 from avsc_sk.errors import DataError, OutputExistsError
@@ -93,8 +93,11 @@ def test_per_class_and_side_by_side_match_sklearn(report, three_runs):
         np.testing.assert_allclose(side[f"{name}-F"], f)
         np.testing.assert_allclose(side[f"{name}-P"], p)
         assert report.tables["summary"].loc[name, "accuracy"] == pytest.approx(accuracy_score(y, pred))
-        assert report.tables["summary"].loc[name, "log_loss"] == pytest.approx(
+        assert report.tables["summary"].loc[name, "log_loss_ref3"] == pytest.approx(
             reference_log_loss(None, report.runs[name]))
+        P = report.runs[name][list(SCENES)].to_numpy()
+        assert report.tables["summary"].loc[name, "log_loss"] == pytest.approx(
+            log_loss(report.runs[name]["scene_label"], P, labels=list(SCENES)), rel=1e-12)
     assert list(report.tables["per_class/audio"].index[-4:]) == ["accuracy", "macro avg", "weighted avg",
                                                                    "overall log loss"]
 
@@ -311,10 +314,13 @@ def test_evaluate_cli_prints_sklearn_report(tmp_path, capsys):
     text = capsys.readouterr().out
     expected = classification_report(y, pred, target_names=list(SCENES), zero_division=0)
     assert text.startswith(expected + "\n  \naccuracy: ")
-    assert text.splitlines()[-2] == f"accuracy: {accuracy_score(y, pred):.3f}"
+    assert text.splitlines()[-3] == f"accuracy: {accuracy_score(y, pred):.3f}"
     Q = np.clip(np.round(P, 3), 1e-15, 1)
     Q /= Q.sum(1, keepdims=True)
-    assert text.splitlines()[-1] == f"overall log loss: {-np.mean(np.log(Q[np.arange(len(y)), y])):.3f}"
+    assert text.splitlines()[-2] == f"overall log loss: {-np.mean(np.log(Q[np.arange(len(y)), y])):.3f}"
+    # then one line naming what that log loss is: the file's precision, 3 decimals = the reference figure
+    assert text.splitlines()[-1].startswith("note: overall log loss is over the file's probabilities as printed "
+                                            "(3 decimals, the reference format): log_loss_ref3;")
     # no --label and no scene_label column: one clear error line
     assert main(["evaluate", "--prediction", str(tmp_path / "p.csv")]) == 2
     assert "no scene_label column" in capsys.readouterr().err

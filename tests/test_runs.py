@@ -8,6 +8,7 @@ import pytest
 from avsc_sk import __version__
 from avsc_sk._config import apply_overrides, dump_config, load_config
 from avsc_sk.errors import ConfigError, DataError, OutputExistsError, RunError
+from avsc_sk.heads import fit_with_groups
 from avsc_sk.runs import build_estimator, fit_run, load_run, predict_frame, predict_proba_scenes, save_run
 
 from conftest import small_featureset
@@ -112,7 +113,8 @@ def test_segment_mode_averages_segments(small_train, small_test):
     # chunk by chunk, which must not change a thing.
     seg_X, n_seg = model._segments(small_test.X)
     seg_train, _ = model._segments(small_train.X)
-    inner = model.estimator.fit(seg_train, np.repeat(small_train.y, n_seg))
+    inner = fit_with_groups(model.estimator, seg_train, np.repeat(small_train.y, n_seg),
+                            np.repeat(small_train.groups, n_seg))  # each segment keeps its clip's location
     expected = inner.predict_proba(seg_X).reshape(small_test.n_clips, n_seg, -1).mean(axis=1)
     np.testing.assert_allclose(model.predict_proba(small_test.X), expected, rtol=1e-6)
     assert model.pooler_ is not None  # the frames were pooled ahead, not copied whole

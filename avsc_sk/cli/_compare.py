@@ -5,6 +5,7 @@ from pathlib import Path
 from .._io import atomic_dir, check_output
 from .._load import load_split
 from ._common import FUSION_MODES, HEADS, add_class_weight, add_features_args, add_force, synthetic_banner
+from ._predict import add_n_jobs
 
 __all__ = ["add_parser", "run", "write_compare"]
 
@@ -12,9 +13,10 @@ __all__ = ["add_parser", "run", "write_compare"]
 def add_parser(sub):
     p = sub.add_parser("compare", help="compare single-modality and fusion modes on one split",
                        description="Train every mode on the same training split, score each on the same "
-                                   "evaluation split, and write compare.csv and compare.md: accuracy and log "
-                                   "loss with 95% bootstrap intervals, balanced accuracy, macro F1, fit and predict "
-                                   "time, and "
+                                   "evaluation split, and write compare.csv and compare.md: accuracy, "
+                                   "log_loss (exact) and log_loss_ref3 (3 decimals, the reference "
+                                   "scoring's) with 95% bootstrap intervals, balanced accuracy, macro F1, fit and "
+                                   "predict time, and "
                                    "McNemar's test of each fusion against the best single modality.")
     add_features_args(p)
     p.add_argument("--train-split", default=None,
@@ -27,8 +29,7 @@ def add_parser(sub):
     add_class_weight(p)
     p.add_argument("--seed", type=int, default=0, help="random seed of the models and the bootstrap (default: 0)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default: 1000)")
-    p.add_argument("--n-jobs", type=int, default=None, metavar="N",
-                   help="parallel jobs for the cross-validated fits (default: 1)")
+    add_n_jobs(p, "the per-modality pipelines and their internal folds are fitted N at once (processes)")
     p.add_argument("--out", type=Path, required=True, help="directory to create with compare.csv and compare.md")
     add_force(p)
     p.set_defaults(func=run)

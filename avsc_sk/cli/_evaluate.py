@@ -8,7 +8,10 @@ def add_parser(sub):
         "evaluate", help="score a prediction file (classification report, accuracy, log loss)",
         description="Print the reference scoring output for a prediction.csv: scikit-learn's classification "
                     "report over its classes, then 'accuracy: ...' and 'overall log loss: ...' (log loss over "
-                    "the printed probabilities, clipped and renormalised as the reference did).")
+                    "the probabilities as the file prints them, clipped and renormalised as the reference did), "
+                    "then a note naming that precision: 3 decimals (the reference format) give log_loss_ref3; "
+                    "the exact log_loss of a model needs its float probabilities (fit, compare and report show "
+                    "it; predict --decimals N writes more of them).")
     p.add_argument("--prediction", type=Path, required=True, metavar="FILE",
                    help="tab-separated prediction file (aid, scene_pred, [scene_label,] one column per class)")
     p.add_argument("--label", type=Path, default=None, metavar="FILE",
@@ -23,7 +26,9 @@ def evaluate_file(prediction, label=None, *, digits=2):
     """The scoring text for a prediction file (labels from ``label`` or its own scene_label column)."""
     from ..evaluation import format_scoring
 
-    return format_scoring(None, labelled_frame(prediction, label, digits=digits), digits=digits)
+    # The file's probabilities as printed (3 decimals in the reference format, more with
+    # predict --decimals): the reference scorer reads them so, without rounding them again.
+    return format_scoring(None, labelled_frame(prediction, label, digits=digits), digits=digits, decimals=None)
 
 
 def labelled_frame(prediction, label=None, *, digits=2):
@@ -59,5 +64,18 @@ def run(args):
     banner = synthetic_banner(frame.attrs.get("synthetic"))
     if banner:
         print(banner)
-    print(format_scoring(None, frame, digits=args.digits), end="")
+    print(format_scoring(None, frame, digits=args.digits, decimals=None), end="")
+    print(precision_note(frame.attrs.get("decimals")))
     return 0
+
+
+def precision_note(decimals):
+    """What the printed 'overall log loss' is, given the decimals the file's probabilities are printed with."""
+    if decimals == 3:
+        return ("note: overall log loss is over the file's probabilities as printed (3 decimals, the reference "
+                "format): log_loss_ref3; the exact log_loss is in the run's manifest.json and in fit, compare and "
+                "report output")
+    what = f"{decimals} decimals" if decimals is not None else "as printed"
+    return (f"note: overall log loss is over the file's probabilities ({what}), not log_loss_ref3 (3 decimals, "
+            "the reference format); the exact log_loss is in the run's manifest.json and in fit, compare and "
+            "report output")

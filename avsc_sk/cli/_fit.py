@@ -6,6 +6,7 @@ from .._config import apply_overrides, load_config
 from .._io import check_output
 from .._load import load_split
 from ._common import FUSIONS, HEADS, add_class_weight, add_features_args, add_force, synthetic_banner
+from ._predict import add_n_jobs
 
 
 def add_parser(sub):
@@ -29,6 +30,8 @@ def add_parser(sub):
     p.add_argument("--eval-split", default="test",
                    help="labelled split to score the model on and record in the manifest ('' to skip)")
     p.add_argument("--out", type=Path, required=True, help="run directory to create")
+    add_n_jobs(p, "late and weighted fusion fit their modalities' internal folds at once (processes); "
+                  "the evaluation split is predicted in chunks (threads)")
     add_force(p)
     p.set_defaults(func=run)
 
@@ -64,14 +67,15 @@ def run(args):
         if present:
             evaluate = load_split(args.features, args.eval_split, max_frames=args.max_frames,
                                   allow_missing_modality=args.allow_missing_modality, stats=stats, meta=args.meta)
-    model, manifest = fit_run(config, train, evaluate=evaluate, source=args.features, max_frames=args.max_frames)
+    model, manifest = fit_run(config, train, evaluate=evaluate, source=args.features, max_frames=args.max_frames,
+                              n_jobs=args.n_jobs)
     if args.meta is not None:
         manifest["train"]["meta"] = str(args.meta)  # predict and report default to it with the run's features
     save_run(args.out, model, manifest, force=args.force)
     banner = synthetic_banner(train.synthetic)
     if banner:
         print(banner)
-    from ..runs import score_label
+    from ..runs import format_scores, score_label
     from ._predict import warn
 
     for message in manifest["warnings"]:
@@ -80,9 +84,11 @@ def run(args):
     line = f"fitted {config['fusion']} ({head}) on {train.n_clips} clips in {manifest['timings']['fit_s']:.1f} s"
     scores = manifest["scores"]
     if scores:
-        line += (f"; {score_label(scores)}: accuracy {scores['accuracy']:.3f}, "
-                 f"balanced accuracy {scores['balanced_accuracy']:.3f}, "
-                 f"log loss {scores['log_loss']:.3f} ({scores['n_clips']} clips)")
+        line += f"; {score_label(scores)}: {format_scores(scores)}"
     print(line)
+    chosen = manifest.get("chosen")
+    if chosen:
+        print("head parameters (chosen on location-grouped inner folds unless set): "
+              + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in chosen.items()))
     print(f"saved run to {args.out}")
     return 0

@@ -11,19 +11,43 @@ from ._common import add_features_args, add_force, synthetic_banner
 def add_parser(sub):
     p = sub.add_parser("predict", help="predict clips with a saved run; writes prediction.csv",
                        description="Write the reference prediction format: tab-separated aid, scene_pred, "
-                                   "[scene_label,] one probability column per class of the run, printed %.3f.")
+                                   "[scene_label,] one probability column per class of the run, printed %.3f "
+                                   "(--decimals changes that).")
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     add_features_args(p, split="test", default="the features the run was trained on (manifest.json: train.source)")
     p.add_argument("--out", type=Path, required=True, help="prediction file to write, e.g. prediction.csv")
+    p.add_argument("--decimals", type=int, default=3, metavar="N",
+                   help="decimals of the printed probabilities (default: 3, the reference format, whose log loss "
+                        "is log_loss_ref3; e.g. 6 keeps evaluate's log loss within rounding of the exact log_loss)")
+    add_n_jobs(p, "clips are predicted in N chunks at once (threads)")
     add_force(p)
     add_trust_pickle(p)
     p.set_defaults(func=run)
+
+
+def add_n_jobs(parser, what):
+    """``--n-jobs N``: parallel work that never changes a result; 1 by default, to keep a small machine responsive."""
+    parser.add_argument("--n-jobs", type=_n_jobs, default=1, metavar="N",
+                        help=f"parallel jobs: {what}; results do not depend on it (default: 1, which leaves "
+                             "the other cores of a small machine free; -1: every core)")
 
 
 def add_trust_pickle(parser):
     parser.add_argument("--trust-pickle", action="store_true",
                         help="accept a run whose model is model.pkl/model.joblib; loading a pickle runs any code "
                              "it holds, so only for files you made yourself")
+
+
+def _n_jobs(text):
+    import argparse
+
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n == 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number of jobs, or -1 for every core")
+    return n
 
 
 def warn(message):
@@ -59,19 +83,22 @@ def meta_for(run, features, meta):
 
 
 def run(args):
+    from ..errors import ConfigError
     from ..runs import feature_warnings, predict_frame, run_stats
 
     check_output(args.out, force=args.force, what="prediction file")
+    if not 1 <= args.decimals <= 17:  # before the long work; write_prediction checks it too
+        raise ConfigError(f"--decimals {args.decimals}: expected 1 to 17 decimals (3 is the reference format)")
     (fitted,) = load_runs([args.run_dir], trust_pickle=args.trust_pickle)
     data = load_split(features_for(fitted, args.features), args.split, max_frames=args.max_frames,
                       allow_missing_modality=args.allow_missing_modality, stats=run_stats(fitted.manifest),
                       meta=meta_for(fitted, args.features, args.meta))
-    frame = predict_frame(fitted, data)
+    frame = predict_frame(fitted, data, n_jobs=args.n_jobs)
     for message in feature_warnings(fitted.manifest, data, max_frames=args.max_frames):
         warn(message)
     from ..evaluation import write_prediction
 
-    write_prediction(args.out, frame, force=args.force, synthetic=data.synthetic)
+    write_prediction(args.out, frame, force=args.force, synthetic=data.synthetic, decimals=args.decimals)
     banner = synthetic_banner(data.synthetic)
     if banner:
         print(banner)

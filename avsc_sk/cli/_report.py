@@ -6,7 +6,7 @@ from .._io import check_output
 from .._load import load_split
 from ..errors import DataError
 from ._common import add_features_args, add_force, synthetic_banner
-from ._predict import add_trust_pickle, features_for, load_runs, meta_for
+from ._predict import add_n_jobs, add_trust_pickle, features_for, load_runs, meta_for
 
 
 def add_parser(sub):
@@ -24,14 +24,15 @@ def add_parser(sub):
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default: 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: 0)")
     p.add_argument("--title", default=None, help="report title (default: 'avsc-sk report: <runs>')")
+    add_n_jobs(p, "N runs are predicted at once (threads; one run: N chunks of its clips)")
     add_force(p)
     add_trust_pickle(p)
     p.set_defaults(func=run)
 
 
 def run_frames(run_dirs, features=None, split="test", *, max_frames=96, allow_missing_modality=False,
-               trust_pickle=False, meta=None):
-    """Load the runs, read the split once, predict it with every run.
+               trust_pickle=False, n_jobs=1, meta=None):
+    """Load the runs, read the split once, predict it with every run (``n_jobs`` at once, in threads).
 
     Returns
     -------
@@ -59,18 +60,26 @@ def run_frames(run_dirs, features=None, split="test", *, max_frames=96, allow_mi
     if data.y is None:
         raise DataError(f"split {split!r} of {data.source or 'the features'} has no labels; "
                         "a report needs a labelled split (e.g. --split test)")
-    frames = {}
+    from joblib import Parallel, delayed
+
+    from ..runs import feature_warnings
+    from ._predict import warn
+
+    names, subsets = [], []
     for r in runs:
         name, i = str(r.name), 2
-        while name in frames:
+        while name in names:
             name, i = f"{r.name}-{i}", i + 1
         trained = [m[0] for m in r.manifest.get("modalities", [])]
         own = read(run_stats(r.manifest))
-        subset = own if list(own.modality_names) == trained or not trained else own.select(trained)
-        frames[name] = predict_frame(r, subset)
-        from ..runs import feature_warnings
-        from ._predict import warn
-
+        names.append(name)
+        subsets.append(own if list(own.modality_names) == trained or not trained else own.select(trained))
+    # Several runs: one run a thread; one run: its clips in chunks. Either way the same frames.
+    per_run = 1 if len(runs) > 1 else n_jobs
+    predicted = Parallel(n_jobs=n_jobs if len(runs) > 1 else 1, prefer="threads")(
+        delayed(predict_frame)(r, subset, n_jobs=per_run) for r, subset in zip(runs, subsets))
+    frames = dict(zip(names, predicted))
+    for name, r, subset in zip(names, runs, subsets):
         for message in feature_warnings(r.manifest, subset, max_frames=max_frames):
             warn(f"run {name}: {message}")
     return frames, data, runs
@@ -84,7 +93,7 @@ def run(args):
     check_output(args.out, force=args.force, what="report directory")
     frames, data, runs = run_frames(args.run_dirs, args.features, args.split, max_frames=args.max_frames,
                                     allow_missing_modality=args.allow_missing_modality,
-                                    trust_pickle=args.trust_pickle, meta=args.meta)
+                                    trust_pickle=args.trust_pickle, n_jobs=args.n_jobs, meta=args.meta)
     synthetic = bool(data.synthetic or any(r.manifest.get("synthetic") for r in runs))
     title = args.title or f"avsc-sk report: {', '.join(frames)} on split {data.split}"
     city = pd.Series(data.city, index=data.clip_ids)
@@ -98,7 +107,8 @@ def run(args):
     summary = report.tables["summary"]
     for name, row in summary.iterrows():
         print(f"{name:>14}: accuracy {row['accuracy']:.3f} [{row['accuracy_low']:.3f}, {row['accuracy_high']:.3f}]"
-              f"  balanced accuracy {row['balanced_accuracy']:.3f}  log loss {row['log_loss']:.3f}")
+              f"  balanced accuracy {row['balanced_accuracy']:.3f}  log_loss {row['log_loss']:.3f}"
+              f"  log_loss_ref3 {row['log_loss_ref3']:.3f}")
     for note in report.notes:
         print(f"note: {note}")
     print(f"wrote {len(files)} files to {args.out} (open {Path(args.out) / 'report.html'})")

@@ -21,6 +21,7 @@ def add_parser(sub):
                     "and search.png to --out. 'avsc-sk fit --config OUT/best.toml' reproduces the refit model.")
     p.add_argument("grid", type=Path, help="a grid file, e.g. pipelines/grid-late.toml")
     add_features_args(p, split="train+val")
+    p.set_defaults(split=None)  # train+val, or the one of them the features hold
     p.add_argument("--search", choices=("grid", "halving", "random"), default="grid",
                    help="GridSearchCV, HalvingGridSearchCV or RandomizedSearchCV (default: grid)")
     p.add_argument("--n-iter", type=int, default=10, metavar="N", help="candidates sampled by --search random")
@@ -101,7 +102,12 @@ def run(args):
         from ..tuning import _import_distributed
 
         _import_distributed()  # the one-line install hint before any data is read
-    train = load_split(args.features, args.split, max_frames=args.max_frames,
+    from .._load import training_split
+
+    split, note = (args.split, None) if args.split else training_split(args.features, args.meta)
+    if note:
+        print(note)
+    train = load_split(args.features, split, max_frames=args.max_frames,
                        allow_missing_modality=args.allow_missing_modality, stats=read_stats(config, grid),
                        meta=args.meta)
     if args.class_weight:
@@ -124,7 +130,7 @@ def run(args):
     summary = {"grid": str(args.grid), "fusion": config["fusion"], "model": config["model"], "search": args.search,
                "cv": args.cv, "scoring": args.scoring, "backend": args.backend, "n_clips": int(train.n_clips),
                "synthetic": bool(train.synthetic), "features": str(args.features) if args.features else None,
-               "folds": folds.as_dict()}
+               "split": split, "folds": folds.as_dict()}
     t0 = time.perf_counter()
     try:
         run_search(search, train, backend=args.backend, scheduler=args.scheduler, progress=progress)
@@ -163,20 +169,20 @@ def run(args):
                                   meta=args.meta)
             scores = _scores(search.best_estimator_, evaluate, train=train)
             summary["refit_scores"] = scores
-            from ..runs import score_label, scoring_warnings
+            from ..runs import format_scores, score_label, scoring_warnings
             from ._predict import warn
 
             for message in scoring_warnings(search.best_estimator_.classes_, train.clip_ids, evaluate,
-                                            trained=f"the training split {args.split}"):
+                                            trained=f"the training split {split}"):
                 warn(message)
-            lines.append(f"refitted best on {args.split}; {score_label(scores)}: accuracy {scores['accuracy']:.3f}, "
-                         f"balanced accuracy {scores['balanced_accuracy']:.3f}, "
-                         f"log loss {scores['log_loss']:.3f} ({scores['n_clips']} clips)")
+            lines.append(f"refitted best on {split}; {score_label(scores)}: {format_scores(scores)}")
     summary["lines"] = lines
     write_outputs(args.out, config, search, header=header, summary=summary, top=args.top, force=args.force)
     sign = -1 if args.scoring.startswith("neg_") else 1
     print(lines[0])
-    print(f"best CV {args.scoring.removeprefix('neg_').replace('_', ' ')} {sign * search.best_score_:.4f}"
+    ref = search.cv_results_.get("mean_test_neg_log_loss_ref3")
+    ref = f" (log_loss_ref3 {-ref[search.best_index_]:.4f})" if ref is not None else ""
+    print(f"best CV {args.scoring.removeprefix('neg_')} {sign * search.best_score_:.4f}{ref}"
           + ("" if folds.grouped else f" ({OPTIMISTIC})") + ": "
           + ", ".join(f"{k}={v}" for k, v in _jsonable(search.best_params_).items()))
     for line in lines[1:]:

@@ -7,6 +7,9 @@ independent of the model that made them.
 from ._calibration import brier_score, expected_calibration_error, reliability_table
 from ._metrics import (
     balanced_accuracy,
+    LOG_LOSS,
+    LOG_LOSS_REF,
+    exact_log_loss,
     format_scoring,
     per_class_table,
     reference_log_loss,
@@ -29,12 +32,15 @@ from ._stats import bootstrap_ci, holm, mcnemar, paired_bootstrap_diff
 
 __all__ = [
     "DATA_COLUMN",
+    "LOG_LOSS",
+    "LOG_LOSS_REF",
     "PREDICTION_COLUMNS",
     "attach_labels",
     "balanced_accuracy",
     "bootstrap_ci",
     "brier_score",
     "classes_of",
+    "exact_log_loss",
     "expected_calibration_error",
     "format_scoring",
     "holm",

@@ -1,4 +1,15 @@
-"""Scoring as the reference systems did: classification_report, accuracy, overall log loss."""
+"""Scoring as the reference systems did: classification_report, accuracy, overall log loss.
+
+Two log losses are reported side by side, under these names everywhere (manifest, tables, CSV):
+
+``log_loss``
+    Exact: from the model's float probabilities, as :func:`sklearn.metrics.log_loss`
+    computes it over the 10 scenes.
+``log_loss_ref3``
+    The reference figure: over the probabilities rounded to 3 decimals, as ``prediction.csv``
+    prints them and the reference scoring reads them (clipped and renormalised as it did).
+    Rounding costs confident models up to a few hundredths (a true-class 0.0004 is read as 0).
+"""
 
 import numpy as np
 import pandas as pd
@@ -7,11 +18,18 @@ from sklearn.metrics import classification_report
 from ..errors import DataError
 from ._predictions import classes_of, proba_of
 
-__all__ = ["score", "balanced_accuracy", "format_scoring", "per_class_table", "reference_log_loss", "per_clip_log_loss",
-           "round_like_file", "unpack_predictions", "unseen_class_warning"]
+__all__ = ["score", "balanced_accuracy", "format_scoring", "per_class_table", "reference_log_loss", "exact_log_loss",
+           "per_clip_log_loss", "per_clip_exact_log_loss", "round_like_file", "unpack_predictions",
+           "unseen_class_warning", "LOG_LOSS", "LOG_LOSS_REF"]
 
 #: Clipping bound of the reference log loss (scikit-learn's ``eps`` before 1.5).
 EPS = 1e-15
+#: Name of the exact log loss (from the float probabilities) in every table and manifest.
+LOG_LOSS = "log_loss"
+#: Name of the reference log loss (probabilities rounded to 3 decimals, as prediction.csv prints them).
+LOG_LOSS_REF = "log_loss_ref3"
+#: Decimals of the reference format (``%.3f``).
+REF_DECIMALS = 3
 
 
 def unseen_class_warning(y_true, classes, *, trained="the training split"):
@@ -158,6 +176,38 @@ def per_clip_log_loss(y_true_idx, P, *, decimals=3, eps=EPS):
     return -np.log(P[np.arange(len(P)), y_true_idx])
 
 
+def per_clip_exact_log_loss(y_true_idx, P):
+    """Per-clip ``-log p(true class)`` of float probabilities, clipped as :func:`sklearn.metrics.log_loss` clips.
+
+    Its mean is ``log_loss(y_true, P, labels=classes)`` (no rounding, no renormalisation;
+    probabilities are clipped to ``[eps, 1 - eps]`` with ``eps`` the float64 machine epsilon).
+    """
+    P = np.asarray(P, dtype=np.float64)
+    eps = np.finfo(np.float64).eps
+    return -np.log(np.clip(P[np.arange(len(P)), y_true_idx], eps, 1 - eps))
+
+
+def exact_log_loss(y_true, proba, *, classes=None):
+    """The exact log loss (``log_loss``): over the float probabilities, as scikit-learn computes it.
+
+    Parameters
+    ----------
+    y_true : array-like of str or int, or None
+        True labels; ``None`` reads the ``scene_label`` column of a prediction frame.
+    proba : DataFrame or array-like of shape (n_clips, n_classes)
+        A prediction frame or probabilities whose columns are ``classes``. A frame read from
+        a file holds the probabilities as printed, so this is then the file's-precision log loss.
+    classes : sequence of str, optional
+        The columns of an array ``proba`` (default: the sorted labels of ``y_true``).
+
+    Returns
+    -------
+    float
+    """
+    t, _, P, _ = unpack_predictions(y_true, proba, classes)
+    return float(per_clip_exact_log_loss(t, P).mean())
+
+
 def reference_log_loss(y_true, proba, *, decimals=3, eps=EPS, classes=None):
     """Overall log loss over the printed probabilities, as the reference scoring computed it.
 
@@ -174,7 +224,7 @@ def reference_log_loss(y_true, proba, *, decimals=3, eps=EPS, classes=None):
 
 
 def score(y_true, proba, *, decimals=3, classes=None):
-    """Score predictions as the reference did.
+    """Score predictions as the reference did, with the exact log loss beside the reference one.
 
     Parameters
     ----------
@@ -183,7 +233,7 @@ def score(y_true, proba, *, decimals=3, classes=None):
     proba : DataFrame or array-like of shape (n_clips, n_classes)
         A prediction frame or probabilities whose columns are ``classes``.
     decimals : int or None, default=3
-        Probabilities are rounded to this many decimals before the log loss, as in a
+        Probabilities are rounded to this many decimals before ``log_loss_ref3``, as in a
         printed ``prediction.csv`` (a no-op on probabilities read from one).
     classes : sequence of str, optional
         The columns of an array ``proba`` (default: the sorted labels of ``y_true``).
@@ -193,8 +243,9 @@ def score(y_true, proba, *, decimals=3, classes=None):
     dict
         ``classification_report(output_dict=True)`` over the classes and any label the
         model never saw (keys: each class, ``accuracy``, ``macro avg``, ``weighted avg``)
-        plus ``balanced_accuracy`` (mean recall over the labels present), ``log_loss``,
-        ``n_clips`` and ``classes`` (the labels scored, in order).
+        plus ``balanced_accuracy`` (mean recall over the labels present), ``log_loss``
+        (exact, from the float probabilities), ``log_loss_ref3`` (the reference figure,
+        rounded as printed), ``n_clips`` and ``classes`` (the labels scored, in order).
     """
     t, p, P, labels = unpack_predictions(y_true, proba, classes)
     names = np.asarray(labels, dtype=object)
@@ -204,7 +255,8 @@ def score(y_true, proba, *, decimals=3, classes=None):
         if isinstance(v, dict):
             v["support"] = int(v["support"])
     out["balanced_accuracy"] = balanced_accuracy(t, p)
-    out["log_loss"] = float(per_clip_log_loss(t, P, decimals=decimals).mean())
+    out[LOG_LOSS] = float(per_clip_exact_log_loss(t, P).mean())
+    out[LOG_LOSS_REF] = float(per_clip_log_loss(t, P, decimals=decimals).mean())
     out["n_clips"] = int(len(t))
     out["classes"] = labels
     return out
@@ -216,7 +268,9 @@ def format_scoring(y_true, proba, *, digits=2, decimals=3, classes=None):
     ``classification_report`` over the classes (``digits=2``, scikit-learn's default,
     which the reference used), a line of two spaces, then ``accuracy: 0.xxx`` and
     ``overall log loss: 0.xxx`` (see :func:`reference_log_loss`). Print it with
-    ``print(text, end="")``.
+    ``print(text, end="")``. With the default ``decimals=3`` that log loss is
+    ``log_loss_ref3``; ``decimals=None`` takes the probabilities as they are (a prediction
+    file read back: its own precision, as the reference scorer read it).
     """
     t, p, P, labels = unpack_predictions(y_true, proba, classes)
     names = np.asarray(labels, dtype=object)
@@ -229,8 +283,8 @@ def format_scoring(y_true, proba, *, digits=2, decimals=3, classes=None):
 def per_class_table(y_true, proba, *, decimals=3, classes=None):
     """The scoring output as a DataFrame, in the reference layout.
 
-    Rows: the classes, ``accuracy``, ``macro avg``, ``weighted avg``,
-    ``overall log loss``; columns ``precision, recall, f1-score, support``. As in
+    Rows: the classes, ``accuracy``, ``macro avg``, ``weighted avg``, ``overall log loss``
+    (the reference figure, ``log_loss_ref3``); columns ``precision, recall, f1-score, support``. As in
     the text report, the ``accuracy`` and ``overall log loss`` values sit in the
     ``f1-score`` column (precision and recall are NaN there) and ``support`` is the
     number of clips.
@@ -241,7 +295,7 @@ def per_class_table(y_true, proba, *, decimals=3, classes=None):
         if key == "accuracy":
             rows.append((np.nan, np.nan, s["accuracy"], s["n_clips"]))
         elif key == "overall log loss":
-            rows.append((np.nan, np.nan, s["log_loss"], s["n_clips"]))
+            rows.append((np.nan, np.nan, s[LOG_LOSS_REF], s["n_clips"]))
         else:
             v = s[key]
             rows.append((v["precision"], v["recall"], v["f1-score"], v["support"]))

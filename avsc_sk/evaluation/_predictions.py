@@ -2,10 +2,11 @@
 
 The format is the one both reference systems wrote (``prediction.csv``): tab-separated,
 columns ``aid, scene_pred[, scene_label]`` then one probability column per class of the run
-(for TAU data ``airport, ..., tram``), printed ``%.3f``. Provenance (model, features) lives in
-the run manifest, not in this file, so that the reference scoring scripts read our files
-unchanged; predictions of synthetic data carry one more column, ``data`` = ``synthetic``,
-after the probabilities, where readers that take columns by name or by position both pass it by.
+(for TAU data ``airport, ..., tram``), printed ``%.3f`` (``decimals`` of :func:`write_prediction`
+changes that). Provenance (model, features) lives in the run manifest, not in this file, so that
+the reference scoring scripts read our files unchanged; predictions of synthetic data carry one
+more column, ``data`` = ``synthetic``, after the probabilities, where readers that take columns
+by name or by position both pass it by.
 """
 
 import io
@@ -17,7 +18,7 @@ import pandas as pd
 
 from .._io import atomic_path
 from ..data import stem_of
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 
 __all__ = ["prediction_frame", "write_prediction", "read_prediction", "read_labels", "attach_labels",
            "proba_of", "classes_of", "PREDICTION_COLUMNS", "DATA_COLUMN"]
@@ -77,7 +78,7 @@ def prediction_frame(clip_ids, proba, classes, y_true=None):
     return out
 
 
-def write_prediction(path, frame, *, force=False, header_comment=None, synthetic=None):
+def write_prediction(path, frame, *, force=False, header_comment=None, synthetic=None, decimals=3):
     """Write a prediction frame in the reference ``prediction.csv`` format (atomically).
 
     Parameters
@@ -94,6 +95,9 @@ def write_prediction(path, frame, *, force=False, header_comment=None, synthetic
     synthetic : bool, optional
         Append the column ``data`` = ``synthetic`` after the probabilities; by default when
         ``frame.attrs["synthetic"]`` is true.
+    decimals : int, default=3
+        Decimals of the printed probabilities: 3 is the reference format (its log loss is
+        ``log_loss_ref3``); more keep the exact log loss within rounding of the model's.
 
     Returns
     -------
@@ -102,6 +106,9 @@ def write_prediction(path, frame, *, force=False, header_comment=None, synthetic
     missing = [c for c in ("aid", "scene_pred") if c not in frame.columns]
     if missing:
         raise DataError(f"prediction frame lacks column(s) {', '.join(missing)}; build it with prediction_frame()")
+    if isinstance(decimals, bool) or not isinstance(decimals, (int, np.integer)) or not 1 <= decimals <= 17:
+        raise ConfigError(f"decimals={decimals!r}: expected a whole number of decimals from 1 to 17 "
+                          "(3 is the reference format)")
     cols = [c for c in PREDICTION_COLUMNS if c in frame.columns] + classes_of(frame)
     buf = io.StringIO()
     if header_comment:
@@ -110,7 +117,7 @@ def write_prediction(path, frame, *, force=False, header_comment=None, synthetic
     out = frame[cols]
     if frame.attrs.get("synthetic") if synthetic is None else synthetic:
         out = out.assign(**{DATA_COLUMN: "synthetic"})
-    out.to_csv(buf, sep="\t", index=False, float_format="%.3f", lineterminator="\n")
+    out.to_csv(buf, sep="\t", index=False, float_format=f"%.{int(decimals)}f", lineterminator="\n")
     with atomic_path(path, force=force) as tmp:
         tmp.write_text(buf.getvalue(), encoding="utf-8")
     return Path(path)
@@ -193,8 +200,10 @@ def read_prediction(path):
     -------
     DataFrame
         A prediction frame: ``aid, scene_pred, [scene_label,]`` then one float64
-        probability column per class, in the file's order; ``attrs["source"]`` is the path, ``attrs["synthetic"]`` is
-        true when its ``data`` column says ``synthetic``.
+        probability column per class, in the file's order; ``attrs["source"]`` is the path,
+        ``attrs["synthetic"]`` is true when its ``data`` column says ``synthetic``,
+        ``attrs["decimals"]`` the most decimals a probability is printed with (``None`` if
+        some use an exponent).
 
     Raises
     ------
@@ -236,6 +245,7 @@ def read_prediction(path):
         out[scene] = values
     frame = pd.DataFrame(out)
     frame.attrs["source"] = str(path)
+    frame.attrs["decimals"] = _decimals(table[classes])
     if DATA_COLUMN in table:
         kinds = set(table[DATA_COLUMN].str.strip())
         if not kinds <= {"synthetic", "real"}:
@@ -243,6 +253,14 @@ def read_prediction(path):
                             "expected 'synthetic' (predictions of avsc-sk's built-in data) or 'real'")
         frame.attrs["synthetic"] = "synthetic" in kinds
     return frame
+
+
+def _decimals(table):
+    """The most digits after the point among the printed probabilities; None when some use an exponent."""
+    text = table.stack().str.strip()
+    if text.str.contains("[eE]").any():
+        return None
+    return int(text.str.partition(".")[2].str.len().max())
 
 
 def read_labels(path):

@@ -11,12 +11,12 @@ import pandas as pd
 from scipy import stats
 
 from ..errors import DataError
-from ._metrics import per_clip_log_loss, unpack_predictions
+from ._metrics import LOG_LOSS, LOG_LOSS_REF, per_clip_exact_log_loss, per_clip_log_loss, unpack_predictions
 
 __all__ = ["bootstrap_ci", "paired_bootstrap_diff", "mcnemar", "bootstrap_weights", "holm"]
 
 _PER_CLASS = ("precision", "recall", "f1-score")
-_OVERALL = ("accuracy", "log_loss", "macro_f1")
+_OVERALL = ("accuracy", LOG_LOSS, LOG_LOSS_REF, "macro_f1")
 
 
 def bootstrap_weights(n, n_boot=1000, seed=0):
@@ -36,6 +36,11 @@ def _safe_div(a, b):
         return np.where(b > 0, a / np.where(b > 0, b, 1), 0.0)  # zero_division=0, as scikit-learn's report
 
 
+def _losses(t, P, decimals):
+    """Per-clip losses of both log losses: exact, and over the probabilities rounded as printed."""
+    return {LOG_LOSS: per_clip_exact_log_loss(t, P), LOG_LOSS_REF: per_clip_log_loss(t, P, decimals=decimals)}
+
+
 def _resampled(W, t, p, losses, K):
     """Every metric for every resample: dict name -> array (n_boot,) or (n_boot, K)."""
     onehot_t = np.eye(K)[t]
@@ -51,7 +56,7 @@ def _resampled(W, t, p, losses, K):
     return {
         "precision": precision, "recall": recall, "f1-score": f1,
         "accuracy": (W @ correct) / n,
-        "log_loss": (W @ losses) / n,
+        **{name: (W @ per_clip) / n for name, per_clip in losses.items()},
         # over all K classes (an absent one counts 0), as classification_report(labels=classes) does
         "macro_f1": f1.mean(axis=1),
     }
@@ -75,7 +80,9 @@ def bootstrap_ci(y_true, proba, metric="accuracy", *, n_boot=1000, seed=0, alpha
         True labels (``None``: the ``scene_label`` column of a prediction frame).
     proba : DataFrame or array-like of shape (n_clips, n_classes)
         A prediction frame or probabilities whose columns are ``classes``.
-    metric : {"accuracy", "log_loss", "macro_f1"} or callable, default="accuracy"
+    metric : {"accuracy", "log_loss", "log_loss_ref3", "macro_f1"} or callable, default="accuracy"
+        ``log_loss`` is exact (float probabilities), ``log_loss_ref3`` the reference one
+        (rounded to ``decimals`` as printed; see :func:`~avsc_sk.evaluation.reference_log_loss`).
         A callable gets ``(y_true_idx, y_pred_idx, proba)`` of one resample and returns
         a float; it runs in a Python loop (slow), the named metrics are vectorised.
     n_boot : int, default=1000
@@ -83,7 +90,7 @@ def bootstrap_ci(y_true, proba, metric="accuracy", *, n_boot=1000, seed=0, alpha
     alpha : float, default=0.05
         The interval covers ``1 - alpha``.
     decimals : int or None, default=3
-        Rounding of probabilities before the log loss (see ``reference_log_loss``).
+        Rounding of probabilities before ``log_loss_ref3``.
     classes : sequence of str, optional
         The columns of an array ``proba`` (default: the sorted labels of ``y_true``).
 
@@ -104,7 +111,7 @@ def bootstrap_ci(y_true, proba, metric="accuracy", *, n_boot=1000, seed=0, alpha
     else:
         if metric not in _OVERALL:
             raise DataError(f"unknown metric {metric!r}; expected one of {', '.join(_OVERALL)} or a callable")
-        losses = per_clip_log_loss(t, P, decimals=decimals)
+        losses = _losses(t, P, decimals)
         W = bootstrap_weights(len(t), n_boot, seed)
         samples = _resampled(W, t, p, losses, len(labels))[metric]
         estimate = float(_point(t, p, losses, len(labels))[metric])
@@ -135,7 +142,7 @@ def paired_bootstrap_diff(y_true, proba_a, proba_b, *, n_boot=1000, seed=0, alph
     -------
     DataFrame
         One row per (scene, metric) for precision, recall and F1 of each class, then
-        rows with scene ``"all"`` for accuracy, log_loss and macro_f1. Columns:
+        rows with scene ``"all"`` for accuracy, log_loss, log_loss_ref3 and macro_f1. Columns:
         ``scene, metric, a, b, diff (= a - b), low, high, p_value, significant``.
         ``p_value`` is the two-sided bootstrap p-value ``2 * min(P(d <= 0), P(d >= 0))``;
         ``significant`` means the ``1 - alpha`` interval excludes 0.
@@ -151,8 +158,7 @@ def paired_bootstrap_diff(y_true, proba_a, proba_b, *, n_boot=1000, seed=0, alph
         Pa, (pb, Pb) = _on_labels(Pa, labels), _relabel(pb, Pb, labels_b, labels)
         t = np.asarray([labels.index(labels_b[i]) for i in t2])
     K = len(labels)
-    la = per_clip_log_loss(t, Pa, decimals=decimals)
-    lb = per_clip_log_loss(t, Pb, decimals=decimals)
+    la, lb = _losses(t, Pa, decimals), _losses(t, Pb, decimals)
     W = bootstrap_weights(len(t), n_boot, seed)
     ra, rb = _resampled(W, t, pa, la, K), _resampled(W, t, pb, lb, K)
     xa, xb = _point(t, pa, la, K), _point(t, pb, lb, K)

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..data import missing_mask  # the one definition of a missing modality, shared with FeatureSet
 from ..errors import ConfigError, DataError
 from ..model_selection import check_cv_splits
+from ..heads import fit_with_groups
 
 __all__ = ["FusionClassifier", "grouped_splits", "estimator_columns", "missing_mask", "default_estimators", "check_estimators",
            "fit_member", "oof_member", "member_blocks", "ModalityFusion"]
@@ -139,10 +140,13 @@ def too_few_clips_error(exc, name, n_clips, y, where, n_folds=None):
                      f"too few for its estimator ({msg}); {fix}")
 
 
-def fit_member(name, estimator, Z, y, where="fitting on all training clips", n_folds=None):
-    """Fit a clone of one modality's estimator on ``Z`` (its own pooled columns); too few clips is a DataError."""
+def fit_member(name, estimator, Z, y, where="fitting on all training clips", n_folds=None, groups=None):
+    """Fit a clone of one modality's estimator on ``Z`` (its own pooled columns); too few clips is a DataError.
+
+    ``groups`` (the clips' locations) reach a head that chooses its own hyper-parameters.
+    """
     try:
-        return clone(estimator).fit(Z, y)
+        return fit_with_groups(clone(estimator), Z, y, groups)
     except ValueError as exc:
         err = too_few_clips_error(exc, name, len(y), y, where, n_folds)
         if err is None:
@@ -150,8 +154,8 @@ def fit_member(name, estimator, Z, y, where="fitting on all training clips", n_f
         raise err from None
 
 
-def fold_proba(name, estimator, Z, y, train, test, classes, where, n_folds):
-    est = fit_member(name, estimator, Z[train], y[train], where, n_folds)
+def fold_proba(name, estimator, Z, y, train, test, classes, where, n_folds, groups=None):
+    est = fit_member(name, estimator, Z[train], y[train], where, n_folds, None if groups is None else groups[train])
     try:
         P = est.predict_proba(Z[test])
     except ValueError as exc:
@@ -167,14 +171,17 @@ def fold_proba(name, estimator, Z, y, train, test, classes, where, n_folds):
     return out
 
 
-def oof_member(name, estimator, Z, y, splits, classes, n_jobs=None):
+def oof_member(name, estimator, Z, y, splits, classes, n_jobs=None, groups=None):
     """Out-of-fold ``predict_proba`` of one modality's estimator over ``splits`` (columns in ``classes`` order).
 
     ``Z`` holds only this modality's pooled columns, so a fold copies a few MB, not the frames.
+    Each fold's estimator gets its training clips' ``groups``: it chooses its hyper-parameters
+    inside the fold, never seeing the clips it is scored on.
     """
     k = len(splits)
+    groups = None if groups is None else np.asarray(groups)
     parts = Parallel(n_jobs=n_jobs)(
-        delayed(fold_proba)(name, estimator, Z, y, tr, te, classes, f"internal fold {i + 1} of {k}", k)
+        delayed(fold_proba)(name, estimator, Z, y, tr, te, classes, f"internal fold {i + 1} of {k}", k, groups)
         for i, (tr, te) in enumerate(splits))
     out = np.empty((len(y), len(classes)), dtype=np.float64)
     for (_, te), P in zip(splits, parts):
@@ -273,13 +280,13 @@ class ModalityFusion(FusionClassifier, _BaseComposition):
     def _fit_members(self, X, y, groups, need_oof):
         """Pool ``X`` once, then fit every modality estimator on its block (and its OOF probabilities)."""
         estimators, Z = self._pool_fit(X, y)
-        self.estimators_ = [fit_member(name, est, _take(Z, b), y)
+        self.estimators_ = [fit_member(name, est, _take(Z, b), y, groups=groups)
                             for (name, est), b in zip(estimators, self.blocks_)]
         oof = splits = None
         if need_oof:
             splits = grouped_splits(Z, y, groups, self.cv, self.random_state, self.cv_groups,
                                     f"{self._what}'s internal cross-validation")
-            oof = [oof_member(name, est, _take(Z, b), y, splits, self.classes_, self.n_jobs)
+            oof = [oof_member(name, est, _take(Z, b), y, splits, self.classes_, self.n_jobs, groups)
                    for (name, est), b in zip(estimators, self.blocks_)]
         self._set_missing_columns(Z.shape[1])
         return Z, oof, splits

@@ -4,10 +4,12 @@ import time
 
 import numpy as np
 import pandas as pd
+from joblib import Parallel, delayed
 from sklearn.metrics import f1_score
 
 from ..errors import ConfigError, DataError
-from ._base import fit_member, grouped_splits, oof_member
+from ..heads import fit_with_groups
+from ._base import fit_member, fold_proba, grouped_splits
 from ._early import make_modality_pipeline, make_pooler
 from ._late import LateFusionClassifier
 from ._registry import FUSION_MODES, make_estimator
@@ -16,9 +18,9 @@ from ._weighted import WeightedFusionClassifier
 __all__ = ["compare_fusions", "format_compare"]
 
 #: Columns of the table :func:`compare_fusions` returns, in order.
-COMPARE_COLUMNS = ("mode", "accuracy", "accuracy_low", "accuracy_high", "balanced_accuracy", "log_loss", "log_loss_low",
-                   "log_loss_high", "macro_f1", "fit_time_s", "predict_time_s", "vs", "mcnemar_p",
-                   "n_missing")
+COMPARE_COLUMNS = ("mode", "accuracy", "accuracy_low", "accuracy_high", "balanced_accuracy", "log_loss",
+                   "log_loss_low", "log_loss_high", "log_loss_ref3", "log_loss_ref3_low", "log_loss_ref3_high",
+                   "macro_f1", "fit_time_s", "predict_time_s", "vs", "mcnemar_p", "n_missing")
 
 
 def _stats():
@@ -30,12 +32,18 @@ def _stats():
 def _scores(y, P, classes, n_boot, seed):
     bootstrap_ci, _, balanced_accuracy, unpack_predictions = _stats()
     # The run's classes are the columns; a label training lacked scores probability 0 (the caller warns
-    # of it). The reference scoring: probabilities rounded as printed, sklearn's old clipping.
+    # of it). log_loss: exact, from the float probabilities; log_loss_ref3: the reference scoring's
+    # (probabilities rounded as prediction.csv prints them, sklearn's old clipping).
     classes = [str(c) for c in classes]
-    acc = bootstrap_ci(y, P, "accuracy", n_boot=n_boot, seed=seed, classes=classes)
-    ll = bootstrap_ci(y, P, "log_loss", n_boot=n_boot, seed=seed, classes=classes)
     t, p, _, _ = unpack_predictions(y, P, classes)
-    return acc, ll, balanced_accuracy(t, p)
+    return [*(bootstrap_ci(y, P, metric, n_boot=n_boot, seed=seed, classes=classes)
+              for metric in ("accuracy", "log_loss", "log_loss_ref3")), balanced_accuracy(t, p)]
+
+
+def _timed(fn, *args):
+    t0 = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - t0
 
 
 def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0, n_boot=1000, cv=5, n_jobs=None,
@@ -63,11 +71,13 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     random_state : int, default=0
         Seeds the models and the bootstrap.
     n_boot : int, default=1000
-        Bootstrap resamples for the 95% intervals of accuracy and log loss.
+        Bootstrap resamples for the 95% intervals of accuracy and both log losses.
     cv : int, default=5
         Internal grouped folds of late and weighted fusion.
     n_jobs : int, optional
-        Parallel jobs for the out-of-fold fits (joblib convention; ``None`` is 1).
+        Parallel jobs (joblib convention; ``None`` is 1) over the shared per-modality fits: each
+        modality's fit on all of ``train`` and its out-of-fold fits. The results do not
+        depend on it.
     class_weight : "balanced", dict or None, default=None
         The heads' ``class_weight`` (see :func:`avsc_sk.heads.class_weight_params`); intermediate
         fusion, its own network, takes none.
@@ -75,12 +85,15 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     Returns
     -------
     pandas.DataFrame
-        One row per mode, columns :data:`COMPARE_COLUMNS`: accuracy and log loss (the
-        reference scoring) with 95% percentile-bootstrap bounds, balanced accuracy, macro F1, fit and predict
-        seconds, ``vs`` (the best single modality, by accuracy) and ``mcnemar_p`` (McNemar's
+        One row per mode, columns :data:`COMPARE_COLUMNS`: accuracy, ``log_loss`` (exact, from
+        the float probabilities) and ``log_loss_ref3`` (the reference scoring's, over the
+        probabilities rounded to 3 decimals as prediction.csv prints them) with 95%
+        percentile-bootstrap bounds, balanced accuracy, macro F1, fit and predict seconds, ``vs``
+        (the best single modality, by accuracy) and ``mcnemar_p`` (McNemar's
         test on per-clip correctness against it; empty for the single modalities
         themselves), and ``n_missing`` (evaluation clips lacking some modality). Fit time of
-        late and weighted fusion counts the shared pipelines' training as well, and every
+        late and weighted fusion counts the shared pipelines' training as well (the sum of
+        their fits' times, whatever ``n_jobs`` ran at once), and every
         mode's fit (predict) time the one pooling of the training (evaluation) clips, i.e.
         what the mode costs on its own. ``df.attrs`` holds ``synthetic``, ``n_train``, ``n_test``,
         ``model`` and the fitted weighted-fusion weights.
@@ -124,20 +137,28 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     need_oof = any(f in ("late", "weighted") for f in fusions)
     need_single = set(names) if need_oof else {f for f in fusions if f in names}
     splits = grouped_splits(Ztr, ytr, train.groups, cv, random_state) if need_oof else None
-    for name in names:
-        if name not in need_single:
-            continue
-        member = _weighted(make_modality_pipeline(model=model, random_state=random_state), class_weight)
-        Zk = Ztr[:, blocks[name]]
-        t0 = time.perf_counter()
-        fitted = fit_member(name, member, Zk, ytr)
-        t_fit = time.perf_counter() - t0
-        oof, t_oof = None, 0.0
-        if need_oof:
-            t0 = time.perf_counter()
-            oof = oof_member(name, member, Zk, ytr, splits, classes, n_jobs)
-            t_oof = time.perf_counter() - t0
-        shared[name] = {"fitted": fitted, "oof": oof, "t_fit": t_fit, "t_oof": t_oof}
+    # One pool of tasks, each modality's fit on all clips and its fold fits, so that n_jobs
+    # workers stay busy across modalities.
+    members = {name: (_weighted(make_modality_pipeline(model=model, random_state=random_state), class_weight),
+                      Ztr[:, blocks[name]])
+               for name in names if name in need_single}
+    k = len(splits) if need_oof else 0
+    groups = np.asarray(train.groups)  # the locations reach heads that choose their own settings
+    tasks = [(name, fold) for name in members for fold in [None, *range(k)]]
+    done = Parallel(n_jobs=n_jobs)(
+        delayed(_timed)(fit_member, name, members[name][0], members[name][1], ytr, groups=groups)
+        if fold is None else
+        delayed(_timed)(fold_proba, name, members[name][0], members[name][1], ytr, *splits[fold], classes,
+                        f"internal fold {fold + 1} of {k}", k, groups)
+        for name, fold in tasks)
+    for name in members:
+        shared[name] = {"oof": np.empty((len(ytr), len(classes))) if need_oof else None, "t_oof": 0.0}
+    for (name, fold), (out, t) in zip(tasks, done):
+        if fold is None:
+            shared[name].update(fitted=out, t_fit=t)
+        else:
+            shared[name]["oof"][splits[fold][1]] = out
+            shared[name]["t_oof"] += t
 
     results, weights = {}, {}
     for mode in fusions:
@@ -163,10 +184,7 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
             if mode != "intermediate":
                 est = _weighted(est, class_weight)
             t0 = time.perf_counter()
-            if mode == "intermediate":
-                est.fit(Ztr, ytr, groups=train.groups)
-            else:
-                est.fit(Ztr, ytr)
+            fit_with_groups(est, Ztr, ytr, train.groups)
             t_fit = time.perf_counter() - t0
             predict = est.predict_proba
         t0 = time.perf_counter()
@@ -186,7 +204,7 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
 
     rows = []
     for mode, (classes, P, t_fit, t_pred) in results.items():
-        acc, ll, bacc = _scores(yte, P, classes, n_boot, random_state)
+        acc, ll, ref, bacc = _scores(yte, P, classes, n_boot, random_state)
         pred = classes[np.argmax(P, axis=1)]
         test_p = np.nan if best is None or mode == best or mode in names else \
             mcnemar(correct[mode], correct[best])["p_value"]
@@ -194,6 +212,7 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
             "mode": mode, "accuracy": acc["estimate"], "accuracy_low": acc["low"], "accuracy_high": acc["high"],
             "balanced_accuracy": bacc,
             "log_loss": ll["estimate"], "log_loss_low": ll["low"], "log_loss_high": ll["high"],
+            "log_loss_ref3": ref["estimate"], "log_loss_ref3_low": ref["low"], "log_loss_ref3_high": ref["high"],
             "macro_f1": float(f1_score(yte, pred, labels=classes, average="macro", zero_division=0)),
             "fit_time_s": float(t_fit), "predict_time_s": float(t_pred),
             "vs": "" if best is None or mode in names else best, "mcnemar_p": test_p, "n_missing": n_missing,
@@ -229,14 +248,16 @@ def format_compare(df, *, markdown=True):
     head = (f"Fusion comparison on {what}: train {a.get('n_train', '?')} clips, evaluate {a.get('n_test', '?')} "
             f"clips, head {a.get('model', '?')}; 95% bootstrap intervals ({a.get('n_boot', '?')} resamples); "
             "McNemar p against the best single modality.")
-    cols = ["mode", "accuracy (95% CI)", "balanced acc", "log loss (95% CI)", "macro F1", "fit s", "predict s", "vs",
-            "McNemar p"]
+    cols = ["mode", "accuracy (95% CI)", "balanced acc", "log_loss (95% CI)", "log_loss_ref3", "macro F1", "fit s",
+            "predict s", "vs", "McNemar p"]
     body = [[r["mode"], f"{r['accuracy']:.3f} [{r['accuracy_low']:.3f}, {r['accuracy_high']:.3f}]",
              f"{r['balanced_accuracy']:.3f}",
-             f"{r['log_loss']:.3f} [{r['log_loss_low']:.3f}, {r['log_loss_high']:.3f}]", f"{r['macro_f1']:.3f}",
+             f"{r['log_loss']:.3f} [{r['log_loss_low']:.3f}, {r['log_loss_high']:.3f}]",
+             f"{r['log_loss_ref3']:.3f}", f"{r['macro_f1']:.3f}",
              f"{r['fit_time_s']:.1f}", f"{r['predict_time_s']:.2f}", r["vs"], _fmt_p(r["mcnemar_p"])]
             for _, r in df.iterrows()]
-    foot = []
+    foot = ["log_loss: exact, from the models' probabilities; log_loss_ref3: over them rounded to 3 decimals, "
+            "as prediction.csv prints them and the reference scoring reads them."]
     if a.get("weights"):
         foot.append("weighted fusion weights: " + ", ".join(f"{k} {v:.3f}" for k, v in a["weights"].items()))
     n_missing = int(df["n_missing"].max()) if len(df) else 0

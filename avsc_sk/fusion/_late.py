@@ -1,14 +1,15 @@
 """Late fusion: stack the per-modality estimators' probabilities with location-grouped internal CV."""
 
 import numpy as np
+import sklearn
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import StackingClassifier
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
+from ..heads import LogisticRegressionHead
 from ._base import ModalityFusion, fold_proba, grouped_splits, stack_features
 
 __all__ = ["LateFusionClassifier"]
@@ -17,9 +18,9 @@ __all__ = ["LateFusionClassifier"]
 class LateFusionClassifier(ModalityFusion):
     """Late fusion: a final classifier stacked on each modality estimator's probabilities.
 
-    Built on :class:`sklearn.ensemble.StackingClassifier` (``stack_``: out-of-fold
-    ``predict_proba`` of every modality estimator, concatenated, a final estimator on top),
-    with two changes that matter for TAU:
+    What :class:`sklearn.ensemble.StackingClassifier` does (out-of-fold ``predict_proba`` of
+    every modality estimator, concatenated, a final estimator on top), with three changes that
+    matter for TAU:
 
     * the internal cross-validation is grouped by recording location (``fit``'s ``groups``)
       and checked by :func:`avsc_sk.model_selection.check_cv_splits`: no location is on both
@@ -30,7 +31,9 @@ class LateFusionClassifier(ModalityFusion):
       trust them too much; a fold that never saw a class teaches it to distrust a modality;
     * the frames are pooled once, by ``pooler``, before the stack sees them (pooling learns
       nothing, so this is exact), and every modality estimator sees only its own pooled
-      columns: a fold copies a few MB instead of the frame matrix.
+      columns: a fold copies a few MB instead of the frame matrix;
+    * every fold's modality estimator gets that fold's ``groups``, so a head that chooses its
+      own hyper-parameters does so inside the fold, on its training locations only.
 
     Parameters
     ----------
@@ -59,9 +62,6 @@ class LateFusionClassifier(ModalityFusion):
 
     Attributes
     ----------
-    stack_ : StackingClassifier
-        The fitted stack over the pooled matrix (absent when :func:`compare_fusions` built the
-        model from members it shares with the other modes; predictions do not depend on it).
     pooler_ : transformer or None
         The fitted pooler.
     estimators_ : list of estimator
@@ -103,7 +103,8 @@ class LateFusionClassifier(ModalityFusion):
 
     def _final(self):
         if self.final_estimator is None:
-            return LogisticRegression(max_iter=1000, random_state=self.random_state)
+            # The stacker chooses its own C on location-grouped folds, like every head.
+            return LogisticRegressionHead(random_state=self.random_state)
         return clone(self.final_estimator)
 
     def fit(self, X, y, groups=None):
@@ -135,8 +136,12 @@ class LateFusionClassifier(ModalityFusion):
              for (name, est), block in zip(estimators, self.blocks_)],
             final_estimator=self._final(), cv=self.cv_splits_, stack_method="predict_proba", n_jobs=self.n_jobs,
         )
+        # Metadata routing hands each member's head the locations of its fold's training clips
+        # (and the stacker all of them), so hyper-parameters are chosen nested, on grouped folds.
+        fit_params = {} if groups is None else {"groups": np.asarray(groups)}
         try:
-            self.stack_.fit(Z, y)
+            with sklearn.config_context(enable_metadata_routing=bool(fit_params)):
+                self.stack_.fit(Z, y, **fit_params)
         except ValueError:
             self._diagnose(estimators, Z, y)  # names the modality and fold when too few clips are the cause
             raise

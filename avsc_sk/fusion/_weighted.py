@@ -251,9 +251,10 @@ class WeightedFusionClassifier(ModalityFusion):
             oof = [p[keep] for p in oof]
             y_idx = np.searchsorted(self.classes_, y[keep])
         learn_t = self.temperature is None and self.blend == "geometric"
-        t = 1.0 if self.temperature is None else float(self.temperature)
+        t = 1.0 if self.temperature is None or self.blend != "geometric" else float(self.temperature)
         if fixed is None:
-            self.weights_, self.temperature_ = _fit_weights(oof, y_idx, self.blend, False, 0.0,
+            # A given temperature is kept: the weights are learnt at that sharpness.
+            self.weights_, self.temperature_ = _fit_weights(oof, y_idx, self.blend, False, 0.0, temperature=t,
                                                             learn_temperature=learn_t)
         else:
             # Given weights stay as they are; only the sharpness is fitted for them.

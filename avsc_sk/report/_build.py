@@ -230,14 +230,16 @@ def _sections(rep, image_names):
     runs_txt = ", ".join(f"{name} ({kind})" for name, kind in rep.kinds.items())
     S = [("Summary", [
         ("text", f"{n} clips; runs: {runs_txt}. Intervals: {alpha_pct} clip-level bootstrap "
-                 f"({rep.n_boot} resamples). Log loss is computed over probabilities rounded to 3 decimals, "
-                 "as in a prediction file (the DCASE ranking metric)."),
+                 f"({rep.n_boot} resamples). log_loss is exact, from the runs' probabilities; log_loss_ref3 "
+                 "is over them rounded to 3 decimals, as prediction.csv prints them and the reference scoring "
+                 "reads them (the DCASE ranking metric)."),
         ("table", T["summary"]),
     ])]
     blocks = []
     for name, text in rep.scoring.items():
         blocks += [("text", f"{name}:"), ("code", text)]
-    S.append(("Per-class scores (reference scoring layout)", blocks))
+    S.append(("Per-class scores (reference scoring layout)", [
+        ("text", "The reference scoring output of each run; its 'overall log loss' is log_loss_ref3."), *blocks]))
     if len(rep.runs) > 1:
         S.append(("Runs side by side", [
             ("text", f"P, R, F: precision, recall, F1 of each run. dF {rep.reference}-<run>: F1 difference; "

@@ -78,16 +78,20 @@ def infer_kinds(names, kinds=None):
 
 
 def summary_table(runs, kinds, *, n_boot=1000, seed=0, alpha=0.05, n_bins=15):
-    """One row per run: accuracy and log loss with bootstrap intervals, balanced accuracy, macro F1, ECE."""
+    """One row per run: accuracy, ``log_loss`` (exact) and ``log_loss_ref3`` (3 decimals, the reference
+    figure) with bootstrap intervals, balanced accuracy, macro F1, ECE."""
     rows = []
     for name, frame in runs.items():
         s = score(None, frame)
         acc = bootstrap_ci(None, frame, "accuracy", n_boot=n_boot, seed=seed, alpha=alpha)
         ll = bootstrap_ci(None, frame, "log_loss", n_boot=n_boot, seed=seed, alpha=alpha)
+        ref = bootstrap_ci(None, frame, "log_loss_ref3", n_boot=n_boot, seed=seed, alpha=alpha)
         rows.append({"run": name, "kind": kinds[name], "n_clips": s["n_clips"],
                      "accuracy": s["accuracy"], "accuracy_low": acc["low"], "accuracy_high": acc["high"],
                      "balanced_accuracy": s["balanced_accuracy"],
                      "log_loss": s["log_loss"], "log_loss_low": ll["low"], "log_loss_high": ll["high"],
+                     "log_loss_ref3": s["log_loss_ref3"], "log_loss_ref3_low": ref["low"],
+                     "log_loss_ref3_high": ref["high"],
                      "macro_f1": s["macro avg"]["f1-score"],
                      "ece": expected_calibration_error(None, frame, n_bins=n_bins)})
     return pd.DataFrame(rows).set_index("run")
@@ -164,7 +168,7 @@ def cities_of(aids):
 
 
 def city_table(runs, city):
-    """Accuracy and log loss of every run in every city (rows: cities, then ``all``)."""
+    """Accuracy, ``log_loss`` and ``log_loss_ref3`` of every run in every city (rows: cities, then ``all``)."""
     first = next(iter(runs.values()))
     city = pd.Series(city)
     cities = first["aid"].map(city)
@@ -178,13 +182,14 @@ def city_table(runs, city):
         for name, frame in runs.items():
             s = score(None, frame[mask])
             row[f"{name} accuracy"] = s["accuracy"]
-            row[f"{name} log loss"] = s["log_loss"]
+            row[f"{name} log_loss"] = s["log_loss"]
+            row[f"{name} log_loss_ref3"] = s["log_loss_ref3"]
         rows.append(row)
     return pd.DataFrame(rows).set_index("city")
 
 
 def calibration_table(runs, *, n_bins=15):
-    """Per run: ECE, multi-class Brier score, mean confidence, accuracy, log loss; and the reliability tables."""
+    """Per run: ECE, multi-class Brier score, mean confidence, accuracy, exact log_loss; and the reliability tables."""
     rows, reliability = [], {}
     for name, frame in runs.items():
         t, p, P, _ = unpack_predictions(None, frame)

@@ -1,0 +1,204 @@
+"""What every self-tuning head shares: grouped inner folds, out-of-fold scoring, and getting ``groups``.
+
+A head that chooses its own regularisation needs the recording location of each training
+clip, or its inner folds split locations and reward over-fitting. Heads take ``groups`` in
+``fit`` and request it through scikit-learn's metadata routing by default, so a Pipeline
+routes it to them; without routing, :func:`fit_with_groups` passes it as ``head__groups``.
+"""
+
+import inspect
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import sklearn
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.metrics import log_loss
+from sklearn.pipeline import Pipeline
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ..model_selection import check_cv_splits
+
+# Constraints shared by the heads (scikit-learn's parameter validation: a bad value set from a
+# config is refused when the estimator is built, naming the key).
+POSITIVE = Interval(Real, 0, None, closed="neither")
+NON_NEGATIVE = Interval(Real, 0, None, closed="left")
+COUNT = Interval(Integral, 1, None, closed="left")
+FOLDS = Interval(Integral, 2, None, closed="left")
+
+__all__ = ["InnerCVHead", "UngroupedWarning", "chosen_params", "fit_with_groups", "takes_groups", "inner_splits", "aligned",
+           "fold_log_loss"]
+
+
+class UngroupedWarning(UserWarning):
+    """A head chose its hyper-parameters without recording locations: each clip was its own group."""
+
+
+def takes_groups(estimator):
+    """Whether ``estimator.fit`` (or a Pipeline's last step's, recursively) takes ``groups``."""
+    if isinstance(estimator, Pipeline):
+        last = estimator.steps[-1][1]
+        return last not in (None, "passthrough") and takes_groups(last)
+    try:
+        return "groups" in inspect.signature(estimator.fit).parameters
+    except (AttributeError, TypeError, ValueError):
+        return False
+
+
+def _group_params(estimator, groups):
+    if "groups" in inspect.signature(estimator.fit).parameters:
+        return {"groups": groups}
+    name, last = estimator.steps[-1]
+    return {f"{name}__{key}": value for key, value in _group_params(last, groups).items()}
+
+
+def fit_with_groups(estimator, X, y, groups=None):
+    """``estimator.fit(X, y)``, handing ``groups`` to whatever inside it takes them.
+
+    An estimator whose ``fit`` takes ``groups`` gets them; a Pipeline ending in one gets them as
+    ``<step>__groups`` (or, with metadata routing enabled, as ``groups``, routed by the Pipeline);
+    anything else is fitted without them.
+
+    Returns
+    -------
+    estimator
+        Fitted (the same object).
+    """
+    if groups is None or not takes_groups(estimator):
+        return estimator.fit(X, y)
+    groups = np.asarray(groups)
+    if sklearn.get_config()["enable_metadata_routing"]:
+        return estimator.fit(X, y, groups=groups)
+    return estimator.fit(X, y, **_group_params(estimator, groups))
+
+
+def inner_splits(y, groups, cv, random_state, cv_groups="location"):
+    """The inner folds of a head, or ``None`` when the data are too small to hold ``cv`` folds.
+
+    Without ``groups`` every clip is its own group (one :class:`UngroupedWarning`): that is
+    only right when clips are independent, which clips from one location are not.
+    """
+    y = np.asarray(y)
+    _, counts = np.unique(y, return_counts=True)
+    n_splits = min(int(cv), int(counts.min()))
+    if cv_groups == "none":
+        groups = None
+    elif groups is None:
+        warnings.warn("a head chose its hyper-parameters without recording locations (no groups): each clip "
+                      "was its own group; pass fit(X, y, groups=locations) for location-grouped inner folds",
+                      UngroupedWarning, stacklevel=3)
+    else:
+        groups = np.asarray(groups)
+        if len(groups) != len(y):
+            raise ValueError(f"{len(groups)} groups for {len(y)} samples; pass one group per sample")
+        n_splits = min(n_splits, len(np.unique(groups)))
+    if n_splits < 2:
+        return None
+    return check_cv_splits(y, groups, n_splits=n_splits, random_state=random_state, cv_groups=cv_groups,
+                           what="a head's inner cross-validation")
+
+
+def aligned(P, fitted_classes, classes, fill=0.0):
+    """``P``'s columns moved to ``classes`` order; a class a fold never saw gets ``fill``."""
+    if len(fitted_classes) == len(classes):
+        return P
+    out = np.full((P.shape[0], len(classes)), fill, dtype=np.float64)
+    out[:, np.searchsorted(classes, fitted_classes)] = P
+    return out
+
+
+def fold_log_loss(y_true, P, classes):
+    """Log loss of probabilities ``P`` (columns in ``classes`` order), clipped as scikit-learn clips them."""
+    P = np.clip(P, np.finfo(np.float64).eps, 1.0)
+    return float(log_loss(y_true, P / P.sum(axis=1, keepdims=True), labels=classes))
+
+
+class InnerCVHead(ClassifierMixin, BaseEstimator):
+    """Base of the heads: validate, choose what is left to choose on grouped inner folds, refit on all.
+
+    Subclasses implement ``_fit(X, y, groups)`` setting ``estimator_`` (a fitted classifier
+    whose ``predict_proba`` columns are ``classes_``) and their chosen ``*_`` attributes, and
+    list those in ``_chosen`` (``{"C": "C_"}``): :attr:`chosen_` reports them. Every head takes
+    ``cv_groups`` (``"location"``, or ``"none"`` for stratified inner folds that share locations),
+    the policy of :func:`avsc_sk.model_selection.check_cv_splits`.
+    """
+
+    # Pipelines (and searches) route the recording locations to the head by default.
+    __metadata_request__fit = {"groups": True}
+
+    _chosen = {}
+    _parameter_constraints = {}
+
+    def fit(self, X, y, groups=None):
+        """Choose the hyper-parameters left as ``None`` by grouped inner CV log loss, then fit on all of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        groups : array-like of shape (n_samples,), optional
+            Recording location of each sample: no location is on both sides of an inner fold.
+            Without it each sample is its own group (a warning).
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        X, y = validate_data(self, X, y)
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; the data contains only "
+                             "one class")
+        self._fit(X, y, groups)
+        return self
+
+    @property
+    def chosen_(self):
+        """``{parameter: value used}``, e.g. ``{"C": 0.01}``, whether chosen by the data or given."""
+        check_is_fitted(self)
+        return {name: _plain(getattr(self, attr)) for name, attr in self._chosen.items()}
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in ``classes_`` order."""
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False)
+        return self._predict_proba(X)
+
+    def _predict_proba(self, X):
+        return self.estimator_.predict_proba(X)
+
+    def predict(self, X):
+        """The most probable class of each sample."""
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def chosen_params(estimator, prefix=""):
+    """Every head's hyper-parameters in a fitted estimator, keyed by their parameter path.
+
+    Returns
+    -------
+    dict
+        ``{"head__C": 0.003}`` for an early-fusion pipeline, ``{"audio__head__C": ...,
+        "video__head__C": ...}`` for late fusion: the values the heads used, chosen or given.
+    """
+    if isinstance(estimator, InnerCVHead):
+        return {f"{prefix}{k}": v for k, v in estimator.chosen_.items()} if hasattr(estimator, "classes_") else {}
+    out = {}
+    if isinstance(estimator, Pipeline):
+        for name, step in estimator.steps:
+            out.update(chosen_params(step, f"{prefix}{name}__"))
+    elif hasattr(estimator, "modality_names_") and hasattr(estimator, "estimators_"):
+        for name, member in zip(estimator.modality_names_, estimator.estimators_):
+            out.update(chosen_params(member, f"{prefix}{name}__"))
+    elif hasattr(estimator, "estimator_"):
+        out.update(chosen_params(estimator.estimator_, f"{prefix}estimator__"))
+    return out
