@@ -1,12 +1,13 @@
 """The one entry point commands use to get a split: a feature file, or the built-in synthetic data."""
 
-__all__ = ["load_split", "training_split", "BUILTIN"]
+__all__ = ["load_split", "training_split", "available_splits", "BUILTIN"]
 
 #: How manifests and reports name the built-in data.
 BUILTIN = "built-in synthetic TAU-like data (avsc_sk.datasets.make_tau_like)"
 
 
-def load_split(features=None, split="train+val", *, max_frames=96, allow_missing_modality=False, stats=None):
+def load_split(features=None, split="train+val", *, max_frames=96, allow_missing_modality=False, stats=None,
+               meta=None):
     """Read ``split`` from ``features`` (any supported layout), or from the built-in data when ``None``.
 
     Parameters
@@ -22,6 +23,11 @@ def load_split(features=None, split="train+val", *, max_frames=96, allow_missing
     stats : tuple of str, optional
         Statistics over frames to keep instead of the frames (see :func:`avsc_sk.data.read_features`);
         :func:`avsc_sk.runs.read_stats` gives those a configuration needs.
+    meta : str or Path, optional
+        A meta table (``clip_id, label[, group, city, split]``, see :func:`avsc_sk.data.read_meta`)
+        whose labels and groups replace what the clip names or the file say. With a ``split``
+        column it also decides the splits: ``split`` selects the table's clips, read from
+        whichever splits of ``features`` hold them.
 
     Returns
     -------
@@ -29,6 +35,20 @@ def load_split(features=None, split="train+val", *, max_frames=96, allow_missing
     """
     if max_frames == 0:  # the command line's "keep every frame"
         max_frames = None
+    if meta is not None:
+        from .data import apply_meta, read_meta
+
+        table = read_meta(meta)
+        read = split
+        if "split" in table.columns and features is not None:
+            from .data import list_splits
+
+            present = list_splits(features)
+            if not all(s in present for s in split.split("+")):
+                read = "+".join(present)  # the table, not the file, says which clips form the split
+        data = load_split(features, read, max_frames=max_frames, allow_missing_modality=allow_missing_modality,
+                          stats=stats)
+        return apply_meta(data, table, split=split)
     if features is None:
         from .datasets import load_tau_like
 
@@ -53,10 +73,25 @@ def _first_frames(data, max_frames):
     mods = [(n, min(f, max_frames), d) for n, f, d in data.modalities]
     X = np.hstack([data.frames(n)[:, :f].reshape(data.n_clips, f * d) for n, f, d in mods])
     return FeatureSet(np.ascontiguousarray(X), mods, data.clip_ids, data.y, data.city, data.location,
-                      data.split, data.source, data.synthetic)
+                      data.split, data.source, data.synthetic, classes=data.classes)
 
 
-def training_split(features=None):
+def available_splits(features=None, meta=None):
+    """The splits ``load_split`` can read: those of a meta table's ``split`` column, else those of ``features``."""
+    if meta is not None:
+        from .data import read_meta
+
+        table = read_meta(meta)
+        if "split" in table.columns:
+            return sorted(set(table["split"]))
+    if features is None:
+        return ["train", "val", "test"]
+    from .data import list_splits
+
+    return list_splits(features)
+
+
+def training_split(features=None, meta=None):
     """The default training split: ``train+val``, or those of the two that ``features`` holds.
 
     A layout-A root often has only ``train`` and ``test``; training on what is there beats
@@ -69,12 +104,11 @@ def training_split(features=None):
     note : str or None
         One line saying which split was chosen and why, when it is not ``train+val``.
     """
-    if features is None:
+    if features is None and meta is None:
         return "train+val", None
-    from .data import list_splits
-
-    present = [s for s in ("train", "val") if s in list_splits(features)]
+    present = [s for s in ("train", "val") if s in available_splits(features, meta)]
     if len(present) in (0, 2):
         return "train+val", None  # none: reading train+val names what is missing
     missing = ({"train", "val"} - set(present)).pop()
-    return present[0], f"training on split {present[0]} ({features} has no {missing!r} split)"
+    where = features if meta is None else meta
+    return present[0], f"training on split {present[0]} ({where} has no {missing!r} split)"

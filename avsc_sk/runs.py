@@ -28,13 +28,14 @@ from ._config import build_params, check_param_keys, dump_config
 from ._io import atomic_dir
 from ._load import BUILTIN
 from ._pooling import SegmentClassifier, segment_modalities
-from .data import POOLING_STATS, SCENES, check_stat_names, stat_names
+from .data import POOLING_STATS, check_stat_names, stat_names
 from .errors import ConfigError, DataError, RunError
 from .fusion import make_estimator
 from .model_selection import set_cv_groups
 from .heads import chosen_params, fit_with_groups
 
-__all__ = ["Run", "TRUSTED_MODULES", "TRUSTED_TYPES", "build_estimator", "fit_estimator", "fit_run", "save_run", "load_run",
+__all__ = ["Run", "TRUSTED_MODULES", "TRUSTED_TYPES", "build_estimator", "with_class_weight", "fit_estimator",
+           "fit_run", "save_run", "load_run",
            "predict_proba_scenes", "predict_frame", "check_features", "feature_warnings", "scoring_warnings",
            "score_label", "format_scores", "read_stats", "run_stats"]
 
@@ -144,6 +145,24 @@ def build_estimator(config, modalities, *, input_stats=None):
     return estimator
 
 
+def with_class_weight(config, modalities, *, input_stats=None, class_weight="balanced"):
+    """``config`` with every head's ``class_weight`` set in its params (e.g. ``head__class_weight``).
+
+    The keys are the estimator's own parameters, so the saved config reproduces the model
+    without knowing of ``--class-weight``.
+
+    Raises
+    ------
+    ConfigError
+        If no head of the configured estimator takes a ``class_weight``.
+    """
+    from .heads import class_weight_params
+
+    # Segment mode wraps the same estimator: its keys are those of the unwrapped one.
+    estimator = build_estimator({**config, "segment_frames": 0}, modalities, input_stats=input_stats)
+    return {**config, "params": {**(config.get("params") or {}), **class_weight_params(estimator, class_weight)}}
+
+
 def _check_steps(estimator, params):
     """A key that names a sub-estimator (``pca``, ``head``) takes an estimator table or ``"passthrough"``."""
     nested = estimator.get_params(deep=True)
@@ -179,8 +198,8 @@ def fit_estimator(estimator, train):
         raise DataError(f"{train.source or 'features'}: split {train.split!r} has no labels; fit needs a labelled split")
     n_classes = len(set(train.y.tolist()))
     if n_classes < 2:
-        raise DataError(f"{train.source or 'features'}: split {train.split!r} has only one scene; "
-                        "fit needs clips of at least two scenes")
+        raise DataError(f"{train.source or 'features'}: split {train.split!r} has only one class; "
+                        "fit needs clips of at least two classes")
     from sklearn.utils._param_validation import InvalidParameterError
 
     try:
@@ -191,7 +210,7 @@ def fit_estimator(estimator, train):
 
 
 def predict_proba_scenes(model, X, *, n_jobs=1):
-    """``predict_proba`` with one column per scene of :data:`SCENES` (zeros for scenes never seen in training).
+    """``predict_proba`` as float64, one column per class of ``model.classes_`` (the run's label space).
 
     ``n_jobs`` > 1 predicts that many chunks of clips at once, in threads (numpy releases the
     GIL while pooling the frames); each clip is predicted on its own, so the result is the same.
@@ -205,9 +224,7 @@ def predict_proba_scenes(model, X, *, n_jobs=1):
             delayed(model.predict_proba)(X[a:b]) for a, b in zip(bounds[:-1], bounds[1:])))
     else:
         proba = model.predict_proba(X)
-    out = np.zeros((X.shape[0], len(SCENES)), dtype=np.float64)
-    out[:, [SCENES.index(c) for c in model.classes_]] = proba
-    return out
+    return np.asarray(proba, dtype=np.float64)
 
 
 def _scores(model, data, train=None, n_jobs=1):
@@ -216,8 +233,10 @@ def _scores(model, data, train=None, n_jobs=1):
     # compare and report show the same figures for the same predictions.
     from .evaluation import LOG_LOSS, LOG_LOSS_REF, score
 
-    scores = score(data.y, predict_proba_scenes(model, data.X, n_jobs=n_jobs))
+    scores = score(data.y, predict_proba_scenes(model, data.X, n_jobs=n_jobs),
+                   classes=[str(c) for c in model.classes_])
     out = {"split": data.split, "n_clips": scores["n_clips"], "accuracy": scores["accuracy"],
+           "balanced_accuracy": scores["balanced_accuracy"],
            "macro_f1": scores["macro avg"]["f1-score"], LOG_LOSS: scores[LOG_LOSS],
            LOG_LOSS_REF: scores[LOG_LOSS_REF]}
     if train is not None:
@@ -226,9 +245,10 @@ def _scores(model, data, train=None, n_jobs=1):
 
 
 def format_scores(scores):
-    """``accuracy 0.xxx, log_loss 0.xxx, log_loss_ref3 0.xxx (N clips)``: a score line's figures."""
+    """``accuracy 0.xxx, balanced accuracy 0.xxx, log_loss 0.xxx, log_loss_ref3 0.xxx (N clips)``."""
     ref = f", log_loss_ref3 {scores['log_loss_ref3']:.3f}" if "log_loss_ref3" in scores else ""
-    return (f"accuracy {scores['accuracy']:.3f}, log_loss {scores['log_loss']:.3f}{ref} "
+    balanced = f", balanced accuracy {scores['balanced_accuracy']:.3f}" if "balanced_accuracy" in scores else ""
+    return (f"accuracy {scores['accuracy']:.3f}{balanced}, log_loss {scores['log_loss']:.3f}{ref} "
             f"({scores['n_clips']} clips)")
 
 
@@ -532,16 +552,17 @@ def _check_model(model, model_path, manifest):
     if not callable(getattr(model, "predict_proba", None)) or classes is None:
         raise RunError(f"{model_path} holds a {type(model).__name__}, not a fitted classifier with predict_proba; "
                        "the file was replaced or damaged, re-run avsc-sk fit")
-    unknown = sorted(set(map(str, classes)) - set(SCENES))
-    if unknown:
-        raise RunError(f"{model_path} predicts unknown scene(s) {unknown[:3]}; the file was replaced, "
-                       "re-run avsc-sk fit")
     stats = run_stats(manifest)
     width = sum((m[1] if stats is None else len(stats)) * m[2] for m in manifest["modalities"])
     n_in = getattr(model, "n_features_in_", width)
     if n_in != width:
         raise RunError(f"{model_path} expects {n_in} columns but {model_path.parent / _MANIFEST} describes {width} "
                        f"(modalities {manifest['modalities']}); the files do not belong together, re-run avsc-sk fit")
+    recorded = manifest.get("classes")
+    if recorded is not None and [str(c) for c in classes] != [str(c) for c in recorded]:
+        raise RunError(f"{model_path} predicts the classes {[str(c) for c in classes][:3]}... but "
+                       f"{model_path.parent / _MANIFEST} records {list(recorded)[:3]}...; the files do not belong "
+                       "together, re-run avsc-sk fit")
 
 
 def check_features(manifest, data):
@@ -606,7 +627,7 @@ def _spread_frames(data, trained):
         index = np.arange(n_frames) * frames.shape[1] // n_frames
         blocks.append(frames[:, index].reshape(data.n_clips, n_frames * dim))
     return FeatureSet(np.ascontiguousarray(np.hstack(blocks)), trained, data.clip_ids, data.y, data.city,
-                      data.location, data.split, data.source, data.synthetic)
+                      data.location, data.split, data.source, data.synthetic, classes=data.classes)
 
 
 def feature_warnings(manifest, data, *, max_frames=None):
@@ -642,7 +663,7 @@ def feature_warnings(manifest, data, *, max_frames=None):
     clip_ids = train.get("clip_ids")
     if clip_ids is None and train.get("n_clips") == data.n_clips and train.get("fingerprint") == data.fingerprint():
         clip_ids = data.clip_ids  # a run saved without its clip list: only the whole split is recognised
-    out.extend(scoring_warnings(manifest.get("classes", SCENES), clip_ids, data,
+    out.extend(scoring_warnings(manifest.get("classes", ()), clip_ids, data,
                                 trained=f"the run's training split {train.get('split', '')}".rstrip()))
     return out
 
@@ -656,4 +677,4 @@ def predict_frame(run, data, *, n_jobs=1):
 
     data = check_features(run.manifest, data)
     proba = predict_proba_scenes(run.model, data.X, n_jobs=n_jobs)
-    return prediction_frame(data.clip_ids, proba, SCENES, data.y)
+    return prediction_frame(data.clip_ids, proba, [str(c) for c in run.model.classes_], data.y)

@@ -246,13 +246,14 @@ def _chunk_size(n_jobs, n_splits):
 def neg_log_loss_scorer(estimator, X, y):
     """Negated exact log loss (``log_loss``: over the float probabilities, as scikit-learn computes it).
 
-    sklearn's ``"neg_log_loss"`` fails when a grouped test fold lacks a scene; here every
-    scene has a column, and one the model never saw gets probability 0 (clipped).
+    sklearn's ``"neg_log_loss"`` fails when a grouped test fold holds a class the fold's
+    training lacked; here the columns are the model's ``classes_`` and such a class gets
+    probability 0 (clipped).
     """
     from .evaluation import exact_log_loss
     from .runs import predict_proba_scenes
 
-    return -exact_log_loss(y, predict_proba_scenes(estimator, X))
+    return -exact_log_loss(y, predict_proba_scenes(estimator, X), classes=[str(c) for c in estimator.classes_])
 
 
 def log_loss_scores(estimator, X, y):
@@ -268,7 +269,7 @@ def log_loss_scores(estimator, X, y):
     from .evaluation import score
     from .runs import predict_proba_scenes
 
-    s = score(y, predict_proba_scenes(estimator, X))
+    s = score(y, predict_proba_scenes(estimator, X), classes=[str(c) for c in estimator.classes_])
     return {"neg_log_loss": -s["log_loss"], "neg_log_loss_ref3": -s["log_loss_ref3"], "accuracy": s["accuracy"]}
 
 

@@ -74,7 +74,8 @@ def test_fit_on_a_held_out_split_says_nothing_of_in_sample(native, tmp_path, cap
     assert main(["fit", "--features", str(native), "--out", str(tmp_path / "run")]) == 0
     out, err = capsys.readouterr()
     assert "warning" not in err and "in-sample" not in out
-    assert re.search(r"; test: accuracy [\d.]+, log_loss [\d.]+, log_loss_ref3 [\d.]+ \(30 clips\)", out)
+    assert re.search(r"; test: accuracy [\d.]+, balanced accuracy [\d.]+, log_loss [\d.]+, log_loss_ref3 [\d.]+ "
+                     r"\(30 clips\)", out)
 
 
 def test_predict_warns_on_a_subset_of_the_training_clips(native, tmp_path, capsys):

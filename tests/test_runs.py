@@ -120,19 +120,24 @@ def test_segment_mode_averages_segments(small_train, small_test):
     assert model.pooler_ is not None  # the frames were pooled ahead, not copied whole
 
 
-def test_fit_needs_two_scenes(small_train):
+def test_fit_needs_two_classes(small_train):
     one = small_train.subset(small_train.y == "bus")
-    with pytest.raises(DataError, match="only one scene"):
+    with pytest.raises(DataError, match="only one class"):
         fit_run(_config(fusion="audio"), one)
 
 
-def test_proba_has_every_scene(small_train):
+def test_proba_has_a_column_per_trained_class(small_train):
+    # The run's classes_ are the label space: three trained scenes, three columns (no scene list assumed).
     part = small_train.subset(np.isin(small_train.y, ["bus", "tram", "park"]))
-    model, _ = fit_run(_config(fusion="audio"), part)
+    model, manifest = fit_run(_config(fusion="audio"), part, evaluate=small_train)
     proba = predict_proba_scenes(model, small_train.X)
-    assert proba.shape == (small_train.n_clips, 10)
+    assert proba.shape == (small_train.n_clips, 3)
+    assert manifest["classes"] == ["bus", "park", "tram"]
     np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
-    assert (proba[:, [0, 2, 3, 5, 6, 7, 8]] == 0).all()
+    # The seven scenes training lacked are scored as probability 0 and named in a warning.
+    assert any("has no clips of 7 scene(s)" in w for w in manifest["warnings"])
+    seen = np.isin(small_train.y, ["bus", "tram", "park"])
+    assert manifest["scores"]["accuracy"] <= seen.mean()
 
 
 # -- pooled while reading: runs hold parameters, not per-frame column lists ---------------------

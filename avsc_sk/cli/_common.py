@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-__all__ = ["FUSIONS", "FUSION_MODES", "HEADS", "add_features_args", "add_force", "synthetic_banner"]
+__all__ = ["FUSIONS", "FUSION_MODES", "HEADS", "add_class_weight", "add_features_args", "add_force",
+           "synthetic_banner"]
 
 # Copies of avsc_sk.fusion.FUSIONS, FUSION_MODES and avsc_sk.heads.HEADS for the help texts and choices:
 # those modules import scikit-learn, which `--help` should not wait for. tests/test_cli.py checks they agree.
@@ -14,6 +15,10 @@ HEADS = ("logreg", "linsvm", "svm", "lgbm", "knn", "mlp")
 def add_features_args(parser, *, split=None, missing=True, default="the built-in synthetic data"):
     parser.add_argument("--features", type=Path, default=None, metavar="PATH",
                         help=f"native .h5 file, layout-A root or layout-B root (default: {default})")
+    parser.add_argument("--meta", type=Path, default=None, metavar="CLIPS_CSV",
+                        help="clip metadata table: clip_id, label[, group, city, split] (tab or comma); gives "
+                             "labels, cross-validation groups and splits for clips of any name "
+                             "(default: parsed from TAU clip names, or as the features file stores them)")
     if split:
         parser.add_argument("--split", default=split, help=f"split(s) to use, e.g. train+val or test (default: {split})")
     parser.add_argument("--max-frames", type=int, default=96, metavar="K",
@@ -22,6 +27,12 @@ def add_features_args(parser, *, split=None, missing=True, default="the built-in
     if missing:
         parser.add_argument("--allow-missing-modality", action="store_true",
                             help="keep clips that lack a modality instead of stopping with an error")
+
+
+def add_class_weight(parser):
+    parser.add_argument("--class-weight", choices=("balanced",), default=None,
+                        help="'balanced': weigh classes inversely to their frequency, for imbalanced labels; sets "
+                             "the head's class_weight (e.g. params.head__class_weight) where the head has one")
 
 
 def add_force(parser):

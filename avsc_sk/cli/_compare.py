@@ -4,7 +4,7 @@ from pathlib import Path
 
 from .._io import atomic_dir, check_output
 from .._load import load_split
-from ._common import FUSION_MODES, HEADS, add_features_args, add_force, synthetic_banner
+from ._common import FUSION_MODES, HEADS, add_class_weight, add_features_args, add_force, synthetic_banner
 from ._predict import add_n_jobs
 
 __all__ = ["add_parser", "run", "write_compare"]
@@ -15,7 +15,8 @@ def add_parser(sub):
                        description="Train every mode on the same training split, score each on the same "
                                    "evaluation split, and write compare.csv and compare.md: accuracy, "
                                    "log_loss (exact) and log_loss_ref3 (3 decimals, the reference "
-                                   "scoring's) with 95% bootstrap intervals, macro F1, fit and predict time, and "
+                                   "scoring's) with 95% bootstrap intervals, balanced accuracy, macro F1, fit and "
+                                   "predict time, and "
                                    "McNemar's test of each fusion against the best single modality.")
     add_features_args(p)
     p.add_argument("--train-split", default=None,
@@ -25,6 +26,7 @@ def add_parser(sub):
     p.add_argument("--fusions", default=None, metavar="MODES",
                    help="comma-separated modes, e.g. audio,video,early,intermediate,late,weighted "
                         f"(default: every modality of the data, then {','.join(FUSION_MODES)})")
+    add_class_weight(p)
     p.add_argument("--seed", type=int, default=0, help="random seed of the models and the bootstrap (default: 0)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default: 1000)")
     add_n_jobs(p, "the per-modality pipelines and their internal folds are fitted N at once (processes)")
@@ -55,19 +57,20 @@ def run(args):
     from ..runs import scoring_warnings
     from ._predict import warn
 
-    split, note = (args.train_split, None) if args.train_split else training_split(args.features)
+    split, note = (args.train_split, None) if args.train_split else training_split(args.features, args.meta)
     if note:
         print(note)
     # compare pools every mode with the means: read only those.
-    kw = dict(max_frames=args.max_frames, allow_missing_modality=args.allow_missing_modality, stats=("mean",))
+    kw = dict(max_frames=args.max_frames, allow_missing_modality=args.allow_missing_modality, stats=("mean",),
+              meta=args.meta)
     train = load_split(args.features, split, **kw)
     test = load_split(args.features, args.eval_split, **kw)
     if train.y is not None and test.y is not None:
-        for message in scoring_warnings(sorted(set(train.y.tolist())), train.clip_ids, test,
+        for message in scoring_warnings(train.classes, train.clip_ids, test,
                                         trained=f"the training split {train.split}"):
             warn(message)
     df = compare_fusions(train, test, fusions=args.fusions, model=args.model, random_state=args.seed,
-                         n_boot=args.n_boot, n_jobs=args.n_jobs)
+                         n_boot=args.n_boot, n_jobs=args.n_jobs, class_weight=args.class_weight)
     write_compare(df, args.out, force=args.force)
     banner = synthetic_banner(df.attrs.get("synthetic"))
     if banner:

@@ -7,15 +7,15 @@ def add_parser(sub):
     p = sub.add_parser(
         "evaluate", help="score a prediction file (classification report, accuracy, log loss)",
         description="Print the reference scoring output for a prediction.csv: scikit-learn's classification "
-                    "report over the 10 scenes, then 'accuracy: ...' and 'overall log loss: ...' (log loss over "
+                    "report over its classes, then 'accuracy: ...' and 'overall log loss: ...' (log loss over "
                     "the probabilities as the file prints them, clipped and renormalised as the reference did), "
                     "then a note naming that precision: 3 decimals (the reference format) give log_loss_ref3; "
                     "the exact log_loss of a model needs its float probabilities (fit, compare and report show "
                     "it; predict --decimals N writes more of them).")
     p.add_argument("--prediction", type=Path, required=True, metavar="FILE",
-                   help="tab-separated prediction file (aid, scene_pred, [scene_label,] airport ... tram)")
+                   help="tab-separated prediction file (aid, scene_pred, [scene_label,] one column per class)")
     p.add_argument("--label", type=Path, default=None, metavar="FILE",
-                   help="labels, e.g. evaluation_setup/fold1_evaluate.csv "
+                   help="labels, e.g. evaluation_setup/fold1_evaluate.csv or a meta table (clip_id, label, ...) "
                         "(default: the prediction file's own scene_label column)")
     p.add_argument("--digits", type=int, default=2,
                    help="digits in the classification report (default: 2, as the reference)")
@@ -50,14 +50,13 @@ def labelled_frame(prediction, label=None, *, digits=2):
 
 
 def run(args):
-    from ..data import SCENES
-    from ..evaluation import format_scoring, unseen_class_warning
+    from ..evaluation import classes_of, format_scoring, unseen_class_warning
     from ._common import synthetic_banner
     from ._predict import warn
 
     frame = labelled_frame(args.prediction, args.label, digits=args.digits)
-    # A scene the model never saw prints as 0.000 for every clip (predict fills it with zeros).
-    seen = [s for s in SCENES if (frame[s] > 0).any()]
+    # A class the model never saw has no column, or (files of other tools) 0.000 for every clip.
+    seen = [c for c in classes_of(frame) if (frame[c] > 0).any()]
     trained = "the model's training data, judging by its probabilities (0.000 for every clip),"
     message = unseen_class_warning(frame["scene_label"], seen, trained=trained)
     if message:

@@ -5,7 +5,7 @@ from pathlib import Path
 from .._config import apply_overrides, load_config
 from .._io import check_output
 from .._load import load_split
-from ._common import FUSIONS, HEADS, add_features_args, add_force, synthetic_banner
+from ._common import FUSIONS, HEADS, add_class_weight, add_features_args, add_force, synthetic_banner
 from ._predict import add_n_jobs
 
 
@@ -22,6 +22,7 @@ def add_parser(sub):
     p.add_argument("--cv-groups", choices=("location", "none"),
                    help="internal folds of late/weighted/intermediate fusion: grouped by recording location "
                         "(default), or 'none': stratified folds that share locations (optimistic)")
+    add_class_weight(p)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. params.head__C=0.5 (repeatable)")
     add_features_args(p, split="train+val")
@@ -45,27 +46,31 @@ def config_from_args(args):
 
 
 def run(args):
-    from ..data import list_splits
-    from ..runs import fit_run, read_stats, save_run
+    from .._load import available_splits
+    from ..runs import fit_run, read_stats, save_run, with_class_weight
 
     check_output(args.out, force=args.force, what="run directory")
     config = config_from_args(args)
     from .._load import training_split
 
-    split, note = (args.split, None) if args.split else training_split(args.features)
+    split, note = (args.split, None) if args.split else training_split(args.features, args.meta)
     if note:
         print(note)
     stats = read_stats(config)  # pool while reading: only the statistics the config can use
     train = load_split(args.features, split, max_frames=args.max_frames,
-                       allow_missing_modality=args.allow_missing_modality, stats=stats)
+                       allow_missing_modality=args.allow_missing_modality, stats=stats, meta=args.meta)
+    if args.class_weight:
+        config = with_class_weight(config, train.modalities, input_stats=train.stats, class_weight=args.class_weight)
     evaluate = None
     if args.eval_split:
-        present = args.features is None or args.eval_split in list_splits(args.features)
+        present = args.eval_split in available_splits(args.features, args.meta)
         if present:
             evaluate = load_split(args.features, args.eval_split, max_frames=args.max_frames,
-                                  allow_missing_modality=args.allow_missing_modality, stats=stats)
+                                  allow_missing_modality=args.allow_missing_modality, stats=stats, meta=args.meta)
     model, manifest = fit_run(config, train, evaluate=evaluate, source=args.features, max_frames=args.max_frames,
                               n_jobs=args.n_jobs)
+    if args.meta is not None:
+        manifest["train"]["meta"] = str(args.meta)  # predict and report default to it with the run's features
     save_run(args.out, model, manifest, force=args.force)
     banner = synthetic_banner(train.synthetic)
     if banner:

@@ -11,7 +11,7 @@ from ._common import add_features_args, add_force, synthetic_banner
 def add_parser(sub):
     p = sub.add_parser("predict", help="predict clips with a saved run; writes prediction.csv",
                        description="Write the reference prediction format: tab-separated aid, scene_pred, "
-                                   "[scene_label,] one probability column per scene, printed %.3f "
+                                   "[scene_label,] one probability column per class of the run, printed %.3f "
                                    "(--decimals changes that).")
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     add_features_args(p, split="test", default="the features the run was trained on (manifest.json: train.source)")
@@ -74,6 +74,14 @@ def features_for(run, features):
     return None if source == BUILTIN else Path(source)
 
 
+def meta_for(run, features, meta):
+    """``--meta`` if given; else, reading the run's own features, the meta table it was trained with."""
+    if meta is not None or features is not None:
+        return meta
+    recorded = run.manifest.get("train", {}).get("meta")
+    return None if recorded is None else Path(recorded)
+
+
 def run(args):
     from ..errors import ConfigError
     from ..runs import feature_warnings, predict_frame, run_stats
@@ -83,7 +91,8 @@ def run(args):
         raise ConfigError(f"--decimals {args.decimals}: expected 1 to 17 decimals (3 is the reference format)")
     (fitted,) = load_runs([args.run_dir], trust_pickle=args.trust_pickle)
     data = load_split(features_for(fitted, args.features), args.split, max_frames=args.max_frames,
-                      allow_missing_modality=args.allow_missing_modality, stats=run_stats(fitted.manifest))
+                      allow_missing_modality=args.allow_missing_modality, stats=run_stats(fitted.manifest),
+                      meta=meta_for(fitted, args.features, args.meta))
     frame = predict_frame(fitted, data, n_jobs=args.n_jobs)
     for message in feature_warnings(fitted.manifest, data, max_frames=args.max_frames):
         warn(message)

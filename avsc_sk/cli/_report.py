@@ -6,7 +6,7 @@ from .._io import check_output
 from .._load import load_split
 from ..errors import DataError
 from ._common import add_features_args, add_force, synthetic_banner
-from ._predict import add_n_jobs, add_trust_pickle, features_for, load_runs
+from ._predict import add_n_jobs, add_trust_pickle, features_for, load_runs, meta_for
 
 
 def add_parser(sub):
@@ -31,7 +31,7 @@ def add_parser(sub):
 
 
 def run_frames(run_dirs, features=None, split="test", *, max_frames=96, allow_missing_modality=False,
-               trust_pickle=False, n_jobs=1):
+               trust_pickle=False, n_jobs=1, meta=None):
     """Load the runs, read the split once, predict it with every run (``n_jobs`` at once, in threads).
 
     Returns
@@ -52,7 +52,8 @@ def run_frames(run_dirs, features=None, split="test", *, max_frames=96, allow_mi
     def read(stats):
         if stats not in reads:
             reads[stats] = load_split(features_for(runs[0], features), split, max_frames=max_frames,
-                                      allow_missing_modality=allow_missing_modality, stats=stats)
+                                      allow_missing_modality=allow_missing_modality, stats=stats,
+                                      meta=meta_for(runs[0], features, meta))
         return reads[stats]
 
     data = read(run_stats(runs[0].manifest))
@@ -92,7 +93,7 @@ def run(args):
     check_output(args.out, force=args.force, what="report directory")
     frames, data, runs = run_frames(args.run_dirs, args.features, args.split, max_frames=args.max_frames,
                                     allow_missing_modality=args.allow_missing_modality,
-                                    trust_pickle=args.trust_pickle, n_jobs=args.n_jobs)
+                                    trust_pickle=args.trust_pickle, n_jobs=args.n_jobs, meta=args.meta)
     synthetic = bool(data.synthetic or any(r.manifest.get("synthetic") for r in runs))
     title = args.title or f"avsc-sk report: {', '.join(frames)} on split {data.split}"
     city = pd.Series(data.city, index=data.clip_ids)
@@ -106,7 +107,8 @@ def run(args):
     summary = report.tables["summary"]
     for name, row in summary.iterrows():
         print(f"{name:>14}: accuracy {row['accuracy']:.3f} [{row['accuracy_low']:.3f}, {row['accuracy_high']:.3f}]"
-              f"  log_loss {row['log_loss']:.3f}  log_loss_ref3 {row['log_loss_ref3']:.3f}")
+              f"  balanced accuracy {row['balanced_accuracy']:.3f}  log_loss {row['log_loss']:.3f}"
+              f"  log_loss_ref3 {row['log_loss_ref3']:.3f}")
     for note in report.notes:
         print(f"note: {note}")
     print(f"wrote {len(files)} files to {args.out} (open {Path(args.out) / 'report.html'})")

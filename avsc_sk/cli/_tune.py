@@ -9,7 +9,7 @@ from .._config import apply_overrides, dump_config
 from .._io import atomic_dir, check_output
 from .._load import load_split
 from ..errors import RunError
-from ._common import add_features_args, add_force, synthetic_banner
+from ._common import add_class_weight, add_features_args, add_force, synthetic_banner
 
 
 def add_parser(sub):
@@ -32,6 +32,7 @@ def add_parser(sub):
                    help="'none': stratified folds that share locations, marked optimistic (default: location)")
     p.add_argument("--scoring", default="neg_log_loss",
                    help="metric that ranks candidates and picks the refit (default: neg_log_loss)")
+    add_class_weight(p)
     p.add_argument("--n-jobs", type=int, default=1, metavar="N", help="parallel fits (-1: all cores)")
     p.add_argument("--backend", choices=("loky", "threading", "dask"), default="loky",
                    help="joblib backend; dask needs avsc-sk[dask] (default: loky)")
@@ -86,7 +87,7 @@ def _jsonable(params):
 def run(args):
     from ..model_selection import OPTIMISTIC
 
-    from ..data import list_splits
+    from .._load import available_splits
     from ..runs import _scores, build_estimator, read_stats
     from ..tuning import ProgressLine, load_grid, make_search, run_search, search_folds
 
@@ -103,11 +104,16 @@ def run(args):
         _import_distributed()  # the one-line install hint before any data is read
     from .._load import training_split
 
-    split, note = (args.split, None) if args.split else training_split(args.features)
+    split, note = (args.split, None) if args.split else training_split(args.features, args.meta)
     if note:
         print(note)
     train = load_split(args.features, split, max_frames=args.max_frames,
-                       allow_missing_modality=args.allow_missing_modality, stats=read_stats(config, grid))
+                       allow_missing_modality=args.allow_missing_modality, stats=read_stats(config, grid),
+                       meta=args.meta)
+    if args.class_weight:
+        from ..runs import with_class_weight
+
+        config = with_class_weight(config, train.modalities, input_stats=train.stats, class_weight=args.class_weight)
     estimator = build_estimator(config, train.modalities, input_stats=train.stats)
     n_jobs = -1 if args.backend == "dask" and args.n_jobs == 1 else args.n_jobs
     search = make_search(estimator, grid, search=args.search, cv=args.cv, scoring=args.scoring, n_jobs=n_jobs,
@@ -156,10 +162,11 @@ def run(args):
     lines = [f"{n} configurations x {folds.n_splits} folds on {train.n_clips} clips in {wall:.1f} s "
              f"({args.backend}); folds: {folds.describe()}"]
     if args.eval_split:
-        present = args.features is None or args.eval_split in list_splits(args.features)
+        present = args.eval_split in available_splits(args.features, args.meta)
         if present:
             evaluate = load_split(args.features, args.eval_split, max_frames=args.max_frames,
-                                  allow_missing_modality=args.allow_missing_modality, stats=train.stats)
+                                  allow_missing_modality=args.allow_missing_modality, stats=train.stats,
+                                  meta=args.meta)
             scores = _scores(search.best_estimator_, evaluate, train=train)
             summary["refit_scores"] = scores
             from ..runs import format_scores, score_label, scoring_warnings

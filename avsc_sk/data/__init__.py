@@ -1,15 +1,19 @@
-"""Data in: clip names, feature files in every supported layout, pooling while reading, and their validation."""
+"""Data in: clip names, clip metadata tables, feature files in every supported layout, pooling while reading,
+and their validation."""
 
 from ._clipname import SCENES, ClipName, label_index, parse_stem, scene_of_index, stem_of
 from ._featureset import FeatureSet, concat_featuresets
 from ._features import convert_features, detect_layout, list_splits, read_features, write_features
+from ._meta import META_COLUMNS, apply_meta, read_meta
 from ._pool import POOLING_STATS, check_stat_names, missing_mask, missing_rows, pool_frames, stat_names
 
 __all__ = [
+    "META_COLUMNS",
     "POOLING_STATS",
     "SCENES",
     "ClipName",
     "FeatureSet",
+    "apply_meta",
     "check_stat_names",
     "concat_featuresets",
     "convert_features",
@@ -20,6 +24,7 @@ __all__ = [
     "missing_rows",
     "parse_stem",
     "pool_frames",
+    "read_meta",
     "read_features",
     "scene_of_index",
     "stat_names",

@@ -1,11 +1,12 @@
 """FeatureSet: the clips of one split, every modality's frames (or their statistics) side by side in one 2-D array."""
 
 import hashlib
+import warnings
 
 import numpy as np
 
-from ..errors import DataError
-from ._clipname import SCENES, parse_stem
+from ..errors import AvscWarning, DataError
+from ._clipname import parse_stem
 from ._pool import check_stat_names, missing_mask, pool_frames
 
 __all__ = ["FeatureSet", "concat_featuresets", "value_digest"]
@@ -38,9 +39,11 @@ class FeatureSet:
     clip_ids : array-like of str
         Clip stems, e.g. ``bus-lyon-1100-40123``.
     y : array-like of str, optional
-        Scene labels; ``None`` for an unlabelled split.
+        Class labels (any strings); ``None`` for an unlabelled split.
     city, location : array-like of str, optional
-        City and recording location (``city-location``); parsed from the stems when omitted.
+        City and recording location (``city-location``, the cross-validation group); parsed
+        from TAU-shaped stems when omitted. Clips with no location at all (names that do not
+        parse, or an empty ``location``) are each their own group (see :attr:`groups`).
     split : str, optional
         Split name (``train``, ``val``, ``test``).
     source : str, optional
@@ -50,22 +53,32 @@ class FeatureSet:
     stats : tuple of str, optional
         The statistics each block holds (``mean``, ``std``, ``max``, ``min``, ``q<quantile>``);
         ``None`` (default): the blocks hold frames.
+    classes : sequence of str, optional
+        The label space: the sorted unique labels of ``y`` by default (TAU data happen to
+        hold the ten scenes). Given explicitly, it may name classes ``y`` lacks, never fewer.
     """
 
     def __init__(self, X, modalities, clip_ids, y=None, city=None, location=None, split=None,
-                 source=None, synthetic=False, stats=None):
+                 source=None, synthetic=False, stats=None, classes=None):
         self.X = X
         self.stats = None if stats is None else check_stat_names(stats, what="FeatureSet stats")
         self._digest = None  # set by a reader that hashed the values as it read them
         self.modalities = tuple((str(n), int(f), int(d)) for n, f, d in modalities)
         self.clip_ids = np.asarray(clip_ids, dtype=object)
-        self.y = None if y is None else np.asarray(y, dtype=object)
+        self.y = None if y is None else np.asarray(y, dtype=object).astype(str).astype(object)
         if city is None or location is None:
-            parsed = [parse_stem(s, source=source) for s in self.clip_ids]
-            city = [p.city for p in parsed] if city is None else city
-            location = [p.identifier for p in parsed] if location is None else location
+            parsed = _parse_all(self.clip_ids, source)
+            if parsed is None:
+                city = [""] * len(self.clip_ids) if city is None else city
+            else:
+                city = [p.city for p in parsed] if city is None else city
+                location = [p.identifier for p in parsed] if location is None else location
+        if location is None or (len(self.clip_ids) and all(str(g) == "" for g in location)):
+            location = self.clip_ids.copy()  # no groups: each clip its own (see groups)
         self.city = np.asarray(city, dtype=object)
         self.location = np.asarray(location, dtype=object)
+        labels = () if self.y is None else sorted(set(map(str, self.y.tolist())))
+        self.classes = tuple(labels) if classes is None else tuple(str(c) for c in classes)
         self.split = split
         self.source = source
         self.synthetic = bool(synthetic)
@@ -95,10 +108,15 @@ class FeatureSet:
                 (dup.append(c) if c in seen else seen.add(c))
             raise DataError(f"{where}: {len(dup)} duplicate clip id(s), e.g. {', '.join(map(str, dup[:3]))}; "
                             "each clip must appear once per split")
+        if len(set(self.classes)) != len(self.classes):
+            raise DataError(f"{where}: duplicate classes in {list(self.classes)}; name each class once")
         if self.y is not None:
-            bad = sorted(set(self.y.tolist()) - set(SCENES))
+            if any(str(v) == "" for v in self.y.tolist()):
+                raise DataError(f"{where}: some clips have an empty label; label every clip or none")
+            bad = sorted(set(map(str, self.y.tolist())) - set(self.classes))
             if bad:
-                raise DataError(f"{where}: unknown scene label(s) {bad[:3]}; expected one of {', '.join(SCENES)}")
+                raise DataError(f"{where}: label(s) {bad[:3]} outside the classes {list(self.classes)}; "
+                                "add them to classes or leave classes to the labels")
 
     # -- shape -----------------------------------------------------------------
     @property
@@ -111,7 +129,15 @@ class FeatureSet:
 
     @property
     def groups(self):
-        """Recording location of each clip: the groups for leak-free cross-validation."""
+        """Recording location of each clip: the groups for leak-free cross-validation.
+
+        Data without locations have each clip as its own group (grouped cross-validation is
+        then ordinary cross-validation), which a warning says whenever the groups are used.
+        """
+        if self.n_clips > 1 and np.array_equal(self.location, self.clip_ids):
+            warnings.warn(f"{self.source or 'the features'} hold no recording locations (groups); each clip is "
+                          "its own group, so grouped cross-validation is ordinary cross-validation: give "
+                          "groups with --meta clips.csv (column group)", AvscWarning, stacklevel=2)
         return self.location
 
     def _width(self, n_frames, dim):
@@ -165,7 +191,7 @@ class FeatureSet:
                 X[r:r + _POOL_ROWS, start:start + len(stats) * d] = pool_frames(frames[r:r + _POOL_ROWS], stats)
             start += len(stats) * d
         return FeatureSet(X, self.modalities, self.clip_ids, self.y, self.city, self.location, self.split,
-                          self.source, self.synthetic, stats=stats)
+                          self.source, self.synthetic, stats=stats, classes=self.classes)
 
     # -- derived sets -------------------------------------------------------------
     def subset(self, index):
@@ -174,7 +200,7 @@ class FeatureSet:
         return FeatureSet(
             np.ascontiguousarray(self.X[index]), self.modalities, self.clip_ids[index],
             None if self.y is None else self.y[index], self.city[index], self.location[index],
-            self.split, self.source, self.synthetic, self.stats,
+            self.split, self.source, self.synthetic, self.stats, self.classes,
         )
 
     def select(self, names):
@@ -185,7 +211,7 @@ class FeatureSet:
         mods = [self.modalities[self.modality_names.index(n)] for n in names]
         X = np.ascontiguousarray(np.hstack([self.X[:, self.columns(n)] for n in names]))
         return FeatureSet(X, mods, self.clip_ids, self.y, self.city, self.location, self.split,
-                          self.source, self.synthetic, self.stats)
+                          self.source, self.synthetic, self.stats, self.classes)
 
     def fingerprint(self):
         """A short content hash of X, its layout, clip ids and labels (the run manifest's data hash).
@@ -239,4 +265,20 @@ def concat_featuresets(sets):
         np.concatenate([s.y for s in sets]) if labelled else None,
         np.concatenate([s.city for s in sets]), np.concatenate([s.location for s in sets]),
         "+".join(str(s.split) for s in sets), first.source, any(s.synthetic for s in sets), first.stats,
+        sorted(set().union(*(s.classes for s in sets))),
     )
+
+
+def _parse_all(clip_ids, source):
+    """Every stem parsed as a TAU clip name, or ``None`` when none of them is one (clips named otherwise)."""
+    if len(clip_ids) and not _is_tau(clip_ids[0]) and not any(_is_tau(s) for s in clip_ids):
+        return None
+    return [parse_stem(s, source=source) for s in clip_ids]  # a mix: the error names the odd one out
+
+
+def _is_tau(stem):
+    try:
+        parse_stem(stem)
+    except DataError:
+        return False
+    return True

@@ -13,7 +13,7 @@ File attributes
 
 Group ``/<split>``, ``split`` a canonical name (``train``, ``val``, ``test``), holding
     ``clip_id``      (n,) variable-length UTF-8 strings: clip stems, each once
-    ``scene_label``  (n,) vlen UTF-8: scene names, ``""`` where unlabelled; a split whose
+    ``scene_label``  (n,) vlen UTF-8: class labels (any strings), ``""`` where unlabelled; a split whose
                      labels are all ``""`` reads back with ``y=None`` (a mix is an error)
     ``city``         (n,) vlen UTF-8
     ``location``     (n,) vlen UTF-8, ``"<city>-<location>"`` (the cross-validation group)
@@ -35,7 +35,6 @@ import h5py
 import numpy as np
 
 from ..errors import DataError
-from ._clipname import SCENES
 from ._detect import SPLITS, flag_attr, open_hdf5, order_modalities
 from ._plan import ReadPlan
 
@@ -118,10 +117,6 @@ def plan_native(path, split, *, modalities=None, max_frames=96, allow_missing_mo
             raise DataError(f"{path}: split {split!r} labels only some clips ({int(unlabelled.sum())} unlabelled, "
                             f"e.g. {clip_ids[i]!r}); label every clip or none")
         else:
-            bad = sorted(set(labels.tolist()) - set(SCENES))
-            if bad:
-                raise DataError(f"{path}: split {split!r} has unknown scene label(s) {bad[:3]}; "
-                                f"expected one of {', '.join(SCENES)}")
             y = labels
         if "features" not in group or not isinstance(group["features"], h5py.Group):
             raise DataError(f"{path}: split {split!r} has no 'features' group; re-create the file")

@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 
 from ..errors import DataError
-from ._clipname import SCENES, parse_stem, scene_of_index, stem_of
+from ._clipname import label_index, parse_stem, scene_of_index, stem_of
 from ._detect import SPLITS, flag_attr, mod_dirs, open_hdf5, order_modalities
 from ._plan import ReadPlan, frames_to_keep, missing_error
 
@@ -167,7 +167,7 @@ def plan_perclip(files, split, *, max_frames, allow_missing_modality, source):
     return _PerClipPlan(
         files=files, layout=layout,
         split=split, source=str(source), modalities=modalities, clip_ids=order,
-        y=[SCENES[info[s][0]] for s in order], city=[info[s][1].city for s in order],
+        y=[scene_of_index(info[s][0]) for s in order], city=[info[s][1].city for s in order],
         location=[info[s][1].identifier for s in order],
         synthetic=_any_synthetic(files.values()), block_sources={m: str(p) for m, p in files.items()},
     )
@@ -238,7 +238,6 @@ def write_perclip_file(path, fs, mod, *, per_frame=False, created_by=None):
     cols = fs.columns(mod)
     _, n_frames, dim = fs.modalities[fs.modality_names.index(mod)]
     missing = fs.missing()[:, fs.modality_names.index(mod)]
-    labels = {s: i for i, s in enumerate(SCENES)}
     with h5py.File(path, "w") as fh:
         if created_by:
             fh.attrs["created_by"] = created_by
@@ -248,7 +247,7 @@ def write_perclip_file(path, fs, mod, *, per_frame=False, created_by=None):
         for i, (stem, scene) in enumerate(zip(fs.clip_ids, fs.y)):
             if missing[i]:
                 continue
-            lab = labels[scene]
+            lab = label_index(scene, source=str(path))  # layouts A/B key clips by TAU label index
             if lab not in groups:
                 groups[lab] = fh.create_group(f"{lab}/{mod}")
             frames = fs.X[i, cols].reshape(n_frames, dim)

@@ -6,6 +6,7 @@ independent of the model that made them.
 
 from ._calibration import brier_score, expected_calibration_error, reliability_table
 from ._metrics import (
+    balanced_accuracy,
     LOG_LOSS,
     LOG_LOSS_REF,
     exact_log_loss,
@@ -13,12 +14,14 @@ from ._metrics import (
     per_class_table,
     reference_log_loss,
     score,
+    unpack_predictions,
     unseen_class_warning,
 )
 from ._predictions import (
     DATA_COLUMN,
     PREDICTION_COLUMNS,
     attach_labels,
+    classes_of,
     prediction_frame,
     proba_of,
     read_labels,
@@ -33,8 +36,10 @@ __all__ = [
     "LOG_LOSS_REF",
     "PREDICTION_COLUMNS",
     "attach_labels",
+    "balanced_accuracy",
     "bootstrap_ci",
     "brier_score",
+    "classes_of",
     "exact_log_loss",
     "expected_calibration_error",
     "format_scoring",
@@ -49,6 +54,7 @@ __all__ = [
     "reference_log_loss",
     "reliability_table",
     "score",
+    "unpack_predictions",
     "unseen_class_warning",
     "write_prediction",
 ]

@@ -17,7 +17,7 @@ def reliability_table(y_true, proba, *, n_bins=15):
     y_true : array-like or None
         True scenes (``None``: the ``scene_label`` column of a prediction frame).
     proba : DataFrame or array-like of shape (n_clips, 10)
-        A prediction frame or probabilities in SCENES order. Confidence is the
+        A prediction frame or probabilities, one column per class (sorted labels of ``y_true``). Confidence is the
         largest probability of a clip; it is "right" when the predicted scene is true.
     n_bins : int, default=15
         Bins ``(0, 1/n], (1/n, 2/n], ..., ((n-1)/n, 1]`` (a confidence of 0 joins the first).
@@ -31,7 +31,7 @@ def reliability_table(y_true, proba, *, n_bins=15):
     if int(n_bins) < 1:
         raise DataError(f"n_bins={n_bins}; expected a positive number of bins")
     n_bins = int(n_bins)
-    t, p, P = unpack_predictions(y_true, proba)
+    t, p, P, _ = unpack_predictions(y_true, proba)
     conf = P.max(axis=1)
     correct = (t == p).astype(np.float64)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
@@ -57,6 +57,6 @@ def expected_calibration_error(y_true, proba, *, n_bins=15):
 
 def brier_score(y_true, proba):
     """Multi-class Brier score: mean over clips of the squared distance to the one-hot truth."""
-    t, _, P = unpack_predictions(y_true, proba)
+    t, _, P, _ = unpack_predictions(y_true, proba)
     onehot = np.eye(P.shape[1])[t]
     return float(np.mean(np.sum((P - onehot) ** 2, axis=1)))

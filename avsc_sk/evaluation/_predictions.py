@@ -1,11 +1,12 @@
 """Prediction files in the reference format, and the label files they are scored against.
 
 The format is the one both reference systems wrote (``prediction.csv``): tab-separated,
-columns ``aid, scene_pred[, scene_label], airport, ..., tram``, probabilities printed
-``%.3f`` (``decimals`` of :func:`write_prediction` changes that). Provenance (model, features) lives in the run manifest, not in this file, so that
-the reference scoring scripts read our files unchanged; predictions of synthetic data carry
-one more column, ``data`` = ``synthetic``, after the probabilities, where readers that take
-columns by name or by position both pass it by.
+columns ``aid, scene_pred[, scene_label]`` then one probability column per class of the run
+(for TAU data ``airport, ..., tram``), printed ``%.3f`` (``decimals`` of :func:`write_prediction`
+changes that). Provenance (model, features) lives in the run manifest, not in this file, so that
+the reference scoring scripts read our files unchanged; predictions of synthetic data carry one
+more column, ``data`` = ``synthetic``, after the probabilities, where readers that take columns
+by name or by position both pass it by.
 """
 
 import io
@@ -16,14 +17,14 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_path
-from ..data import SCENES, label_index, stem_of
+from ..data import stem_of
 from ..errors import ConfigError, DataError
 
 __all__ = ["prediction_frame", "write_prediction", "read_prediction", "read_labels", "attach_labels",
-           "proba_of", "PREDICTION_COLUMNS", "DATA_COLUMN"]
+           "proba_of", "classes_of", "PREDICTION_COLUMNS", "DATA_COLUMN"]
 
-#: Columns of a prediction file, in order (``scene_label`` is optional).
-PREDICTION_COLUMNS = ("aid", "scene_pred", "scene_label", *SCENES)
+#: The columns a prediction file starts with (``scene_label`` is optional); one column per class follows.
+PREDICTION_COLUMNS = ("aid", "scene_pred", "scene_label")
 #: The last column of a prediction file made from synthetic data; its value is ``synthetic``.
 DATA_COLUMN = "data"
 
@@ -38,18 +39,18 @@ def prediction_frame(clip_ids, proba, classes, y_true=None):
     proba : array-like of shape (n_clips, n_classes)
         Class probabilities, columns in the order of ``classes``.
     classes : sequence of str
-        Scene names of the columns of ``proba`` (e.g. a classifier's ``classes_``); any
-        order, any subset of :data:`~avsc_sk.data.SCENES`. A scene the model never saw
-        gets probability 0.
+        Class names of the columns of ``proba`` (e.g. a classifier's ``classes_``), any
+        strings other than the fixed column names.
     y_true : array-like of str, optional
-        True scenes; adds the ``scene_label`` column.
+        True labels; adds the ``scene_label`` column. They may name classes outside
+        ``classes`` (the model never saw them: scoring counts them probability 0).
 
     Returns
     -------
     DataFrame
-        Columns ``aid, scene_pred, [scene_label,] airport, ..., tram`` (scenes in
-        :data:`~avsc_sk.data.SCENES` order); ``scene_pred`` is the class of highest
-        probability (first one on ties, as ``numpy.argmax``).
+        Columns ``aid, scene_pred, [scene_label,]`` then one per class, in the order of
+        ``classes``; ``scene_pred`` is the class of highest probability (first one on ties,
+        as ``numpy.argmax``).
     """
     clip_ids = [str(c) for c in clip_ids]
     proba = np.asarray(proba, dtype=np.float64)
@@ -57,10 +58,7 @@ def prediction_frame(clip_ids, proba, classes, y_true=None):
     if proba.ndim != 2 or proba.shape != (len(clip_ids), len(classes)):
         raise DataError(f"probabilities of shape {proba.shape} do not match {len(clip_ids)} clips x "
                         f"{len(classes)} classes; pass predict_proba output with its classes_")
-    for c in classes:
-        label_index(c, source="classes")
-    if len(set(classes)) != len(classes):
-        raise DataError(f"duplicate class names in {classes}; each scene must appear once")
+    _check_classes(classes, "classes")
     frame = {"aid": clip_ids}
     if len(clip_ids):
         frame["scene_pred"] = np.asarray(classes, dtype=object)[np.argmax(proba, axis=1)]
@@ -70,11 +68,9 @@ def prediction_frame(clip_ids, proba, classes, y_true=None):
         y_true = [str(y) for y in y_true]
         if len(y_true) != len(clip_ids):
             raise DataError(f"y_true has {len(y_true)} labels for {len(clip_ids)} clips")
-        for y in set(y_true):
-            label_index(y, source="y_true")
         frame["scene_label"] = y_true
-    for scene in SCENES:
-        frame[scene] = proba[:, classes.index(scene)] if scene in classes else np.zeros(len(clip_ids))
+    for k, name in enumerate(classes):
+        frame[name] = proba[:, k]
     out = pd.DataFrame(frame)
     for col in ("aid", "scene_pred", "scene_label"):
         if col in out:
@@ -107,13 +103,13 @@ def write_prediction(path, frame, *, force=False, header_comment=None, synthetic
     -------
     Path
     """
-    missing = [c for c in ("aid", "scene_pred", *SCENES) if c not in frame.columns]
+    missing = [c for c in ("aid", "scene_pred") if c not in frame.columns]
     if missing:
         raise DataError(f"prediction frame lacks column(s) {', '.join(missing)}; build it with prediction_frame()")
     if isinstance(decimals, bool) or not isinstance(decimals, (int, np.integer)) or not 1 <= decimals <= 17:
         raise ConfigError(f"decimals={decimals!r}: expected a whole number of decimals from 1 to 17 "
                           "(3 is the reference format)")
-    cols = [c for c in PREDICTION_COLUMNS if c in frame.columns]
+    cols = [c for c in PREDICTION_COLUMNS if c in frame.columns] + classes_of(frame)
     buf = io.StringIO()
     if header_comment:
         for line in str(header_comment).splitlines():
@@ -171,12 +167,24 @@ def _read_table(path, what, expected, keys):
     return table
 
 
-def _check_scenes(values, path, column):
-    bad = sorted(set(values) - set(SCENES))
+def _check_classes(classes, where):
+    fixed = sorted(set(classes) & {*PREDICTION_COLUMNS, DATA_COLUMN, ""})
+    if fixed:
+        raise DataError(f"{where}: class name {fixed[0]!r} is a fixed column of prediction files; rename that class")
+    if len(set(classes)) != len(classes):
+        raise DataError(f"duplicate class names in {list(classes)}; each class must appear once")
+    if not classes:
+        raise DataError(f"{where}: no class columns; expected one probability column per class")
+
+
+def _check_labels(values, path, column, classes=None):
+    bad = ([v for v in values if v == ""] and [""]) or \
+        (sorted(set(values) - set(classes)) if classes is not None else [])
     if bad:
+        expected = "a label in every row" if bad == [""] else f"one of the class columns {', '.join(classes)}"
         raise DataError(
-            f"{path}: column {column} holds unknown scene {bad[0]!r}"
-            f"{f' (and {len(bad) - 1} more)' if len(bad) > 1 else ''}; expected one of {', '.join(SCENES)}"
+            f"{path}: column {column} holds {'an empty label' if bad == [''] else f'unknown class {bad[0]!r}'}"
+            f"{f' (and {len(bad) - 1} more)' if len(bad) > 1 else ''}; expected {expected}"
         )
 
 
@@ -191,32 +199,28 @@ def read_prediction(path):
     Returns
     -------
     DataFrame
-        A prediction frame: ``aid, scene_pred, [scene_label,] airport, ..., tram`` with
-        float64 probabilities; ``attrs["source"]`` is the path, ``attrs["synthetic"]`` is
-        true when its ``data`` column says ``synthetic``, ``attrs["decimals"]`` the most
-        decimals a probability is printed with (``None`` if some use an exponent).
+        A prediction frame: ``aid, scene_pred, [scene_label,]`` then one float64
+        probability column per class, in the file's order; ``attrs["source"]`` is the path,
+        ``attrs["synthetic"]`` is true when its ``data`` column says ``synthetic``,
+        ``attrs["decimals"]`` the most decimals a probability is printed with (``None`` if
+        some use an exponent).
 
     Raises
     ------
     DataError
-        For a wrong separator, missing or unknown columns, duplicate clips, unknown scene
-        names, or probabilities that are not numbers in [0, 1].
+        For a wrong separator, missing columns, duplicate clips, predictions outside the
+        class columns, or probabilities that are not numbers in [0, 1].
     """
     path = Path(path)
-    table = _read_table(path, "prediction file", "aid scene_pred [scene_label] airport ... tram",
+    table = _read_table(path, "prediction file", "aid scene_pred [scene_label] <one column per class>",
                         ("aid", "scene_pred", "scene_label"))
     cols = list(table.columns)
-    required = ["aid", "scene_pred", *SCENES]
-    missing = [c for c in required if c not in cols]
-    unknown = [c for c in cols if c not in (*PREDICTION_COLUMNS, DATA_COLUMN)]
-    if missing or unknown:
-        detail = []
-        if missing:
-            detail.append(f"missing column(s) {', '.join(missing)}")
-        if unknown:
-            detail.append(f"unexpected column(s) {', '.join(unknown)}")
-        raise DataError(f"{path}: {'; '.join(detail)}; expected aid, scene_pred, [scene_label,] "
-                        f"{', '.join(SCENES)}[, data] (one column per scene, spelt as in the dataset)")
+    classes = [c for c in cols if c not in (*PREDICTION_COLUMNS, DATA_COLUMN)]
+    missing = [c for c in ("aid", "scene_pred") if c not in cols]
+    if missing or not classes:
+        detail = f"missing column(s) {', '.join(missing)}" if missing else "no class columns"
+        raise DataError(f"{path}: {detail}; expected aid, scene_pred, [scene_label,] then one probability column "
+                        "per class (e.g. airport ... tram)[, data]")
     if len(set(cols)) != len(cols):
         raise DataError(f"{path}: duplicate column names; each column must appear once")
     if table.empty:
@@ -229,9 +233,9 @@ def read_prediction(path):
     for col in ("scene_pred", "scene_label"):
         if col in table:
             values = table[col].str.strip()
-            _check_scenes(values.tolist(), path, col)
+            _check_labels(values.tolist(), path, col, classes if col == "scene_pred" else None)
             out[col] = values.to_numpy(dtype=object)
-    for scene in SCENES:
+    for scene in classes:
         values = pd.to_numeric(table[scene].str.strip(), errors="coerce").to_numpy(dtype=np.float64)
         bad = ~np.isfinite(values) | (values < 0) | (values > 1)
         if bad.any():
@@ -241,7 +245,7 @@ def read_prediction(path):
         out[scene] = values
     frame = pd.DataFrame(out)
     frame.attrs["source"] = str(path)
-    frame.attrs["decimals"] = _decimals(table[list(SCENES)])
+    frame.attrs["decimals"] = _decimals(table[classes])
     if DATA_COLUMN in table:
         kinds = set(table[DATA_COLUMN].str.strip())
         if not kinds <= {"synthetic", "real"}:
@@ -260,14 +264,15 @@ def _decimals(table):
 
 
 def read_labels(path):
-    """Read true scenes from a ``fold1_evaluate.csv``-style file or a prediction file.
+    """Read true labels from a ``fold1_evaluate.csv``-style file, a meta table or a prediction file.
 
     Parameters
     ----------
     path : str or Path
         Tab-separated with ``filename_audio`` and ``scene_label`` columns (the dataset's
         ``evaluation_setup`` files and ``meta.csv``), or with ``aid`` and ``scene_label``
-        (a prediction file); the comma-separated ``official_split`` files also work.
+        (a prediction file); the comma-separated ``official_split`` files also work, and so
+        does a meta table (``clip_id, label, ...``, see :func:`avsc_sk.data.read_meta`).
 
     Returns
     -------
@@ -276,6 +281,14 @@ def read_labels(path):
     """
     path = Path(path)
     first = next((ln for ln in _read_text(path, "label file").splitlines() if not ln.startswith("#")), "")
+    if "clip_id" in re.split(r"[\t,]", first):
+        from ..data import read_meta
+
+        meta = read_meta(path)
+        series = pd.Series(meta["label"].to_numpy(dtype=object), index=pd.Index(meta.index.to_numpy(dtype=object),
+                           name="aid"), name="scene_label")
+        series.attrs["source"] = str(path)
+        return series
     if "\t" not in first and "," in first and "filename_audio" in first:
         table = pd.read_csv(path, sep=",", dtype=str, keep_default_na=False)  # official_split/*.csv
         table.columns = [c.strip() for c in table.columns]
@@ -290,7 +303,7 @@ def read_labels(path):
                         "(filename_audio, filename_video, scene_label) or a prediction file")
     aids = table[key].map(lambda a: stem_of(a.strip()))
     labels = table["scene_label"].str.strip()
-    _check_scenes(labels.tolist(), path, "scene_label")
+    _check_labels(labels.tolist(), path, "scene_label")
     if aids.duplicated().any():
         raise DataError(f"{path}: clip {aids[aids.duplicated()].iloc[0]!r} appears more than once")
     series = pd.Series(labels.to_numpy(dtype=object), index=pd.Index(aids.to_numpy(dtype=object), name="aid"),
@@ -322,6 +335,11 @@ def attach_labels(frame, labels):
     return out
 
 
+def classes_of(frame):
+    """The class columns of a prediction frame, in order: every column but the fixed ones."""
+    return [c for c in frame.columns if c not in (*PREDICTION_COLUMNS, DATA_COLUMN)]
+
+
 def proba_of(frame):
-    """The ``(n_clips, 10)`` probability array of a prediction frame, columns in SCENES order."""
-    return frame[list(SCENES)].to_numpy(dtype=np.float64)
+    """The ``(n_clips, n_classes)`` probability array of a prediction frame, columns as :func:`classes_of`."""
+    return frame[classes_of(frame)].to_numpy(dtype=np.float64)

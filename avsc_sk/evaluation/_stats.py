@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..data import SCENES
 from ..errors import DataError
 from ._metrics import LOG_LOSS, LOG_LOSS_REF, per_clip_exact_log_loss, per_clip_log_loss, unpack_predictions
 
@@ -42,7 +41,7 @@ def _losses(t, P, decimals):
     return {LOG_LOSS: per_clip_exact_log_loss(t, P), LOG_LOSS_REF: per_clip_log_loss(t, P, decimals=decimals)}
 
 
-def _resampled(W, t, p, losses, K=len(SCENES)):
+def _resampled(W, t, p, losses, K):
     """Every metric for every resample: dict name -> array (n_boot,) or (n_boot, K)."""
     onehot_t = np.eye(K)[t]
     onehot_p = np.eye(K)[p]
@@ -58,13 +57,13 @@ def _resampled(W, t, p, losses, K=len(SCENES)):
         "precision": precision, "recall": recall, "f1-score": f1,
         "accuracy": (W @ correct) / n,
         **{name: (W @ per_clip) / n for name, per_clip in losses.items()},
-        # over all 10 scenes (an absent one counts 0), as classification_report(labels=SCENES) does
+        # over all K classes (an absent one counts 0), as classification_report(labels=classes) does
         "macro_f1": f1.mean(axis=1),
     }
 
 
-def _point(t, p, losses):
-    return {k: v[0] for k, v in _resampled(np.ones((1, len(t))), t, p, losses).items()}
+def _point(t, p, losses, K):
+    return {k: v[0] for k, v in _resampled(np.ones((1, len(t))), t, p, losses, K).items()}
 
 
 def _interval(samples, alpha):
@@ -72,15 +71,15 @@ def _interval(samples, alpha):
     return lo, hi
 
 
-def bootstrap_ci(y_true, proba, metric="accuracy", *, n_boot=1000, seed=0, alpha=0.05, decimals=3):
+def bootstrap_ci(y_true, proba, metric="accuracy", *, n_boot=1000, seed=0, alpha=0.05, decimals=3, classes=None):
     """Percentile bootstrap confidence interval of a score, resampling clips.
 
     Parameters
     ----------
     y_true : array-like of str or int, or None
-        True scenes (``None``: the ``scene_label`` column of a prediction frame).
-    proba : DataFrame or array-like of shape (n_clips, 10)
-        A prediction frame or probabilities in SCENES order.
+        True labels (``None``: the ``scene_label`` column of a prediction frame).
+    proba : DataFrame or array-like of shape (n_clips, n_classes)
+        A prediction frame or probabilities whose columns are ``classes``.
     metric : {"accuracy", "log_loss", "log_loss_ref3", "macro_f1"} or callable, default="accuracy"
         ``log_loss`` is exact (float probabilities), ``log_loss_ref3`` the reference one
         (rounded to ``decimals`` as printed; see :func:`~avsc_sk.evaluation.reference_log_loss`).
@@ -92,13 +91,15 @@ def bootstrap_ci(y_true, proba, metric="accuracy", *, n_boot=1000, seed=0, alpha
         The interval covers ``1 - alpha``.
     decimals : int or None, default=3
         Rounding of probabilities before ``log_loss_ref3``.
+    classes : sequence of str, optional
+        The columns of an array ``proba`` (default: the sorted labels of ``y_true``).
 
     Returns
     -------
     dict
         ``metric, estimate, low, high, std, alpha, n_boot, n_clips``.
     """
-    t, p, P = unpack_predictions(y_true, proba)
+    t, p, P, labels = unpack_predictions(y_true, proba, classes)
     if callable(metric):
         rng = np.random.default_rng(seed)
         estimate = float(metric(t, p, P))
@@ -112,8 +113,8 @@ def bootstrap_ci(y_true, proba, metric="accuracy", *, n_boot=1000, seed=0, alpha
             raise DataError(f"unknown metric {metric!r}; expected one of {', '.join(_OVERALL)} or a callable")
         losses = _losses(t, P, decimals)
         W = bootstrap_weights(len(t), n_boot, seed)
-        samples = _resampled(W, t, p, losses)[metric]
-        estimate = float(_point(t, p, losses)[metric])
+        samples = _resampled(W, t, p, losses, len(labels))[metric]
+        estimate = float(_point(t, p, losses, len(labels))[metric])
         name = metric
     lo, hi = _interval(samples, alpha)
     return {"metric": name, "estimate": estimate, "low": float(lo), "high": float(hi),
@@ -121,7 +122,7 @@ def bootstrap_ci(y_true, proba, metric="accuracy", *, n_boot=1000, seed=0, alpha
             "alpha": float(alpha), "n_boot": int(n_boot), "n_clips": int(len(t))}
 
 
-def paired_bootstrap_diff(y_true, proba_a, proba_b, *, n_boot=1000, seed=0, alpha=0.05, decimals=3):
+def paired_bootstrap_diff(y_true, proba_a, proba_b, *, n_boot=1000, seed=0, alpha=0.05, decimals=3, classes=None):
     """Differences between two runs on the same clips, with paired bootstrap intervals.
 
     Both runs are scored on the same resamples of clips, so the interval reflects the
@@ -130,16 +131,17 @@ def paired_bootstrap_diff(y_true, proba_a, proba_b, *, n_boot=1000, seed=0, alph
     Parameters
     ----------
     y_true : array-like or None
-        True scenes (``None``: the ``scene_label`` column of ``proba_a``).
-    proba_a, proba_b : DataFrame or array-like of shape (n_clips, 10)
-        Predictions of the two runs, rows in the same clip order.
-    n_boot, seed, alpha, decimals
-        As in :func:`bootstrap_ci`.
+        True labels (``None``: the ``scene_label`` column of ``proba_a``).
+    proba_a, proba_b : DataFrame or array-like of shape (n_clips, n_classes)
+        Predictions of the two runs, rows in the same clip order (a class only one of
+        them knows counts probability 0 for the other).
+    n_boot, seed, alpha, decimals, classes
+        As in :func:`bootstrap_ci` (``classes`` names the columns of both arrays).
 
     Returns
     -------
     DataFrame
-        One row per (scene, metric) for precision, recall and F1 of each scene, then
+        One row per (scene, metric) for precision, recall and F1 of each class, then
         rows with scene ``"all"`` for accuracy, log_loss, log_loss_ref3 and macro_f1. Columns:
         ``scene, metric, a, b, diff (= a - b), low, high, p_value, significant``.
         ``p_value`` is the two-sided bootstrap p-value ``2 * min(P(d <= 0), P(d >= 0))``;
@@ -147,14 +149,19 @@ def paired_bootstrap_diff(y_true, proba_a, proba_b, *, n_boot=1000, seed=0, alph
     """
     if y_true is None and isinstance(proba_a, pd.DataFrame):
         y_true = proba_a["scene_label"].to_numpy()
-    t, pa, Pa = unpack_predictions(y_true, proba_a)
-    t2, pb, Pb = unpack_predictions(y_true, proba_b)
+    t, pa, Pa, labels = unpack_predictions(y_true, proba_a, classes)
+    t2, pb, Pb, labels_b = unpack_predictions(y_true, proba_b, classes)
     if len(pa) != len(pb):
         raise DataError(f"the runs hold {len(pa)} and {len(pb)} clips; compare runs on the same clips")
+    if labels_b != labels:  # one label space for both: a's classes, then those only b knows
+        labels = labels + [c for c in labels_b if c not in labels]
+        Pa, (pb, Pb) = _on_labels(Pa, labels), _relabel(pb, Pb, labels_b, labels)
+        t = np.asarray([labels.index(labels_b[i]) for i in t2])
+    K = len(labels)
     la, lb = _losses(t, Pa, decimals), _losses(t, Pb, decimals)
     W = bootstrap_weights(len(t), n_boot, seed)
-    ra, rb = _resampled(W, t, pa, la), _resampled(W, t, pb, lb)
-    xa, xb = _point(t, pa, la), _point(t, pb, lb)
+    ra, rb = _resampled(W, t, pa, la, K), _resampled(W, t, pb, lb, K)
+    xa, xb = _point(t, pa, la, K), _point(t, pb, lb, K)
     rows = []
 
     def add(scene, metric, a, b, d):
@@ -163,12 +170,27 @@ def paired_bootstrap_diff(y_true, proba_a, proba_b, *, n_boot=1000, seed=0, alph
         rows.append((scene, metric, float(a), float(b), float(a - b), float(lo), float(hi), float(p),
                      bool(lo > 0 or hi < 0)))
 
-    for k, scene in enumerate(SCENES):
+    for k, scene in enumerate(labels):
         for metric in _PER_CLASS:
             add(scene, metric, xa[metric][k], xb[metric][k], ra[metric][:, k] - rb[metric][:, k])
     for metric in _OVERALL:
         add("all", metric, xa[metric], xb[metric], ra[metric] - rb[metric])
     return pd.DataFrame(rows, columns=["scene", "metric", "a", "b", "diff", "low", "high", "p_value", "significant"])
+
+
+def _on_labels(P, labels):
+    """``P`` widened with zero columns up to ``len(labels)`` (its columns are the first labels)."""
+    return np.hstack([P, np.zeros((len(P), len(labels) - P.shape[1]))])
+
+
+def _relabel(p, P, own, labels):
+    """Predicted indices and probabilities over ``own`` labels, re-expressed over ``labels``."""
+    order = [own.index(c) if c in own else -1 for c in labels]
+    out = np.zeros((len(P), len(labels)))
+    for k, j in enumerate(order):
+        if j >= 0:
+            out[:, k] = P[:, j]
+    return np.asarray([labels.index(own[i]) for i in p]), out
 
 
 def holm(p_values):

@@ -18,30 +18,26 @@ from ._weighted import WeightedFusionClassifier
 __all__ = ["compare_fusions", "format_compare"]
 
 #: Columns of the table :func:`compare_fusions` returns, in order.
-COMPARE_COLUMNS = ("mode", "accuracy", "accuracy_low", "accuracy_high", "log_loss", "log_loss_low",
-                   "log_loss_high", "log_loss_ref3", "log_loss_ref3_low", "log_loss_ref3_high", "macro_f1",
-                   "fit_time_s", "predict_time_s", "vs", "mcnemar_p", "n_missing")
+COMPARE_COLUMNS = ("mode", "accuracy", "accuracy_low", "accuracy_high", "balanced_accuracy", "log_loss",
+                   "log_loss_low", "log_loss_high", "log_loss_ref3", "log_loss_ref3_low", "log_loss_ref3_high",
+                   "macro_f1", "fit_time_s", "predict_time_s", "vs", "mcnemar_p", "n_missing")
 
 
 def _stats():
     # The evaluation package owns the statistics; import lazily so fusion does not depend on it at import.
-    from ..evaluation import bootstrap_ci, mcnemar
-    return bootstrap_ci, mcnemar
+    from ..evaluation import balanced_accuracy, bootstrap_ci, mcnemar, unpack_predictions
+    return bootstrap_ci, mcnemar, balanced_accuracy, unpack_predictions
 
 
 def _scores(y, P, classes, n_boot, seed):
-    from ..data import SCENES
-    bootstrap_ci, _ = _stats()
-    unknown = sorted(set(map(str, classes)) - set(SCENES))
-    if unknown:
-        raise DataError(f"classes {unknown[:3]}: compare scores the 10 TAU scenes; train on TAU scene labels")
-    # A scene training lacked gets probability 0, as in prediction.csv (the caller warns of it).
-    full = np.zeros((len(P), len(SCENES)))
-    full[:, [SCENES.index(str(c)) for c in classes]] = P
-    # log_loss: exact, from the float probabilities; log_loss_ref3: the reference scoring's
+    bootstrap_ci, _, balanced_accuracy, unpack_predictions = _stats()
+    # The run's classes are the columns; a label training lacked scores probability 0 (the caller warns
+    # of it). log_loss: exact, from the float probabilities; log_loss_ref3: the reference scoring's
     # (probabilities rounded as prediction.csv prints them, sklearn's old clipping).
-    return [bootstrap_ci(y, full, metric, n_boot=n_boot, seed=seed)
-            for metric in ("accuracy", "log_loss", "log_loss_ref3")]
+    classes = [str(c) for c in classes]
+    t, p, _, _ = unpack_predictions(y, P, classes)
+    return [*(bootstrap_ci(y, P, metric, n_boot=n_boot, seed=seed, classes=classes)
+              for metric in ("accuracy", "log_loss", "log_loss_ref3")), balanced_accuracy(t, p)]
 
 
 def _timed(fn, *args, **kwargs):
@@ -50,7 +46,8 @@ def _timed(fn, *args, **kwargs):
     return out, time.perf_counter() - t0
 
 
-def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0, n_boot=1000, cv=5, n_jobs=None):
+def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0, n_boot=1000, cv=5, n_jobs=None,
+                    class_weight=None):
     """Fit each fusion mode on ``train``, score it on ``test``, and tabulate the results.
 
     Every mode sees the same training clips and is scored on the same evaluation clips.
@@ -81,6 +78,9 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
         Parallel jobs (joblib convention; ``None`` is 1) over the shared per-modality fits: each
         modality's fit on all of ``train`` and its out-of-fold fits. The results do not
         depend on it.
+    class_weight : "balanced", dict or None, default=None
+        The heads' ``class_weight`` (see :func:`avsc_sk.heads.class_weight_params`); intermediate
+        fusion, its own network, takes none.
 
     Returns
     -------
@@ -88,7 +88,8 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
         One row per mode, columns :data:`COMPARE_COLUMNS`: accuracy, ``log_loss`` (exact, from
         the float probabilities) and ``log_loss_ref3`` (the reference scoring's, over the
         probabilities rounded to 3 decimals as prediction.csv prints them) with 95%
-        percentile-bootstrap bounds, macro F1, fit and predict seconds, ``vs`` (the best single modality, by accuracy) and ``mcnemar_p`` (McNemar's
+        percentile-bootstrap bounds, balanced accuracy, macro F1, fit and predict seconds, ``vs``
+        (the best single modality, by accuracy) and ``mcnemar_p`` (McNemar's
         test on per-clip correctness against it; empty for the single modalities
         themselves), and ``n_missing`` (evaluation clips lacking some modality). Fit time of
         late and weighted fusion counts the shared pipelines' training as well (the sum of
@@ -112,7 +113,7 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     if unknown:
         raise ConfigError(f"unknown mode(s) {unknown} for compare; expected some of "
                           f"{', '.join([*names, *FUSION_MODES])}")
-    _, mcnemar = _stats()
+    _, mcnemar, _, _ = _stats()
     Xtr, ytr, yte = train.X, np.asarray(train.y), np.asarray(test.y)
     n_missing = int(test.missing().any(axis=1).sum())
 
@@ -138,7 +139,8 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     splits = grouped_splits(Ztr, ytr, train.groups, cv, random_state) if need_oof else None
     # One pool of tasks, each modality's fit on all clips and its fold fits, so that n_jobs
     # workers stay busy across modalities.
-    members = {name: (make_modality_pipeline(model=model, random_state=random_state), Ztr[:, blocks[name]])
+    members = {name: (_weighted(make_modality_pipeline(model=model, random_state=random_state), class_weight),
+                      Ztr[:, blocks[name]])
                for name in names if name in need_single}
     k = len(splits) if need_oof else 0
     groups = np.asarray(train.groups)  # the locations reach heads that choose their own settings
@@ -179,6 +181,8 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
             # Intermediate fusion is its own network: the head applies to the other modes only.
             head = "logreg" if mode == "intermediate" else model
             est = make_estimator(mode, pooled_layout, model=head, random_state=random_state)
+            if mode != "intermediate":
+                est = _weighted(est, class_weight)
             t0 = time.perf_counter()
             fit_with_groups(est, Ztr, ytr, train.groups)
             t_fit = time.perf_counter() - t0
@@ -200,12 +204,13 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
 
     rows = []
     for mode, (classes, P, t_fit, t_pred) in results.items():
-        acc, ll, ref = _scores(yte, P, classes, n_boot, random_state)
+        acc, ll, ref, bacc = _scores(yte, P, classes, n_boot, random_state)
         pred = classes[np.argmax(P, axis=1)]
         test_p = np.nan if best is None or mode == best or mode in names else \
             mcnemar(correct[mode], correct[best])["p_value"]
         rows.append({
             "mode": mode, "accuracy": acc["estimate"], "accuracy_low": acc["low"], "accuracy_high": acc["high"],
+            "balanced_accuracy": bacc,
             "log_loss": ll["estimate"], "log_loss_low": ll["low"], "log_loss_high": ll["high"],
             "log_loss_ref3": ref["estimate"], "log_loss_ref3_low": ref["low"], "log_loss_ref3_high": ref["high"],
             "macro_f1": float(f1_score(yte, pred, labels=classes, average="macro", zero_division=0)),
@@ -216,6 +221,15 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     df.attrs.update({"synthetic": bool(train.synthetic or test.synthetic), "n_train": int(train.n_clips),
                      "n_test": int(test.n_clips), "model": model, "weights": weights, "n_boot": int(n_boot)})
     return df
+
+
+def _weighted(estimator, class_weight):
+    """``estimator`` with its heads' ``class_weight`` set (unchanged for ``None``)."""
+    if class_weight is None:
+        return estimator
+    from ..heads import class_weight_params
+
+    return estimator.set_params(**class_weight_params(estimator, class_weight))
 
 
 def _fmt_p(p):
@@ -234,9 +248,10 @@ def format_compare(df, *, markdown=True):
     head = (f"Fusion comparison on {what}: train {a.get('n_train', '?')} clips, evaluate {a.get('n_test', '?')} "
             f"clips, head {a.get('model', '?')}; 95% bootstrap intervals ({a.get('n_boot', '?')} resamples); "
             "McNemar p against the best single modality.")
-    cols = ["mode", "accuracy (95% CI)", "log_loss (95% CI)", "log_loss_ref3", "macro F1", "fit s", "predict s",
-            "vs", "McNemar p"]
+    cols = ["mode", "accuracy (95% CI)", "balanced acc", "log_loss (95% CI)", "log_loss_ref3", "macro F1", "fit s",
+            "predict s", "vs", "McNemar p"]
     body = [[r["mode"], f"{r['accuracy']:.3f} [{r['accuracy_low']:.3f}, {r['accuracy_high']:.3f}]",
+             f"{r['balanced_accuracy']:.3f}",
              f"{r['log_loss']:.3f} [{r['log_loss_low']:.3f}, {r['log_loss_high']:.3f}]",
              f"{r['log_loss_ref3']:.3f}", f"{r['macro_f1']:.3f}",
              f"{r['fit_time_s']:.1f}", f"{r['predict_time_s']:.2f}", r["vs"], _fmt_p(r["mcnemar_p"])]

@@ -3,7 +3,7 @@
 from ._base import InnerCVHead, UngroupedWarning, chosen_params, fit_with_groups, takes_groups
 from ._logreg import LogisticRegressionHead
 from ._others import KNNHead, LGBMHead, MLPHead
-from ._registry import HEADS, make_head
+from ._registry import HEADS, class_weight_params, make_head
 from ._svm import SVMHead
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "SVMHead",
     "UngroupedWarning",
     "chosen_params",
+    "class_weight_params",
     "fit_with_groups",
     "make_head",
     "takes_groups",

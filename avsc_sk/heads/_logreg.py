@@ -70,6 +70,11 @@ class LogisticRegressionHead(InnerCVHead):
         Inner folds fitted in parallel (joblib; ``None`` is 1).
     random_state : int or None, default=0
         Seed of the inner fold assignment and of the solver.
+    cv_groups : {"location", "none"}, default="location"
+        Inner folds grouped by ``groups``, or (``"none"``) stratified only.
+    class_weight : "balanced", dict or None, default=None
+        As :class:`~sklearn.linear_model.LogisticRegression`'s, for the path and the final fit;
+        ``"balanced"`` weighs classes inversely to their frequency (imbalanced label sets).
 
     Attributes
     ----------
@@ -88,10 +93,11 @@ class LogisticRegressionHead(InnerCVHead):
     _chosen = {"C": "C_"}
     _parameter_constraints = {"C": [POSITIVE, None], "Cs": ["array-like"], "cv": [FOLDS], "patience": [COUNT],
                               "max_iter": [COUNT], "tol": [POSITIVE], "n_jobs": [Integral, None],
-                              "random_state": ["random_state"], "cv_groups": [StrOptions({"location", "none"})]}
+                              "random_state": ["random_state"], "cv_groups": [StrOptions({"location", "none"})],
+                              "class_weight": [StrOptions({"balanced"}), dict, None]}
 
     def __init__(self, C=None, Cs=DEFAULT_CS, cv=5, patience=2, max_iter=1000, tol=1e-4, n_jobs=None,
-                 random_state=0, cv_groups="location"):
+                 random_state=0, cv_groups="location", class_weight=None):
         self.C = C
         self.Cs = Cs
         self.cv = cv
@@ -101,9 +107,11 @@ class LogisticRegressionHead(InnerCVHead):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.cv_groups = cv_groups
+        self.class_weight = class_weight
 
     def _params(self):
-        return {"max_iter": self.max_iter, "tol": self.tol, "random_state": self.random_state}
+        return {"max_iter": self.max_iter, "tol": self.tol, "random_state": self.random_state,
+                "class_weight": self.class_weight}
 
     def _fit(self, X, y, groups):
         self.cv_scores_ = {}

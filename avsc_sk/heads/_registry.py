@@ -7,7 +7,7 @@ from ._logreg import LogisticRegressionHead
 from ._others import KNNHead, LGBMHead, MLPHead
 from ._svm import SVMHead
 
-__all__ = ["HEADS", "make_head"]
+__all__ = ["HEADS", "class_weight_params", "make_head"]
 
 # Every head leaves its regularisation / capacity to the data (None: chosen on grouped inner
 # folds); a config or --set that gives a value (head__C = 0.01) fixes it.
@@ -57,3 +57,35 @@ def make_head(name="logreg", *, random_state=0):
     except (KeyError, TypeError):
         raise ConfigError(f"unknown model {name!r}; expected one of {', '.join(HEADS)}") from None
     return factory(random_state)
+
+
+def class_weight_params(estimator, class_weight="balanced"):
+    """The ``set_params`` keys that give every head inside ``estimator`` this ``class_weight``.
+
+    A head is a step named ``head`` (or an estimator inside it, ``head__estimator``); the keys
+    are ordinary estimator parameters, e.g. ``head__class_weight`` for early fusion or
+    ``audio__head__class_weight`` and ``video__head__class_weight`` for late fusion, so a
+    config holding them reproduces the model.
+
+    Parameters
+    ----------
+    estimator : estimator
+        An unfitted estimator of :func:`avsc_sk.make_estimator` (or a pipeline holding heads).
+    class_weight : "balanced", dict or None, default="balanced"
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ConfigError
+        If no head of ``estimator`` takes a ``class_weight`` (only ``logreg`` does).
+    """
+    keys = [k for k in estimator.get_params(deep=True)
+            if k == "head__class_weight" or k.endswith(("__head__class_weight", "head__estimator__class_weight"))]
+    if not keys:
+        raise ConfigError(f"{type(estimator).__name__} has no head with a class_weight parameter (of the heads "
+                          "only logreg has one; intermediate fusion is its own network): choose --model logreg, "
+                          "or leave out --class-weight")
+    return dict.fromkeys(keys, class_weight)

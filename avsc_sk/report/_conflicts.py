@@ -3,8 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from ..data import SCENES
-from ..evaluation._metrics import unpack_predictions
+from ..evaluation import unpack_predictions
 
 __all__ = ["conflict_table", "top_disagreements"]
 
@@ -22,22 +21,23 @@ def conflict_table(audio, video, fusion=None):
     Returns
     -------
     DataFrame
-        Index: the true scene (10 scenes, then ``all``). Columns ``n_clips``,
+        Index: the true class (every class of the runs, then ``all``). Columns ``n_clips``,
         ``disagree`` (audio and video predict different scenes), ``disagree_rate``,
         ``audio_right``, ``video_right``, ``neither_right`` (counts among the
         disagreements), and per fusion run ``<run> picks right`` (disagreements where
         exactly one modality was right and the fusion run predicted that scene) and
         ``<run> pick rate`` (that count over ``audio_right + video_right``).
     """
-    t, pa, _ = unpack_predictions(None, audio)
-    _, pv, _ = unpack_predictions(None, video)
+    t, pa, _ = _names(audio)
+    _, pv, _ = _names(video)
     fusion = dict(fusion or {})
-    pf = {name: unpack_predictions(None, frame)[1] for name, frame in fusion.items()}
+    pf = {name: _names(frame)[1] for name, frame in fusion.items()}
+    labels = _labels(audio, video, *fusion.values())
     dis = pa != pv
     one_right = dis & ((pa == t) ^ (pv == t))
     rows = []
-    for k, scene in [*enumerate(SCENES), (None, "all")]:
-        m = np.ones(len(t), bool) if k is None else t == k
+    for k, scene in [*enumerate(labels), (None, "all")]:
+        m = np.ones(len(t), bool) if k is None else t == scene
         d = m & dis
         row = {"scene": scene, "n_clips": int(m.sum()), "disagree": int(d.sum()),
                "disagree_rate": float(d.sum() / m.sum()) if m.sum() else np.nan,
@@ -59,20 +59,42 @@ def top_disagreements(audio, video, fusion=None, *, k=15):
     between the two probability vectors (0: identical, 1: disjoint); only clips whose
     predicted scenes differ are listed.
     """
-    t, pa, Pa = unpack_predictions(None, audio)
-    _, pv, Pv = unpack_predictions(None, video)
+    labels = _labels(audio, video, *dict(fusion or {}).values())
+    t, pa, Pa = _names(audio, labels)
+    _, pv, Pv = _names(video, labels)
     dist = 0.5 * np.abs(Pa - Pv).sum(axis=1)
     idx = np.flatnonzero(pa != pv)
     idx = idx[np.argsort(-dist[idx], kind="stable")][:k]
-    names = np.asarray(SCENES, dtype=object)
+    column = {c: k for k, c in enumerate(labels)}
+    at = lambda P, p: P[idx, [column[c] for c in p[idx]]]  # noqa: E731  probability of each predicted class
     out = pd.DataFrame({
-        "aid": audio["aid"].to_numpy()[idx], "scene_label": names[t[idx]],
-        "audio_pred": names[pa[idx]], "audio_p": Pa[idx, pa[idx]],
-        "video_pred": names[pv[idx]], "video_p": Pv[idx, pv[idx]],
+        "aid": audio["aid"].to_numpy()[idx], "scene_label": t[idx],
+        "audio_pred": pa[idx], "audio_p": at(Pa, pa),
+        "video_pred": pv[idx], "video_p": at(Pv, pv),
         "distance": dist[idx],
     })
     for name, frame in dict(fusion or {}).items():
-        _, pf, Pf = unpack_predictions(None, frame)
-        out[f"{name}_pred"] = names[pf[idx]]
-        out[f"{name}_p"] = Pf[idx, pf[idx]]
+        _, pf, Pf = _names(frame, labels)
+        out[f"{name}_pred"] = pf[idx]
+        out[f"{name}_p"] = at(Pf, pf)
     return out
+
+
+def _labels(*frames):
+    """Every class of the frames, in order of first appearance."""
+    out = []
+    for frame in frames:
+        out += [c for c in unpack_predictions(None, frame)[3] if c not in out]
+    return out
+
+
+def _names(frame, labels=None):
+    """True and predicted class names of a frame, and its probabilities over ``labels`` (0 where it lacks one)."""
+    t, p, P, own = unpack_predictions(None, frame)
+    names = np.asarray(own, dtype=object)
+    if labels is None:
+        return names[t], names[p], P
+    out = np.zeros((len(P), len(labels)))
+    for j, c in enumerate(own):
+        out[:, labels.index(c)] = P[:, j]
+    return names[t], names[p], out

@@ -8,8 +8,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from sklearn.metrics import ConfusionMatrixDisplay, confusion_matrix
 
-from ..data import SCENES
-from ..evaluation._metrics import unpack_predictions
+from ..evaluation import unpack_predictions
 
 __all__ = ["plot_confusion_matrix", "plot_f1_bars", "plot_reliability", "FIGSIZES", "DPI", "MIN_BIN_CLIPS"]
 
@@ -30,9 +29,9 @@ def _axes(ax, kind):
 def plot_confusion_matrix(frame, *, ax=None, title=None):
     """Row-normalised confusion matrix (recall on the diagonal) of one prediction frame."""
     fig, ax = _axes(ax, "confusion")
-    t, p, _ = unpack_predictions(None, frame)
-    cm = confusion_matrix(t, p, labels=range(len(SCENES)), normalize="true")
-    disp = ConfusionMatrixDisplay(cm, display_labels=list(SCENES))
+    t, p, _, labels = unpack_predictions(None, frame)
+    cm = confusion_matrix(t, p, labels=range(len(labels)), normalize="true")
+    disp = ConfusionMatrixDisplay(cm, display_labels=labels)
     disp.plot(ax=ax, values_format=".2f", colorbar=False, xticks_rotation=45, cmap="Blues")
     for text in disp.text_.ravel():
         text.set_fontsize(7)
@@ -41,7 +40,7 @@ def plot_confusion_matrix(frame, *, ax=None, title=None):
 
 
 def plot_f1_bars(per_class, *, ax=None, title="per-class F1"):
-    """F1 of every scene, the runs' bars side by side.
+    """F1 of every class, the runs' bars side by side.
 
     Parameters
     ----------
@@ -50,12 +49,16 @@ def plot_f1_bars(per_class, *, ax=None, title="per-class F1"):
     """
     fig, ax = _axes(ax, "f1_bars")
     names = list(per_class)
-    x = np.arange(len(SCENES))
+    summary = ("accuracy", "macro avg", "weighted avg", "overall log loss")
+    labels = []
+    for table in per_class.values():
+        labels += [c for c in table.index if c not in summary and c not in labels]
+    x = np.arange(len(labels))
     width = 0.8 / max(len(names), 1)
     for i, name in enumerate(names):
-        f1 = per_class[name].loc[list(SCENES), "f1-score"].to_numpy()
+        f1 = per_class[name]["f1-score"].reindex(labels, fill_value=0.0).to_numpy()
         ax.bar(x - 0.4 + width * (i + 0.5), f1, width, label=name)
-    ax.set_xticks(x, list(SCENES), rotation=30, ha="right")
+    ax.set_xticks(x, labels, rotation=30, ha="right")
     ax.set_ylim(0, 1)
     ax.set_ylabel("F1")
     ax.set_title(title)

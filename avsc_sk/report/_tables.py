@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from ..data import SCENES, parse_stem
+from ..data import parse_stem
 from ..errors import DataError
 from ..evaluation import (
     bootstrap_ci,
@@ -15,10 +15,10 @@ from ..evaluation import (
     per_class_table,
     reliability_table,
     score,
+    unpack_predictions,
 )
-from ..evaluation._metrics import unpack_predictions
 
-__all__ = ["align_runs", "infer_kinds", "summary_table", "side_by_side_table", "comparison_table",
+__all__ = ["align_runs", "labels_of", "infer_kinds", "summary_table", "side_by_side_table", "comparison_table",
            "mcnemar_table", "city_table", "calibration_table", "cities_of"]
 
 KINDS = ("audio", "video", "fusion")
@@ -50,6 +50,14 @@ def align_runs(runs):
     return out
 
 
+def labels_of(runs):
+    """The classes the runs are scored over: the first run's, then any other run (or label) adds, in order."""
+    out = []
+    for frame in runs.values():
+        out += [c for c in unpack_predictions(None, frame)[3] if c not in out]
+    return out
+
+
 def infer_kinds(names, kinds=None):
     """Kind of each run: ``audio``, ``video`` (single-modality) or ``fusion``.
 
@@ -71,7 +79,7 @@ def infer_kinds(names, kinds=None):
 
 def summary_table(runs, kinds, *, n_boot=1000, seed=0, alpha=0.05, n_bins=15):
     """One row per run: accuracy, ``log_loss`` (exact) and ``log_loss_ref3`` (3 decimals, the reference
-    figure) with bootstrap intervals, macro F1, ECE."""
+    figure) with bootstrap intervals, balanced accuracy, macro F1, ECE."""
     rows = []
     for name, frame in runs.items():
         s = score(None, frame)
@@ -80,6 +88,7 @@ def summary_table(runs, kinds, *, n_boot=1000, seed=0, alpha=0.05, n_bins=15):
         ref = bootstrap_ci(None, frame, "log_loss_ref3", n_boot=n_boot, seed=seed, alpha=alpha)
         rows.append({"run": name, "kind": kinds[name], "n_clips": s["n_clips"],
                      "accuracy": s["accuracy"], "accuracy_low": acc["low"], "accuracy_high": acc["high"],
+                     "balanced_accuracy": s["balanced_accuracy"],
                      "log_loss": s["log_loss"], "log_loss_low": ll["low"], "log_loss_high": ll["high"],
                      "log_loss_ref3": s["log_loss_ref3"], "log_loss_ref3_low": ref["low"],
                      "log_loss_ref3_high": ref["high"],
@@ -118,32 +127,33 @@ def mcnemar_table(runs, reference):
     """McNemar's test of ``reference`` against every other run."""
     rows = []
     ref = runs[reference]
-    t, p_ref, _ = unpack_predictions(None, ref)
+    t, p_ref, _, _ = unpack_predictions(None, ref)
     for name, frame in runs.items():
         if name == reference:
             continue
-        _, p, _ = unpack_predictions(None, frame)
-        rows.append({"run_a": reference, "run_b": name, **mcnemar(p_ref == t, p == t)})
+        t_b, p, _, _ = unpack_predictions(None, frame)
+        rows.append({"run_a": reference, "run_b": name, **mcnemar(p_ref == t, p == t_b)})
     return pd.DataFrame(rows, columns=["run_a", "run_b", "statistic", "p_value", "n_a_only", "n_b_only", "method"])
 
 
 def side_by_side_table(runs, comparisons=None, reference=None, *, alpha=0.05):
-    """Per-scene precision, recall and F1 of every run side by side (``<run>-P``, ``<run>-R``, ``<run>-F``).
+    """Per-class precision, recall and F1 of every run side by side (``<run>-P``, ``<run>-R``, ``<run>-F``).
 
     With ``comparisons`` (from :func:`comparison_table`), adds for every other run the
     F1 difference ``dF <reference>-<run>`` and a boolean ``sig <reference>-<run>``: its
     Holm-adjusted p-value (``p_holm``, over every scene and run of the table) is below ``alpha``.
     """
-    table = pd.DataFrame(index=pd.Index(list(SCENES), name="scene"))
+    labels = labels_of(runs)
+    table = pd.DataFrame(index=pd.Index(labels, name="scene"))
     for name, frame in runs.items():
-        pc = per_class_table(None, frame)
-        table[f"{name}-P"] = pc.loc[list(SCENES), "precision"].to_numpy()
-        table[f"{name}-R"] = pc.loc[list(SCENES), "recall"].to_numpy()
-        table[f"{name}-F"] = pc.loc[list(SCENES), "f1-score"].to_numpy()
+        pc = per_class_table(None, frame).reindex(labels, fill_value=0.0)  # a class the run lacks scores 0
+        table[f"{name}-P"] = pc["precision"].to_numpy()
+        table[f"{name}-R"] = pc["recall"].to_numpy()
+        table[f"{name}-F"] = pc["f1-score"].to_numpy()
     if comparisons is not None and len(comparisons):
         f1 = comparisons[comparisons["metric"] == "f1-score"]
         for other in f1["run_b"].unique():
-            d = f1[f1["run_b"] == other].set_index("scene").loc[list(SCENES)]
+            d = f1[f1["run_b"] == other].set_index("scene").reindex(labels, fill_value=0.0)
             table[f"dF {reference}-{other}"] = d["diff"].to_numpy()
             table[f"sig {reference}-{other}"] = (d["p_holm"] < alpha).to_numpy(dtype=bool)
     return table
@@ -182,7 +192,7 @@ def calibration_table(runs, *, n_bins=15):
     """Per run: ECE, multi-class Brier score, mean confidence, accuracy, exact log_loss; and the reliability tables."""
     rows, reliability = [], {}
     for name, frame in runs.items():
-        t, p, P = unpack_predictions(None, frame)
+        t, p, P, _ = unpack_predictions(None, frame)
         rel = reliability_table(None, frame, n_bins=n_bins)
         reliability[name] = rel
         used = rel["count"] > 0

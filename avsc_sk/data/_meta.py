@@ -1,0 +1,138 @@
+"""Clip metadata from a table: labels, cross-validation groups and splits for clips of any name.
+
+A meta table (``clips.csv``) is tab- or comma-separated (detected from its header) with the
+columns ``clip_id`` and ``label`` and optionally ``group`` (the recording location that
+cross-validation keeps together), ``city`` and ``split``. It replaces what TAU-shaped clip
+names would otherwise tell.
+"""
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from ._clipname import stem_of
+
+__all__ = ["META_COLUMNS", "read_meta", "apply_meta"]
+
+#: The columns a meta table may hold; ``clip_id`` and ``label`` are required.
+META_COLUMNS = ("clip_id", "label", "group", "city", "split")
+
+
+def read_meta(path):
+    """Read a meta table.
+
+    Parameters
+    ----------
+    path : str or Path
+        Tab- or comma-separated, header first (lines starting with ``#`` before it are skipped).
+
+    Returns
+    -------
+    DataFrame
+        String columns among :data:`META_COLUMNS`, indexed by clip id (a stem: ``audio/x.wav``
+        becomes ``x``); ``attrs["source"]`` is the path.
+
+    Raises
+    ------
+    DataError
+        If the file is not such a table, lacks ``clip_id`` or ``label``, has unknown columns,
+        names a clip twice or leaves a label empty.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise DataError(f"{path} is a directory; expected a meta table (clip_id, label[, group, city, split])")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        raise DataError(f"{path} is not a UTF-8 text file; expected a meta table "
+                        "(clip_id, label[, group, city, split])") from None
+    lines = [ln for ln in lines if ln.strip()]
+    while lines and lines[0].startswith("#"):
+        lines.pop(0)
+    if not lines:
+        raise DataError(f"{path} is empty; expected a header clip_id, label[, group, city, split] and one row per clip")
+    sep = "\t" if "\t" in lines[0] else ","
+    try:
+        table = pd.read_csv(io.StringIO("\n".join(lines)), sep=sep, dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path} is not a valid meta table: {str(exc).splitlines()[0]}") from None
+    table.columns = [str(c).strip() for c in table.columns]
+    missing = [c for c in ("clip_id", "label") if c not in table.columns]
+    unknown = [c for c in table.columns if c not in META_COLUMNS]
+    if missing or unknown:
+        what = "; ".join([*([f"missing column(s) {', '.join(missing)}"] if missing else []),
+                          *([f"unexpected column(s) {', '.join(unknown)}"] if unknown else [])])
+        raise DataError(f"{path}: {what}; expected clip_id, label[, group, city, split] (tab- or comma-separated)")
+    table = table.apply(lambda col: col.str.strip())
+    table["clip_id"] = table["clip_id"].map(stem_of)
+    dup = table["clip_id"][table["clip_id"].duplicated()]
+    if len(dup):
+        raise DataError(f"{path}: clip {dup.iloc[0]!r} appears more than once; give each clip one row")
+    empty = table["clip_id"][table["label"] == ""]
+    if len(empty):
+        raise DataError(f"{path}: clip {empty.iloc[0]!r} has an empty label ({len(empty)} such row(s)); "
+                        "label every clip")
+    table = table.set_index("clip_id")
+    table.attrs["source"] = str(path)
+    return table
+
+
+def apply_meta(data, meta, *, split=None):
+    """``data`` with its labels, groups, cities (and clip selection) taken from a meta table.
+
+    Parameters
+    ----------
+    data : FeatureSet
+        The clips; each must have a row in ``meta`` (rows of other clips are ignored).
+    meta : str, Path or DataFrame
+        A meta table, or its path (see :func:`read_meta`).
+    split : str, optional
+        When ``meta`` has a ``split`` column, keep only the clips whose split is one of these
+        (``train+val``: either); default ``data.split``.
+
+    Returns
+    -------
+    FeatureSet
+        Labels from ``label``; groups from ``group`` (without one, as ``data`` had them);
+        cities from ``city`` (without one, ``group``'s part before the first ``-`` if there is
+        a group column, else as ``data`` had them).
+
+    Raises
+    ------
+    DataError
+        If a clip of ``data`` has no row in ``meta``, or the split keeps no clip.
+    """
+    from ._featureset import FeatureSet
+
+    if not isinstance(meta, pd.DataFrame):
+        meta = read_meta(meta)
+    source = meta.attrs.get("source", "the meta table")
+    ids = pd.Index([str(c) for c in data.clip_ids])
+    found = ids.isin(meta.index)
+    if not found.all():
+        lost = ids[~found]
+        raise DataError(f"{source} has no row for {len(lost)} of the {len(ids)} clips of "
+                        f"{data.source or 'the features'}, e.g. {lost[0]!r}; add a row (clip_id, label, ...) "
+                        "for every clip")
+    rows = meta.loc[ids]
+    keep = np.ones(len(ids), dtype=bool)
+    if "split" in rows.columns:
+        wanted = str(split if split is not None else data.split).split("+")
+        keep = rows["split"].isin(wanted).to_numpy()
+        if not keep.any():
+            raise DataError(f"{source}: no clip of {data.source or 'the features'} has split {'+'.join(wanted)} "
+                            f"(its splits: {', '.join(sorted(set(rows['split'])))}); choose one of those with --split")
+    group = rows["group"].to_numpy(dtype=object) if "group" in rows.columns else data.location
+    if "city" in rows.columns:
+        city = rows["city"].to_numpy(dtype=object)
+    elif "group" in rows.columns:
+        city = np.asarray([g.split("-", 1)[0] for g in group], dtype=object)
+    else:
+        city = data.city
+    out = FeatureSet(data.X, data.modalities, data.clip_ids, rows["label"].to_numpy(dtype=object), city, group,
+                     data.split if split is None else split, data.source, data.synthetic, data.stats)
+    out._digest = data._digest
+    return out if keep.all() else out.subset(np.flatnonzero(keep))
