@@ -4,6 +4,7 @@ from sklearn.compose import ColumnTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from avsc_sk._pooling import FramePooler, SegmentClassifier
+from avsc_sk.experiments import AutoFusionClassifier
 from avsc_sk.fusion import IntermediateFusionClassifier, LateFusionClassifier, WeightedFusionClassifier, \
     make_modality_pipeline
 
@@ -27,6 +28,8 @@ ESTIMATORS = [
     _pooled(WeightedFusionClassifier),
     IntermediateFusionClassifier(hidden=32, embed=16, shared=16, learning_rate=1e-2, max_epochs=40,
                                  patience=40, validation_fraction=0.0, random_state=0),
+    # Two candidates, so the checks exercise the cross-validated choice and not just one refit.
+    AutoFusionClassifier(models=("logreg", "knn"), cv=2),
 ]
 
 # Expected failures as {class name: {check name: reason}}. The pickle checks scatter NaN over X when an
