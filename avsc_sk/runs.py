@@ -131,6 +131,8 @@ def build_estimator(config, modalities, *, input_stats=None):
         raise ConfigError(f"segment_frames = {segment} needs frames, but the features hold the statistics "
                           f"{list(input_stats)}; read them with stats=None")
     layout = segment_modalities(modalities, segment) if segment else modalities
+    if "auto" in (config["fusion"], config["model"]):
+        return _auto_estimator(config, layout, segment, input_stats)
     estimator = make_estimator(config["fusion"], layout, input_stats=input_stats, model=config["model"],
                                random_state=seed)
     params = build_params(config.get("params", {}))
@@ -142,6 +144,20 @@ def build_estimator(config, modalities, *, input_stats=None):
     if segment:
         estimator = SegmentClassifier(estimator, modalities=tuple(modalities), segment_frames=segment)
     return estimator
+
+
+def _auto_estimator(config, modalities, segment, input_stats):
+    """``fusion`` and/or ``model`` "auto": the mode and head chosen by grouped cross-validation."""
+    from .experiments import AutoFusionClassifier
+
+    if segment or config.get("params") or config.get("cv_groups") == "none":
+        what = "segment_frames" if segment else f"params ({', '.join(config['params'])})" if config.get("params") \
+            else "cv_groups = 'none'"
+        raise ConfigError(f"{what} cannot be combined with fusion or model 'auto', which builds every candidate "
+                          "with its defaults; drop them, or name the fusion mode and head")
+    kwargs = {} if config.get("budget") is None else {"budget": float(config["budget"])}
+    return AutoFusionClassifier(modalities=tuple(modalities), fusions=config["fusion"], models=config["model"],
+                                input_stats=input_stats, random_state=config.get("seed", 0), **kwargs)
 
 
 def _check_steps(estimator, params):
@@ -354,6 +370,10 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         "scores": {},
         "warnings": [],
     }
+    if hasattr(model, "best_estimator_"):  # fusion or model "auto": what was chosen, and why
+        from .experiments import selection_summary
+
+        manifest["selection"] = selection_summary(model)
     if evaluate is not None and evaluate.y is not None:
         frames = _frame_count_warning(manifest, evaluate)
         evaluate = check_features(manifest, evaluate)

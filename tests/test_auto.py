@@ -1,5 +1,6 @@
 """Automatic selection of the fusion mode and head: AutoFusionClassifier and its budget."""
 
+import json
 import math
 import types
 
@@ -33,6 +34,12 @@ def noisy_video(n_locations=8, per_location=12, n_classes=3, seed=0):
 @pytest.fixture(scope="module")
 def data():
     return noisy_video()
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    """The search's wall clock stands still: with a small budget, a loaded machine must not change the result."""
+    monkeypatch.setattr(_auto, "time", types.SimpleNamespace(perf_counter=lambda: 0.0))
 
 
 def _scores(res):
@@ -128,7 +135,7 @@ def test_cv_results_hold_every_candidate(data):
 
 
 # -- the budget ------------------------------------------------------------------------------------
-def test_the_budget_cuts_the_dearest_candidates_deterministically(data):
+def test_the_budget_cuts_the_dearest_candidates_deterministically(data, frozen_clock):
     X, y, groups = data
     params = dict(fusions=("audio", "video", "early", "late"), models="logreg", cv=3, budget=1.0)
     a = AutoFusionClassifier(MODS, **params).fit(X, y, groups)
@@ -145,7 +152,7 @@ def test_the_budget_cuts_the_dearest_candidates_deterministically(data):
     assert "cut by budget at rung 1" in format_candidates(a.cv_results_)
 
 
-def test_a_budget_below_every_comparison_keeps_the_cheapest(data):
+def test_a_budget_below_every_comparison_keeps_the_cheapest(data, frozen_clock):
     X, y, groups = data
     auto = AutoFusionClassifier(MODS, fusions=("early", "late"), models="logreg", cv=3, budget=0.01).fit(X, y, groups)
     res = pd.DataFrame(auto.cv_results_).set_index("fusion")
@@ -207,3 +214,56 @@ def test_bad_parameters_are_one_config_error(data, params, match):
     params = {"modalities": MODS, **params}
     with pytest.raises(ConfigError, match=match):
         AutoFusionClassifier(**params).fit(X, y, groups)
+
+
+# -- the command line ---------------------------------------------------------------------------------
+def _many_locations(small_featureset, split, n_per_class):
+    """small_featureset's frames on clips from 8 locations per scene (2 each), so grouped folds can hold every scene."""
+    from avsc_sk.data import FeatureSet
+    from avsc_sk.datasets import load_fold1_metadata
+
+    meta = load_fold1_metadata()
+    meta = meta[meta["split"] == split].groupby(["scene_label", "location"], sort=True).head(2)
+    meta = meta.groupby("scene_label", sort=True).head(n_per_class).sort_values("scene_label", kind="stable")
+    fs = small_featureset(split, n_per_class=n_per_class)
+    assert list(fs.y) == list(meta["scene_label"])  # same scenes in the same order: only the clips differ
+    return FeatureSet(fs.X, fs.modalities, meta["clip_id"], meta["scene_label"].to_numpy(dtype=object),
+                      meta["city"], meta["location"], split=split)
+
+
+def test_fit_fusion_auto_prints_the_table_and_records_the_choice(tmp_path, capsys, frozen_clock):
+    from conftest import small_featureset
+
+    from avsc_sk.cli import main
+    from avsc_sk.data import write_features
+
+    train = _many_locations(small_featureset, "train", 16)
+    test = small_featureset("test", n_per_class=4)
+    features = write_features(tmp_path / "f.h5", {"train": train, "test": test})
+    run = tmp_path / "run"
+    argv = ["fit", "--features", str(features), "--split", "train", "--fusion", "auto", "--budget", "5",
+            "--out", str(run)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    manifest = json.loads((run / "manifest.json").read_text())
+    selection = manifest["selection"]
+    chosen = (selection["fusion"], selection["model"])
+    assert manifest["fusion"] == "auto" and selection["budget_s"] == 5.0
+    assert format_candidates(selection["candidates"]) in out
+    assert f"auto: chose {chosen[0]} ({chosen[1]}): lowest mean log loss" in out
+    cands = selection["candidates"]
+    assert set(cands["fusion"]) == {"audio", "video", "early", "intermediate", "late", "weighted"}
+    best = cands["rank"].index(1)
+    assert (cands["fusion"][best], cands["model"][best]) == chosen
+    assert selection["estimated_s"] <= 5.0
+    assert "budget = 5.0" in (run / "config.toml").read_text()
+    assert main(["predict", str(run), "--features", str(features), "--split", "test",
+                 "--out", str(tmp_path / "p.csv")]) == 0
+    assert len(pd.read_csv(tmp_path / "p.csv", sep="\t")) == test.n_clips
+
+
+def test_fit_auto_refuses_params(tmp_path, capsys):
+    from avsc_sk.cli import main
+
+    assert main(["fit", "--fusion", "auto", "--set", "params.head__C=0.5", "--out", str(tmp_path / "r")]) == 2
+    assert "params (head__C) cannot be combined with fusion or model 'auto'" in capsys.readouterr().err

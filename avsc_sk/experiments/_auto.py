@@ -19,7 +19,7 @@ from ..heads import HEADS
 from ..model_selection import check_cv_splits
 from ._budget import afford, estimate_fit_seconds, halving_schedule
 
-__all__ = ["AutoFusionClassifier", "AutoSelectionWarning", "CANDIDATE_COLUMNS", "format_candidates"]
+__all__ = ["AutoFusionClassifier", "AutoSelectionWarning", "CANDIDATE_COLUMNS", "format_candidates", "selection_summary"]
 
 #: Keys of ``AutoFusionClassifier.cv_results_``, in the order :func:`format_candidates` shows them.
 CANDIDATE_COLUMNS = ("fusion", "model", "rank", "mean_log_loss", "std_log_loss", "mean_accuracy", "std_accuracy",
@@ -367,3 +367,31 @@ def format_candidates(cv_results):
                      f"{cv_results['fit_time_s'][i]:>7.1f} {cv_results['estimated_s'][i]:>7.1f}  "
                      f"{cv_results['status'][i]}")
     return "\n".join(lines)
+
+
+def selection_summary(auto):
+    """What a fitted :class:`AutoFusionClassifier` chose and why, as JSON-ready data (a run's manifest).
+
+    Returns
+    -------
+    dict
+        ``fusion`` and ``model`` chosen, ``reason`` (one sentence), ``cv``, ``budget_s``,
+        ``estimated_s``, ``search_s``, ``stopped_by_wall_clock``, ``rungs`` and ``candidates``
+        (``cv_results_`` with NaN as None; :func:`format_candidates` prints it).
+    """
+    check_is_fitted(auto)
+    res = auto.cv_results_
+    best = res["rank"].index(1)
+    scored = sum(rung >= 0 for rung in res["rung"])
+    if res["rung"][best] >= 0:
+        reason = (f"lowest mean log loss ({res['mean_log_loss'][best]:.4f}) over {auto.cv} location-grouped folds "
+                  f"of {res['n_clips'][best]} clips, among the {scored} of {len(res['fusion'])} candidates "
+                  f"scored within a budget of {auto.budget:g} s (successive halving over {len(auto.rungs_)} rung(s))")
+    else:
+        reason = res["status"][best]
+    clean = {key: [None if isinstance(v, float) and math.isnan(v) else v for v in values]
+             for key, values in res.items()}
+    return {"fusion": auto.best_fusion_, "model": auto.best_model_, "reason": reason, "cv": int(auto.cv),
+            "budget_s": float(auto.budget), "estimated_s": auto.estimated_s_, "search_s": round(auto.search_time_s_, 3),
+            "stopped_by_wall_clock": bool(auto.stopped_by_wall_clock_), "rungs": list(auto.rungs_),
+            "candidates": clean}

@@ -19,8 +19,10 @@ _HEAD_SECONDS = {"logreg": (0.25, 0.8), "linsvm": (3.2, 1.4), "svm": (2.4, 1.7),
                  "knn": (0.18, 2.0), "mlp": (1.4, 1.0)}
 # Every head fit costs at least this much (validation, set-up), however few the clips.
 _FIT_OVERHEAD = 0.05
-# The intermediate network on 1,000 clips of 1,024 pooled dimensions (early stopping: a typical run).
+# The intermediate network on 1,000 clips of 1,024 pooled dimensions (early stopping: a typical run),
+# and at least this much on any clips (up to 100 epochs of small batches).
 _NETWORK_SECONDS = 3.0
+_NETWORK_OVERHEAD = 0.5
 # Pooling 1,000 clips of 1,000 raw frame values (every fit pools its own frames).
 _POOL_SECONDS = 0.02
 # Unknown heads (an estimator object) are costed like the most expensive named one.
@@ -58,7 +60,7 @@ def estimate_fit_seconds(fusion, model, modalities, n_clips):
         return _head(model, n, dims[fusion]) + _POOL_SECONDS * n / 1000.0 * raw[fusion] / 1000.0
     pool = _POOL_SECONDS * n / 1000.0 * sum(raw.values()) / 1000.0
     if fusion == "intermediate":
-        return _FIT_OVERHEAD + _NETWORK_SECONDS * n / 1000.0 * sum(dims.values()) / 1024.0 + pool
+        return _NETWORK_OVERHEAD + _NETWORK_SECONDS * n / 1000.0 * sum(dims.values()) / 1024.0 + pool
     if fusion in ("late", "weighted"):
         inner = n * (_INNER_FOLDS - 1) / _INNER_FOLDS
         return pool + sum(_head(model, n, d) + _INNER_FOLDS * _head(model, inner, d) for d in dims.values())
