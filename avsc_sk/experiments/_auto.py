@@ -19,7 +19,8 @@ from ..heads import HEADS
 from ..model_selection import check_cv_splits
 from ._budget import afford, estimate_fit_seconds, halving_schedule
 
-__all__ = ["AutoFusionClassifier", "AutoSelectionWarning", "CANDIDATE_COLUMNS", "format_candidates", "selection_summary"]
+__all__ = ["AutoFusionClassifier", "AutoSelectionWarning", "CANDIDATE_COLUMNS", "format_candidates",
+           "selection_summary"]
 
 #: Keys of ``AutoFusionClassifier.cv_results_``, in the order :func:`format_candidates` shows them.
 CANDIDATE_COLUMNS = ("fusion", "model", "rank", "mean_log_loss", "std_log_loss", "mean_accuracy", "std_accuracy",
@@ -74,8 +75,9 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
     Every candidate (a fusion mode with a head, from :func:`avsc_sk.fusion.make_estimator`) is
     scored by cross-validation on folds from :func:`avsc_sk.model_selection.check_cv_splits`
     (grouped by recording location when ``fit`` gets ``groups``), by successive halving: all
-    candidates on a subset of the clips, the best third on three times as many, and so on, the
-    last rung as large as the budget allows. The winner is refitted on every training clip.
+    candidates on a stratified subset of the clips, the best third on three times as many, and so
+    on up to every clip (:func:`~avsc_sk.experiments.halving_schedule`). The winner is refitted
+    on every training clip.
 
     The budget is spent by a deterministic cost model
     (:func:`~avsc_sk.experiments.estimate_fit_seconds`), never by timings, so the same data
@@ -384,11 +386,15 @@ def selection_summary(auto):
     best = res["rank"].index(1)
     scored = sum(rung >= 0 for rung in res["rung"])
     if res["rung"][best] >= 0:
-        reason = (f"lowest mean log loss ({res['mean_log_loss'][best]:.4f}) over {auto.cv} location-grouped folds "
-                  f"of {res['n_clips'][best]} clips, among the {scored} of {len(res['fusion'])} candidates "
-                  f"scored within a budget of {auto.budget:g} s (successive halving over {len(auto.rungs_)} rung(s))")
+        reason = (f"lowest mean log loss ({res['mean_log_loss'][best]:.4f}) at the last rung reached "
+                  f"({res['n_clips'][best]} clips, {auto.cv} location-grouped folds); {scored} of "
+                  f"{len(res['fusion'])} candidates scored by successive halving over {len(auto.rungs_)} rung(s) "
+                  f"within a budget of {auto.budget:g} s")
     else:
         reason = res["status"][best]
+    if auto.stopped_by_wall_clock_:
+        skipped = sum(s.endswith("wall clock") for s in res["status"])
+        reason += f"; the wall clock stopped the search with {skipped} candidate scoring(s) left"
     clean = {key: [None if isinstance(v, float) and math.isnan(v) else v for v in values]
              for key, values in res.items()}
     return {"fusion": auto.best_fusion_, "model": auto.best_model_, "reason": reason, "cv": int(auto.cv),

@@ -11,12 +11,15 @@ import math
 
 __all__ = ["afford", "estimate_fit_seconds", "halving_schedule"]
 
-# Seconds to fit one head on 1,000 pooled clips of 512 dimensions and predict 250, and the power
-# of the number of clips the cost grows with: measured with make_estimator on the built-in data's
-# shape (10 classes, 10 frames) on the reference machine under load, one BLAS thread, at 1,000
-# and 3,000 clips; lgbm from an unloaded run (late fusion, 12 fits of ~1,000 clips in 50 s).
-_HEAD_SECONDS = {"logreg": (0.25, 0.8), "linsvm": (3.2, 1.4), "svm": (2.4, 1.7), "lgbm": (4.5, 1.0),
-                 "knn": (0.18, 2.0), "mlp": (1.4, 1.0)}
+# Per head: seconds to fit on 1,000 pooled clips of 512 dimensions and predict 250, the power of
+# the number of clips that part grows with, and a part that does not grow with the clips. Measured
+# with make_estimator on the built-in data's shape (10 classes, 10 frames), one BLAS thread, at
+# 1,000 and 3,000 clips on the reference machine under load (figures about what it does unloaded
+# on fold1: a full `fit --fusion auto` search measured 3.1x its estimate at a load average of 9).
+# LightGBM's 300 rounds x 10 classes of trees cost about 4 s however few the clips (5 fits on 400
+# clips took 136 s at that load).
+_HEAD_SECONDS = {"logreg": (0.25, 0.8, 0.0), "linsvm": (3.2, 1.4, 0.0), "svm": (2.4, 1.7, 0.0),
+                 "lgbm": (6.0, 1.0, 4.0), "knn": (0.18, 2.0, 0.0), "mlp": (1.4, 1.0, 0.0)}
 # Every head fit costs at least this much (validation, set-up), however few the clips.
 _FIT_OVERHEAD = 0.05
 # The intermediate network on 1,000 clips of 1,024 pooled dimensions (early stopping: a typical run),
@@ -25,15 +28,13 @@ _NETWORK_SECONDS = 3.0
 _NETWORK_OVERHEAD = 0.5
 # Pooling 1,000 clips of 1,000 raw frame values (every fit pools its own frames).
 _POOL_SECONDS = 0.02
-# Unknown heads (an estimator object) are costed like the most expensive named one.
-_UNKNOWN = max(_HEAD_SECONDS.values())
 # Late and weighted fusion's internal folds (make_estimator's default).
 _INNER_FOLDS = 5
 
 
 def _head(model, n, d):
-    a, p = _HEAD_SECONDS.get(model, _UNKNOWN)
-    return _FIT_OVERHEAD + a * (n / 1000.0) ** p * (d / 512.0)
+    a, p, fixed = _HEAD_SECONDS.get(model, _HEAD_SECONDS["svm"])  # an unknown head: the dearest at scale
+    return _FIT_OVERHEAD + fixed + a * (n / 1000.0) ** p * (d / 512.0)
 
 
 def estimate_fit_seconds(fusion, model, modalities, n_clips):
