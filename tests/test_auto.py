@@ -134,6 +134,17 @@ def test_cv_results_hold_every_candidate(data):
     assert len(lines) == 1 + len(table) and lines[1].split()[:3] == ["1", best["fusion"], best["model"]]
 
 
+def test_a_candidate_that_cannot_fit_is_out_and_the_others_go_on(data):
+    X, y, _ = data
+    rows = np.r_[0:10, 96:106, 192:202]  # 30 clips: 20 per training fold, fewer than knn's 25 neighbours
+    auto = AutoFusionClassifier(MODS, fusions="audio", models=("knn", "logreg"), cv=3).fit(X[rows], y[rows])
+    status = dict(zip(auto.cv_results_["model"], auto.cv_results_["status"]))
+    assert status["knn"].startswith("failed at rung 1: ") and "n_neighbors" in status["knn"]
+    assert status["logreg"] == "best" and auto.best_model_ == "logreg"
+    with pytest.raises(ValueError, match="n_neighbors"):  # every candidate failed: the first error, as it was
+        AutoFusionClassifier(MODS, fusions=("audio", "video"), models="knn", cv=3).fit(X[rows], y[rows])
+
+
 # -- the budget ------------------------------------------------------------------------------------
 def test_the_budget_cuts_the_dearest_candidates_deterministically(data, frozen_clock):
     X, y, groups = data

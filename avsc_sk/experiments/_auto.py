@@ -275,10 +275,10 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
                 break
             ranked = sorted(scored, key=lambda i: (res["mean_log_loss"][i], i))
             # The best 1/eta, but two at least while rungs remain: a rung of one compares nothing.
-            keep = min(counts[r + 1], max(2, math.ceil(len(scored) / self.eta))) if r + 1 < len(counts) else 1
-            if r + 1 < len(sizes):
-                for i in ranked[keep:]:
-                    res["status"][i] = f"halved out after rung {r + 1}"
+            last = r + 1 == len(sizes)
+            keep = 1 if last else min(counts[r + 1], max(2, math.ceil(len(scored) / self.eta)))
+            for i in ranked[keep:]:
+                res["status"][i] = "scored" if last else f"halved out after rung {r + 1}"
             alive = ranked[:keep]
             if self.stopped_by_wall_clock_:
                 break
@@ -314,7 +314,7 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
 
     def _rank(self, res, alive, first_error, k):
         """Rank 1 is the winner: the furthest rung reached first, then the lowest log loss."""
-        alive = [i for i in alive if res["rung"][i] >= 0] or alive
+        alive = [i for i in alive if res["rung"][i] >= 0 and not res["status"][i].startswith("failed")] or alive
         reached = [i for i in range(k) if res["rung"][i] >= 0]
         if not reached and first_error is not None:
             raise first_error
