@@ -44,8 +44,9 @@ def estimate_fit_seconds(fusion, model, modalities, n_clips):
     ----------
     fusion : str
         A modality name or a fusion mode (``early``, ``intermediate``, ``late``, ``weighted``).
-    model : str or None
-        The head; ``None`` for intermediate fusion (a network of its own).
+    model : str
+        The head (:data:`avsc_sk.heads.HEADS`; an unknown one is costed like ``svm``). Ignored for
+        intermediate fusion, a network of its own.
     modalities : sequence of (name, n_frames, dim)
     n_clips : int
 
