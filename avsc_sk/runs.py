@@ -150,12 +150,13 @@ def _auto_estimator(config, modalities, segment, input_stats):
     """``fusion`` and/or ``model`` "auto": the mode and head chosen by grouped cross-validation."""
     from .experiments import AutoFusionClassifier
 
-    if segment or config.get("params") or config.get("cv_groups") == "none":
-        what = "segment_frames" if segment else f"params ({', '.join(config['params'])})" if config.get("params") \
-            else "cv_groups = 'none'"
+    if segment or config.get("params"):
+        what = "segment_frames" if segment else f"params ({', '.join(config['params'])})"
         raise ConfigError(f"{what} cannot be combined with fusion or model 'auto', which builds every candidate "
                           "with its defaults; drop them, or name the fusion mode and head")
     kwargs = {} if config.get("budget") is None else {"budget": float(config["budget"])}
+    if config.get("cv_groups") is not None:
+        kwargs["cv_groups"] = config["cv_groups"]
     return AutoFusionClassifier(modalities=tuple(modalities), fusions=config["fusion"], models=config["model"],
                                 input_stats=input_stats, random_state=config.get("seed", 0), **kwargs)
 

@@ -72,10 +72,10 @@ def test_the_folds_are_grouped_by_the_training_groups(data, monkeypatch):
     X, y, groups = data
     calls, counts, real = [], [], _auto.check_cv_splits
 
-    def spy(y_, groups_, *, n_splits, random_state):
+    def spy(y_, groups_, *, n_splits, random_state, **kwargs):
         calls.append((len(y_), groups_, n_splits, random_state))
         counts.append(np.unique(y_, return_counts=True)[1].tolist())
-        return real(y_, groups_, n_splits=n_splits, random_state=random_state)
+        return real(y_, groups_, n_splits=n_splits, random_state=random_state, **kwargs)
 
     monkeypatch.setattr(_auto, "check_cv_splits", spy)
     AutoFusionClassifier(MODS, fusions=("audio", "video", "early"), models=("logreg", "knn"), cv=3, min_clips=60,
@@ -100,6 +100,12 @@ def test_late_fusion_gets_the_training_folds_groups(data, monkeypatch):
     for n, g in seen[:3]:
         assert g is not None and n < len(y) and set(g) < set(groups)
         assert n == int(np.isin(groups, g).sum())  # exactly the training fold's clips and their locations
+
+
+def test_cv_groups_reaches_every_candidate(data):
+    X, y, groups = data
+    auto = AutoFusionClassifier(MODS, fusions="late", models="logreg", cv_groups="none").fit(X, y, groups)
+    assert auto.cv_results_["status"] == ["only candidate"] and auto.best_estimator_.cv_groups == "none"
 
 
 # -- reproducibility and the table ------------------------------------------------------------------
@@ -137,12 +143,14 @@ def test_cv_results_hold_every_candidate(data):
 def test_a_candidate_that_cannot_fit_is_out_and_the_others_go_on(data):
     X, y, _ = data
     rows = np.r_[0:10, 96:106, 192:202]  # 30 clips: 20 per training fold, fewer than knn's 25 neighbours
-    auto = AutoFusionClassifier(MODS, fusions="audio", models=("knn", "logreg"), cv=3).fit(X[rows], y[rows])
+    auto = AutoFusionClassifier(MODS, fusions="audio", models=("knn", "logreg"), cv=3, cv_groups="none")
+    auto.fit(X[rows], y[rows])
     status = dict(zip(auto.cv_results_["model"], auto.cv_results_["status"]))
     assert status["knn"].startswith("failed at rung 1: ") and "n_neighbors" in status["knn"]
     assert status["logreg"] == "best" and auto.best_model_ == "logreg"
     with pytest.raises(ValueError, match="n_neighbors"):  # every candidate failed: the first error, as it was
-        AutoFusionClassifier(MODS, fusions=("audio", "video"), models="knn", cv=3).fit(X[rows], y[rows])
+        AutoFusionClassifier(MODS, fusions=("audio", "video"), models="knn", cv=3, cv_groups="none").fit(
+            X[rows], y[rows])
 
 
 # -- the budget ------------------------------------------------------------------------------------
@@ -219,6 +227,7 @@ def test_estimate_fit_seconds_is_deterministic_and_grows():
     (dict(models=("logreg", "forest")), "forest"),
     (dict(fusions=[]), "fusions"),
     (dict(modalities=(("audio", 2, 8),)), "span 16 columns"),
+    (dict(cv_groups="city"), "cv_groups='city'"),
 ])
 def test_bad_parameters_are_one_config_error(data, params, match):
     X, y, groups = data

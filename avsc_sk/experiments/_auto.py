@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from ..errors import AvscError, ConfigError
 from ..fusion import FUSION_MODES, make_estimator
 from ..heads import HEADS
-from ..model_selection import check_cv_splits
+from ..model_selection import check_cv_groups, check_cv_splits, set_cv_groups
 from ._budget import afford, estimate_fit_seconds, halving_schedule
 
 __all__ = ["AutoFusionClassifier", "AutoSelectionWarning", "CANDIDATE_COLUMNS", "format_candidates",
@@ -107,6 +107,10 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
         Successive halving keeps the best ``1/eta`` of the candidates at each rung.
     min_clips : int, optional
         The fewest clips a rung scores on; default 50 per class (all of them, if fewer).
+    cv_groups : {"location", "none"}, default="location"
+        The folds' policy (:func:`avsc_sk.model_selection.check_cv_splits`), for the selection's
+        folds and every candidate's internal ones; ``"none"`` shares locations between folds
+        (optimistic scores).
     random_state : int or None, default=0
         Seeds every candidate, the folds and the order of the clips the rungs take.
     verbose : int, default=0
@@ -141,7 +145,7 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, modalities=None, fusions="auto", models="auto", cv=5, budget=300.0, eta=3, min_clips=None,
-                 random_state=0, verbose=0):
+                 cv_groups="location", random_state=0, verbose=0):
         self.modalities = modalities
         self.fusions = fusions
         self.models = models
@@ -149,6 +153,7 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
         self.budget = budget
         self.eta = eta
         self.min_clips = min_clips
+        self.cv_groups = cv_groups
         self.random_state = random_state
         self.verbose = verbose
 
@@ -184,10 +189,11 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
             raise ConfigError(f"budget={self.budget!r}: expected a positive number of seconds, e.g. --budget 300")
         if self.min_clips is not None and (not isinstance(self.min_clips, numbers.Integral) or self.min_clips < 2):
             raise ConfigError(f"min_clips={self.min_clips!r}: expected an integer >= 2 or None")
+        check_cv_groups(self.cv_groups)
 
     def _build(self, fusion, model, layout):
         kwargs = {} if model == NETWORK else {"model": model}
-        return make_estimator(fusion, layout, random_state=self.random_state, **kwargs)
+        return set_cv_groups(make_estimator(fusion, layout, random_state=self.random_state, **kwargs), self.cv_groups)
 
     def fit(self, X, y, groups=None):
         """Score the candidates by grouped cross-validation within the budget and refit the best.
@@ -206,7 +212,8 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
         self
         """
         self._check_params()
-        X, y = validate_data(self, X, y, dtype=[np.float32, np.float64], ensure_all_finite="allow-nan")
+        X, y = validate_data(self, X, y, dtype=[np.float32, np.float64], ensure_all_finite="allow-nan",
+                             ensure_min_samples=2)
         check_classification_targets(y)
         self.classes_ = np.unique(y)
         groups = None if groups is None else np.asarray(groups)
@@ -258,7 +265,8 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
                                 "cut_by_budget": len(cut), "estimated_s": round(estimated, 1)})
             idx = np.sort(order[:size])
             Xs, ys, gs = (X, y, groups) if size == n_all else (X[idx], y[idx], None if groups is None else groups[idx])
-            splits = check_cv_splits(ys, gs, n_splits=cv, random_state=self.random_state)
+            splits = check_cv_splits(ys, gs, n_splits=cv, random_state=self.random_state, cv_groups=self.cv_groups,
+                                     what=f"auto selection (rung {r + 1}, {size} clips)")
             scored = []
             for i in alive:
                 if time.perf_counter() - start > self.budget:
