@@ -114,7 +114,7 @@ def test_same_seed_same_choice_and_table(data):
     params = dict(fusions=("audio", "video", "early"), models=("logreg", "knn"), cv=3, min_clips=60, random_state=1)
     a = AutoFusionClassifier(MODS, **params).fit(X, y, groups)
     b = AutoFusionClassifier(MODS, **params).fit(X, y, groups)
-    assert len(a.rungs_) == 2 and a.rungs_ == b.rungs_
+    assert len(a.rungs_) == 2 and a.rungs_ == b.rungs_ and [r["folds"] for r in a.rungs_] == [3, 3]
     assert (a.best_fusion_, a.best_model_) == (b.best_fusion_, b.best_model_)
     assert _scores(a.cv_results_) == _scores(b.cv_results_)
     halved = [s for s in a.cv_results_["status"] if s == "halved out after rung 1"]
@@ -271,6 +271,7 @@ def test_fit_fusion_auto_prints_the_table_and_records_the_choice(tmp_path, capsy
     assert manifest["fusion"] == "auto" and selection["budget_s"] == 5.0
     assert format_candidates(selection["candidates"]) in out
     assert f"auto: chose {chosen[0]} ({chosen[1]}): lowest mean log loss" in out
+    assert f"location-grouped folds); {sum(r >= 0 for r in selection['candidates']['rung'])} of 6" in out
     cands = selection["candidates"]
     assert set(cands["fusion"]) == {"audio", "video", "early", "intermediate", "late", "weighted"}
     best = cands["rank"].index(1)

@@ -131,8 +131,8 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
         (measured seconds over all its rungs), ``estimated_s`` (the cost model's seconds for
         cross-validating it on every clip), ``cut_by_budget`` and ``status``.
     rungs_ : list of dict
-        Per rung scored: ``rung``, ``n_clips``, ``candidates``, ``cut_by_budget`` and
-        ``estimated_s`` (see :func:`~avsc_sk.experiments.halving_schedule` and
+        Per rung scored: ``rung``, ``n_clips``, ``candidates``, ``cut_by_budget``,
+        ``estimated_s`` and ``folds`` (see :func:`~avsc_sk.experiments.halving_schedule` and
         :func:`~avsc_sk.experiments.afford`).
     estimated_s_ : float
         The cost model's seconds for the search and the refit: at most ``budget`` unless
@@ -267,6 +267,7 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
             Xs, ys, gs = (X, y, groups) if size == n_all else (X[idx], y[idx], None if groups is None else groups[idx])
             splits = check_cv_splits(ys, gs, n_splits=cv, random_state=self.random_state, cv_groups=self.cv_groups,
                                      what=f"auto selection (rung {r + 1}, {size} clips)")
+            self.rungs_[-1]["folds"] = len(splits)  # the splitter may use fewer than cv
             scored = []
             for i in alive:
                 if time.perf_counter() - start > self.budget:
@@ -394,8 +395,10 @@ def selection_summary(auto):
     best = res["rank"].index(1)
     scored = sum(rung >= 0 for rung in res["rung"])
     if res["rung"][best] >= 0:
+        rung = auto.rungs_[res["rung"][best] - 1]
+        kind = "location-grouped" if auto.cv_groups == "location" else "ungrouped (optimistic)"
         reason = (f"lowest mean log loss ({res['mean_log_loss'][best]:.4f}) at the last rung reached "
-                  f"({res['n_clips'][best]} clips, {auto.cv} location-grouped folds); {scored} of "
+                  f"({rung['n_clips']} clips, {rung['folds']} {kind} folds); {scored} of "
                   f"{len(res['fusion'])} candidates scored by successive halving over {len(auto.rungs_)} rung(s) "
                   f"within a budget of {auto.budget:g} s")
     else:
