@@ -58,6 +58,16 @@ def test_picks_the_informative_modality_over_noise(data):
     assert list(res["n_clips"]) == [len(y)] * 3  # one rung on every clip: 50 per class is more than there are
 
 
+def test_pooled_input_is_passed_to_every_candidate(data):
+    X, y, groups = data
+    pooled = np.hstack([X[:, :16].reshape(-1, 2, 8).mean(axis=1), X[:, 16:].reshape(-1, 2, 6).mean(axis=1)])
+    auto = AutoFusionClassifier(MODS, fusions=("audio", "video"), models="logreg", cv=3, input_stats=("mean",))
+    auto.fit(pooled, y, groups)
+    assert auto.best_fusion_ == "audio" and auto.n_features_in_ == 14
+    frames = AutoFusionClassifier(MODS, fusions=("audio", "video"), models="logreg", cv=3).fit(X, y, groups)
+    np.testing.assert_allclose(auto.cv_results_["mean_log_loss"], frames.cv_results_["mean_log_loss"], rtol=1e-4)
+
+
 def test_predict_proba_is_the_refitted_winners(data):
     X, y, groups = data
     auto = AutoFusionClassifier(MODS, fusions=("audio", "video"), models="logreg", cv=3).fit(X, y, groups)

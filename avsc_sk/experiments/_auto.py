@@ -14,7 +14,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import AvscError, ConfigError
-from ..fusion import FUSION_MODES, make_estimator
+from ..fusion import FUSION_MODES, make_estimator, modality_columns
 from ..heads import HEADS
 from ..model_selection import check_cv_groups, check_cv_splits, set_cv_groups
 from ._budget import afford, estimate_fit_seconds, halving_schedule
@@ -107,6 +107,9 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
         Successive halving keeps the best ``1/eta`` of the candidates at each rung.
     min_clips : int, optional
         The fewest clips a rung scores on; default 50 per class (all of them, if fewer).
+    input_stats : tuple of str, optional
+        ``FeatureSet.stats`` when X holds statistics over frames rather than the frames
+        (passed to every candidate, see :func:`avsc_sk.fusion.make_estimator`).
     cv_groups : {"location", "none"}, default="location"
         The folds' policy (:func:`avsc_sk.model_selection.check_cv_splits`), for the selection's
         folds and every candidate's internal ones; ``"none"`` shares locations between folds
@@ -145,7 +148,7 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, modalities=None, fusions="auto", models="auto", cv=5, budget=300.0, eta=3, min_clips=None,
-                 cv_groups="location", random_state=0, verbose=0):
+                 input_stats=None, cv_groups="location", random_state=0, verbose=0):
         self.modalities = modalities
         self.fusions = fusions
         self.models = models
@@ -153,6 +156,7 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
         self.budget = budget
         self.eta = eta
         self.min_clips = min_clips
+        self.input_stats = input_stats
         self.cv_groups = cv_groups
         self.random_state = random_state
         self.verbose = verbose
@@ -161,7 +165,7 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
         if self.modalities is None:
             return (("x", 1, n_features),)
         mods = tuple((str(n), int(f), int(d)) for n, f, d in self.modalities)
-        width = sum(f * d for _, f, d in mods)
+        width = sum(c.stop - c.start for c in modality_columns(mods, self.input_stats).values())
         if width != n_features:
             raise ConfigError(f"modalities {list(mods)} span {width} columns but X has {n_features}; "
                               "pass the FeatureSet's modalities")
@@ -193,7 +197,9 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
 
     def _build(self, fusion, model, layout):
         kwargs = {} if model == NETWORK else {"model": model}
-        return set_cv_groups(make_estimator(fusion, layout, random_state=self.random_state, **kwargs), self.cv_groups)
+        estimator = make_estimator(fusion, layout, input_stats=self.input_stats, random_state=self.random_state,
+                                   **kwargs)
+        return set_cv_groups(estimator, self.cv_groups)
 
     def fit(self, X, y, groups=None):
         """Score the candidates by grouped cross-validation within the budget and refit the best.
