@@ -29,7 +29,8 @@ __all__ = ["DEFAULT_CONFIG", "ESTIMATORS", "load_config", "apply_overrides", "du
            "check_param_keys"]
 
 DEFAULT_CONFIG = {"fusion": "early", "model": "logreg", "seed": 0, "segment_frames": 0, "params": {}}
-_TYPES = {"fusion": str, "model": str, "seed": int, "segment_frames": int, "params": dict, "cv_groups": str}
+_TYPES = {"fusion": str, "model": str, "seed": int, "segment_frames": int, "params": dict, "cv_groups": str,
+          "budget": float}  # seconds for fusion or model "auto"; absent: AutoFusionClassifier's default
 
 
 def _estimators():
@@ -54,6 +55,8 @@ def _check(config, source):
         value = config.get(key)
         if value is None:
             continue
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            continue  # TOML's 300 is an int
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
             raise ConfigError(f"{source}: {key} = {value!r} should be a {kind.__name__}")
     return config

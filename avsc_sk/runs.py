@@ -132,6 +132,8 @@ def build_estimator(config, modalities, *, input_stats=None):
         raise ConfigError(f"segment_frames = {segment} needs frames, but the features hold the statistics "
                           f"{list(input_stats)}; read them with stats=None")
     layout = segment_modalities(modalities, segment) if segment else modalities
+    if "auto" in (config["fusion"], config["model"]):
+        return _auto_estimator(config, layout, segment, input_stats)
     estimator = make_estimator(config["fusion"], layout, input_stats=input_stats, model=config["model"],
                                random_state=seed)
     params = build_params(config.get("params", {}))
@@ -161,6 +163,21 @@ def with_class_weight(config, modalities, *, input_stats=None, class_weight="bal
     # Segment mode wraps the same estimator: its keys are those of the unwrapped one.
     estimator = build_estimator({**config, "segment_frames": 0}, modalities, input_stats=input_stats)
     return {**config, "params": {**(config.get("params") or {}), **class_weight_params(estimator, class_weight)}}
+
+
+def _auto_estimator(config, modalities, segment, input_stats):
+    """``fusion`` and/or ``model`` "auto": the mode and head chosen by grouped cross-validation."""
+    from .experiments import AutoFusionClassifier
+
+    if segment or config.get("params"):
+        what = "segment_frames" if segment else f"params ({', '.join(config['params'])})"
+        raise ConfigError(f"{what} cannot be combined with fusion or model 'auto', which builds every candidate "
+                          "with its defaults; drop them, or name the fusion mode and head")
+    kwargs = {} if config.get("budget") is None else {"budget": float(config["budget"])}
+    if config.get("cv_groups") is not None:
+        kwargs["cv_groups"] = config["cv_groups"]
+    return AutoFusionClassifier(modalities=tuple(modalities), fusions=config["fusion"], models=config["model"],
+                                input_stats=input_stats, random_state=config.get("seed", 0), **kwargs)
 
 
 def _check_steps(estimator, params):
@@ -375,6 +392,10 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         "scores": {},
         "warnings": [],
     }
+    if hasattr(model, "best_estimator_"):  # fusion or model "auto": what was chosen, and why
+        from .experiments import selection_summary
+
+        manifest["selection"] = selection_summary(model)
     if evaluate is not None and evaluate.y is not None:
         frames = _frame_count_warning(manifest, evaluate)
         evaluate = check_features(manifest, evaluate)

@@ -1,5 +1,6 @@
 """avsc-sk fit: train one fusion mode and save a run directory."""
 
+import warnings
 from pathlib import Path
 
 from .._config import apply_overrides, load_config
@@ -14,8 +15,12 @@ def add_parser(sub):
                        description="Train one fusion mode. Config keys can be overridden, e.g. "
                                    "--params.head__C 0.5 or --set params.head__C=0.5.")
     p.add_argument("--config", type=Path, help="a TOML config, e.g. pipelines/early.toml")
-    p.add_argument("--fusion", help=f"a modality name or one of {', '.join(FUSIONS)} (overrides the config)")
-    p.add_argument("--model", help=f"the head: {', '.join(HEADS)} (overrides the config)")
+    p.add_argument("--fusion", help=f"a modality name or one of {', '.join(FUSIONS)}, or auto: the one with the "
+                                    "lowest grouped CV log loss (overrides the config)")
+    p.add_argument("--model", help=f"the head: {', '.join(HEADS)}, or auto (overrides the config)")
+    p.add_argument("--budget", type=float, metavar="S",
+                   help="with --fusion auto or --model auto: seconds the search and refit may take by the "
+                        "cost model (default 300; also a wall-clock cap on the search)")
     p.add_argument("--seed", type=int, help="random seed (overrides the config)")
     p.add_argument("--segment-frames", type=int, metavar="K",
                    help="segment mode: every K frames are one training sample (overrides the config)")
@@ -39,7 +44,7 @@ def add_parser(sub):
 def config_from_args(args):
     """The resolved config: file, then --fusion/--model/--seed, then overrides."""
     config = load_config(args.config)
-    for key in ("fusion", "model", "seed", "segment_frames", "cv_groups"):
+    for key in ("fusion", "model", "seed", "segment_frames", "cv_groups", "budget"):
         if getattr(args, key) is not None:
             config[key] = getattr(args, key)
     return apply_overrides(config, args.overrides)
@@ -47,6 +52,7 @@ def config_from_args(args):
 
 def run(args):
     from .._load import available_splits
+    from ..experiments import AutoSelectionWarning, format_candidates
     from ..runs import fit_run, read_stats, save_run, with_class_weight
 
     check_output(args.out, force=args.force, what="run directory")
@@ -67,8 +73,10 @@ def run(args):
         if present:
             evaluate = load_split(args.features, args.eval_split, max_frames=args.max_frames,
                                   allow_missing_modality=args.allow_missing_modality, stats=stats, meta=args.meta)
-    model, manifest = fit_run(config, train, evaluate=evaluate, source=args.features, max_frames=args.max_frames,
-                              n_jobs=args.n_jobs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AutoSelectionWarning)  # said below, from the manifest, as one line
+        model, manifest = fit_run(config, train, evaluate=evaluate, source=args.features,
+                                  max_frames=args.max_frames, n_jobs=args.n_jobs)
     if args.meta is not None:
         manifest["train"]["meta"] = str(args.meta)  # predict and report default to it with the run's features
     save_run(args.out, model, manifest, force=args.force)
@@ -80,6 +88,13 @@ def run(args):
 
     for message in manifest["warnings"]:
         warn(message)
+    selection = manifest.get("selection")
+    if selection:
+        print(format_candidates(selection["candidates"]))
+        print(f"auto: chose {selection['fusion']} ({selection['model']}): {selection['reason']}")
+        if selection["stopped_by_wall_clock"]:
+            warn(f"the search ran past --budget {selection['budget_s']:g} s of wall clock and skipped candidates; "
+                 "the choice may differ on a faster machine, raise --budget")
     head = "its own network" if config["fusion"] == "intermediate" else config["model"]
     line = f"fitted {config['fusion']} ({head}) on {train.n_clips} clips in {manifest['timings']['fit_s']:.1f} s"
     scores = manifest["scores"]
