@@ -74,8 +74,6 @@ def _fit(small_file, tmp_path, capsys, *extra):
 @pytest.mark.parametrize("extra, culprit, key", [
     (["--set", 'params.pca={ estimator = "PCA", n_components = 50 }'],
      "PCA cannot be fitted: n_components=50 must be between 0 and", "pca__n_components"),
-    (["--model", "lgbm", "--params.head__n_estimators", "-5"],
-     "LGBMClassifier cannot be fitted: Number of boosting rounds must be greater than 0. Got -5", "head__n_estimators"),
 ])
 def test_an_estimator_refusing_its_parameters_is_one_line_naming_the_key(small_file, tmp_path, capsys, extra,
                                                                            culprit, key):
@@ -83,6 +81,14 @@ def test_an_estimator_refusing_its_parameters_is_one_line_naming_the_key(small_f
     assert status == 2 and len(err) == 1
     assert err[0].startswith(f"avsc-sk: error: {culprit}")
     assert err[0].endswith(f"; change {key} in the config (AVSC_DEBUG=1 shows the traceback)")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_head_parameter_out_of_range_is_one_line_naming_the_key(small_file, tmp_path, capsys):
+    # The heads declare their parameter constraints: refused before anything is fitted.
+    status, err = _fit(small_file, tmp_path, capsys, "--model", "lgbm", "--params.head__n_estimators", "-5")
+    assert status == 2 and len(err) == 1
+    assert err[0].startswith("avsc-sk: error: params.head__n_estimators = -5: ") and "Got -5" in err[0]
     assert not (tmp_path / "run").exists()
 
 
