@@ -1,0 +1,329 @@
+"""The plain-array layout: embeddings from any extractor, as numpy arrays plus a clip table.
+
+Layout ``"npy"``, in one of two forms:
+
+a folder
+    one ``<modality>.npy`` per modality (the file name is the modality's name) and ``clips.csv``;
+one ``.npz`` file
+    the same arrays (``np.savez(path, audio=..., video=..., clip_id=..., label=...)``), the clip
+    table as string arrays named after its columns; every other array is a modality.
+
+A modality array has shape ``(clips, dim)`` (one vector a clip: one "frame") or ``(clips,
+frames, dim)``, any float dtype; row ``i`` of every array is the clip on row ``i`` of the
+table. The clip table (``clips.csv``, comma- or tab-separated, detected from the header
+line; all values read as text) has the columns
+
+``clip_id``  (required) any text, each clip once: hashes and numbers work;
+``label``    the class, any text; empty for every clip = unlabelled;
+``group``    the cross-validation group (e.g. the recording location): clips of a group are
+             never split between training and validation folds;
+``city``     a coarser group; the groups when ``group`` is absent, and the report's city table;
+``split``    ``train``, ``val`` or ``test`` (aliases ``tr``, ``tt``, ``evaluate``, ...). Without
+             this column every clip is in split ``train``.
+
+Other columns are ignored. Without ``group`` and ``city`` each clip is its own group (grouped
+cross-validation is then ordinary cross-validation), with one warning. ``.npy`` files are
+memory-mapped and ``.npz`` members streamed, so reading holds one bounded chunk of clips.
+"""
+
+import contextlib
+import csv
+import warnings
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError, DataError, SplitWarning
+from ._detect import CLIPS_FILE, SPLITS, canonical_split, order_modalities
+from ._plan import ReadPlan
+
+__all__ = ["TABLE_COLUMNS", "splits_npy", "plan_npy"]
+
+#: The clip-table columns; in an ``.npz`` the arrays of these names are the table, not modalities.
+TABLE_COLUMNS = ("clip_id", "label", "group", "city", "split")
+# Bytes per streamed piece of an .npz member: bounds what reading it adds to memory to 64 MB.
+_PIECE_BYTES = 1 << 26
+
+
+# -- the clip table ---------------------------------------------------------------------------------------
+class _Table:
+    """The clip table: column name -> object array of text, and where each row came from (for messages)."""
+
+    def __init__(self, columns, source, line_of):
+        self.columns, self.source, self.line_of = columns, source, line_of
+
+    @property
+    def n(self):
+        return len(self.columns["clip_id"])
+
+
+def _read_csv(path):
+    if not path.is_file():
+        raise DataError(f"{path.parent} has .npy files but no {CLIPS_FILE}; write {path} with a clip_id column "
+                        "(and label, group, split, ...) listing the clips in the arrays' row order")
+    with open(path, newline="", encoding="utf-8-sig") as fh:
+        header = fh.readline()
+        fh.seek(0)
+        rows = list(csv.reader(fh, delimiter="\t" if "\t" in header else ","))
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if not rows:
+        raise DataError(f"{path} is empty; write a header line with clip_id (and label, group, split) and one "
+                        "line per clip")
+    names = [c.strip() for c in rows[0]]
+    if "clip_id" not in names:
+        raise DataError(f"{path} has no clip_id column (header: {', '.join(names)[:100]}); name the column of clip "
+                        "ids clip_id (comma- or tab-separated)")
+    for i, row in enumerate(rows[1:], start=2):
+        if len(row) != len(names):
+            raise DataError(f"{path} line {i} has {len(row)} fields but the header has {len(names)}; "
+                            "give every line one value per column")
+    columns = {name: np.array([row[k].strip() for row in rows[1:]], dtype=object)
+               for k, name in enumerate(names) if name in TABLE_COLUMNS}
+    return _Table(columns, path, lambda i: f"{path} line {i + 2}")
+
+
+def _npz_table(path, members):
+    if "clip_id" not in members:
+        raise DataError(f"{path} holds no clip_id array; save the clip ids in it too, e.g. "
+                        "np.savez(path, audio=audio, clip_id=np.asarray(ids, dtype=str), label=labels)")
+    columns = {}
+    with np.load(path, allow_pickle=False) as npz:
+        for name in TABLE_COLUMNS:
+            if name not in members:
+                continue
+            try:
+                values = npz[name]
+            except ValueError:  # an object array needs pickle, which an untrusted file must not use
+                raise DataError(f"{path}: array {name!r} holds Python objects; save it as text, "
+                                f"{name}=np.asarray(values, dtype=str)") from None
+            if values.ndim != 1:
+                raise DataError(f"{path}: array {name!r} has shape {values.shape}; expected (clips,)")
+            columns[name] = np.array([str(v).strip() for v in values.tolist()], dtype=object)
+    return _Table(columns, path, lambda i: f"{path} row {i}")
+
+
+def _check_table(table):
+    """The table's clip ids, labels (or None), city, group and split of every row, or a DataError."""
+    cols, where = table.columns, table.source
+    n = table.n
+    if n == 0:
+        raise DataError(f"{where} lists no clips; add one line per clip")
+    for name, values in cols.items():
+        if len(values) != n:
+            raise DataError(f"{where}: array {name!r} has {len(values)} entries for {n} clip ids; give one per clip")
+    ids = cols["clip_id"]
+    empty = np.flatnonzero(ids == "")
+    if len(empty):
+        raise DataError(f"{table.line_of(int(empty[0]))} has an empty clip_id; give every clip an id")
+    first = {}
+    for i, clip in enumerate(ids.tolist()):
+        if clip in first:
+            raise DataError(f"clip id {clip!r} appears twice in {where} ({table.line_of(first[clip])} and "
+                            f"{table.line_of(i)}); each clip must appear once")
+        first[clip] = i
+    labels = cols.get("label")
+    if labels is not None:
+        unlabelled = labels == ""
+        if unlabelled.all():
+            labels = None
+        elif unlabelled.any():
+            i = int(np.flatnonzero(unlabelled)[0])
+            raise DataError(f"{where} labels only some clips ({int(unlabelled.sum())} without a label, e.g. "
+                            f"{table.line_of(i)}); label every clip or none")
+    if "split" in cols:
+        split = np.empty(n, dtype=object)
+        for i, value in enumerate(cols["split"].tolist()):
+            try:
+                split[i] = canonical_split(value)
+            except ConfigError:
+                raise DataError(f"{table.line_of(i)}: split {value!r} is not train, val or test (aliases tr, tt, "
+                                "evaluate); fix the split column") from None
+    else:
+        split = np.full(n, "train", dtype=object)
+    city = cols.get("city")
+    group = cols.get("group", city)
+    for name, values in (("group", group), ("city", city)):
+        if values is not None and (values == "").any():
+            i = int(np.flatnonzero(values == "")[0])
+            raise DataError(f"{table.line_of(i)} has an empty {name}; give every clip one, or drop the column")
+    return ids, labels, city, group, split
+
+
+# -- the arrays -------------------------------------------------------------------------------------------
+def _check_array(shape, dtype, name, n, where):
+    """``(n_frames, dim)`` of a modality array, or a DataError naming the file and the fix."""
+    if len(shape) not in (2, 3) or 0 in shape[1:]:
+        raise DataError(f"{where}: modality {name!r} has shape {shape}; expected (clips, dim) or "
+                        "(clips, frames, dim) with dim >= 1")
+    if dtype.kind != "f":
+        raise DataError(f"{where}: modality {name!r} holds {dtype}, not floats; save it as float32, "
+                        "e.g. np.save(path, emb.astype(np.float32))")
+    if shape[0] != n:
+        raise DataError(f"{where}: modality {name!r} has {shape[0]} rows but the clip table lists {n} clips; "
+                        "save one row per clip, in the table's order")
+    return (1, shape[1]) if len(shape) == 2 else (shape[1], shape[2])
+
+
+class _Memmapped:
+    """One ``.npy`` file, memory-mapped: taking rows reads only those rows' kept frames."""
+
+    def __init__(self, path):
+        self.path = path
+        try:
+            self.array = np.load(path, mmap_mode="r", allow_pickle=False)
+        except ValueError as exc:
+            raise DataError(f"{path} is not a readable .npy array ({' '.join(str(exc).split())[:120]}); "
+                            "save it with np.save(path, array) holding floats") from None
+        self.shape, self.dtype = self.array.shape, self.array.dtype
+
+    def open(self):
+        return contextlib.nullcontext()
+
+    def take(self, rows, keep):
+        arr = self.array if self.array.ndim == 3 else self.array[:, None, :]
+        if rows[-1] - rows[0] + 1 == len(rows):
+            return arr[rows[0]:rows[-1] + 1, :keep]
+        return arr[rows, :keep]
+
+
+class _Streamed:
+    """One member of an ``.npz`` file, read front to back in bounded pieces (a zip member cannot be mapped)."""
+
+    def __init__(self, path, name):
+        self.path, self.name = path, name
+        with zipfile.ZipFile(path) as zf, zf.open(f"{name}.npy") as fp:
+            self.shape, fortran, self.dtype = _header(fp, path, name)
+        if fortran and len(self.shape) > 1:
+            raise DataError(f"{path}: array {name!r} is stored in Fortran order; save it C-ordered, "
+                            f"{name}=np.ascontiguousarray(array)")
+        self._row = int(np.prod(self.shape[1:], dtype=np.int64))
+        self._fp = self._pos = None
+
+    @contextlib.contextmanager
+    def open(self):
+        with zipfile.ZipFile(self.path) as zf, zf.open(f"{self.name}.npy") as fp:
+            _header(fp, self.path, self.name)
+            self._fp, self._pos = fp, 0
+            try:
+                yield
+            finally:
+                self._fp = None
+
+    def _read(self, n_rows):
+        want = n_rows * self._row * self.dtype.itemsize
+        data = self._fp.read(want)
+        if len(data) != want:
+            raise DataError(f"{self.path}: array {self.name!r} ends early (file truncated); save it again")
+        self._pos += n_rows
+        return np.frombuffer(data, dtype=self.dtype).reshape(n_rows, *self.shape[1:])
+
+    def take(self, rows, keep):
+        # Chunks come in row order, so the stream only moves forward: skip to each wanted run, read it.
+        piece = max(1, _PIECE_BYTES // max(self._row * self.dtype.itemsize, 1))
+        dim = self.shape[-1]
+        out = np.empty((len(rows), keep, dim), dtype=self.dtype)
+        i = 0
+        while i < len(rows):
+            while self._pos < rows[i]:
+                self._read(min(piece, rows[i] - self._pos))
+            start = self._pos
+            block = self._read(min(piece, rows[-1] + 1 - start)).reshape(-1, self._row // dim, dim)
+            k = int(np.searchsorted(rows, self._pos))
+            out[i:k] = block[rows[i:k] - start, :keep]
+            i = k
+        return out
+
+
+def _header(fp, path, name):
+    try:
+        version = np.lib.format.read_magic(fp)
+        read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}[version]
+        return read(fp)
+    except (KeyError, ValueError, OSError) as exc:
+        raise DataError(f"{path}: array {name!r} is not a readable .npy member ({' '.join(str(exc).split())[:100]}); "
+                        "save the file again with np.savez") from None
+
+
+def _sources(path):
+    """The clip table and ``{modality: array source}`` of a folder or an ``.npz`` file."""
+    if path.is_dir():
+        table = _read_csv(path / CLIPS_FILE)
+        arrays = {p.stem: p for p in sorted(path.glob("*.npy")) if p.is_file()}
+        if not arrays:
+            raise DataError(f"{path} holds {CLIPS_FILE} but no <modality>.npy file; save one array per modality "
+                            "next to it, e.g. np.save(folder / 'audio.npy', embeddings)")
+        return table, {m: _Memmapped(p) for m, p in arrays.items()}, {m: str(p) for m, p in arrays.items()}
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = [n[:-4] for n in zf.namelist() if n.endswith(".npy")]
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise DataError(f"{path} is not a readable .npz file ({exc}); save it with np.savez") from None
+    table = _npz_table(path, members)
+    mods = [m for m in members if m not in TABLE_COLUMNS]
+    if not mods:
+        raise DataError(f"{path} holds only the clip table ({', '.join(members)}); save the embeddings in it too, "
+                        "one array per modality, e.g. np.savez(path, audio=emb, clip_id=ids)")
+    return table, {m: _Streamed(path, m) for m in mods}, {m: f"{path} (array {m!r})" for m in mods}
+
+
+def splits_npy(path):
+    """Canonical splits listed by the clip table of a plain-array folder or ``.npz`` file."""
+    path = Path(path)
+    if path.is_dir():
+        table = _read_csv(path / CLIPS_FILE)
+    else:
+        with zipfile.ZipFile(path) as zf:
+            table = _npz_table(path, [n[:-4] for n in zf.namelist() if n.endswith(".npy")])
+    split = _check_table(table)[4]
+    return [s for s in SPLITS if (split == s).any()]
+
+
+def plan_npy(path, split, *, modalities=None, max_frames=96, allow_missing_modality=False):
+    """Plan reading one split of the plain-array layout (see :func:`avsc_sk.data.read_features`).
+
+    Only the clip table and the arrays' headers are read here.
+    """
+    path = Path(path)
+    table, sources, block_sources = _sources(path)
+    ids, labels, city, group, splits = _check_table(table)
+    rows = np.flatnonzero(splits == split)
+    if not len(rows):
+        available = [s for s in SPLITS if (splits == s).any()]
+        how = "" if "split" in table.columns else f" (no split column in {table.source}: every clip is in train)"
+        raise DataError(f"no {split!r} split in {path}{how}; available: {', '.join(available)}")
+    mods = order_modalities(sources, modalities, source=str(path))
+    blocks = []
+    for mod in mods:
+        n_frames, dim = _check_array(sources[mod].shape, sources[mod].dtype, mod, table.n, block_sources[mod])
+        blocks.append((mod, n_frames if max_frames is None else min(int(max_frames), n_frames), dim))
+    if group is None:
+        warnings.warn(f"{table.source} has no group or city column, so each clip is its own cross-validation "
+                      "group; add a group column (e.g. the recording location) to keep related clips together",
+                      SplitWarning, stacklevel=2)
+        group = ids
+    return _NpyPlan(
+        sources=[sources[m] for m in mods], rows=rows,
+        split=split, source=str(path), modalities=blocks, clip_ids=ids[rows],
+        y=None if labels is None else labels[rows], city=(group if city is None else city)[rows],
+        location=group[rows], synthetic=False, block_sources={m: block_sources[m] for m in mods},
+    )
+
+
+class _NpyPlan(ReadPlan):
+    def __init__(self, *, sources, rows, **kwargs):
+        super().__init__(**kwargs)
+        self._sources = sources
+        self._rows = rows
+
+    @contextlib.contextmanager
+    def open(self):
+        with contextlib.ExitStack() as stack:
+            for src in self._sources:
+                stack.enter_context(src.open())
+            yield
+
+    def read_block(self, j, start, stop, out, rows, cols):
+        _, keep, dim = self.modalities[j]
+        frames = self._sources[j].take(self._rows[start:stop], keep)
+        out[rows, cols] = frames.reshape(stop - start, keep * dim)  # casts any float dtype to float32
