@@ -203,6 +203,36 @@ def test_bad_input_is_one_data_error_naming_the_file_and_the_fix(tmp_path, make,
         read_features(path, "train+val+test")
 
 
+def _damage(path):
+    data = bytearray(path.read_bytes())
+    start = data.index(b"audio.npy") + 160  # the start of the compressed audio member: its .npy header
+    data[start:start + 64] = bytes(b ^ 0xFF for b in data[start:start + 64])
+    path.write_bytes(bytes(data))
+
+
+def test_damaged_or_misnamed_files_are_one_data_error(tmp_path):
+    npz = _npz(tmp_path / "emb.npz", compressed=True)
+    _damage(npz)
+    with pytest.raises(DataError, match=r"emb\.npz: array 'audio' is not a readable \.npy array .*save it again "
+                                        r"with np\.savez"):
+        read_features(npz, "train")
+    folder = _folder(tmp_path / "emb")
+    with pytest.raises(DataError, match=r"audio\.npy is one array; pass the folder holding it"):
+        read_features(folder / "audio.npy", "train")
+    (folder / "clips.csv").write_bytes("clip_id\nna\xefve\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"clips\.csv is not UTF-8 text .*save it as UTF-8"):
+        read_features(folder, "train")
+    other = _folder(tmp_path / "other")
+    whole = (other / "audio.npy").read_bytes()
+    (other / "audio.npy").write_bytes(whole[:-8])
+    with pytest.raises(DataError, match=r"audio\.npy ends early \(the file is truncated\); save it again"):
+        read_features(other, "train")
+    (other / "audio.npy").write_bytes(whole)
+    (other / "video.npy").write_bytes(b"")
+    with pytest.raises(DataError, match=r"video\.npy is not a readable \.npy array"):
+        read_features(other, "train")
+
+
 def test_an_npz_without_clip_ids_or_with_object_arrays_says_how_to_save_it(tmp_path):
     np.savez(tmp_path / "a.npz", audio=np.zeros((3, 4)))
     with pytest.raises(DataError, match=r"a\.npz holds no clip_id array; save the clip ids in it too"):

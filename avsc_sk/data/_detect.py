@@ -159,6 +159,9 @@ def resolve_layout(path):
     if not path.exists():
         raise DataError(f"feature path {path} does not exist; check the path (a .h5 file or a feature root)")
     if path.is_file():
+        if path.suffix.lower() == ".npy":
+            raise DataError(f"{path} is one array; pass the folder holding it, its other <modality>.npy files "
+                            f"and {CLIPS_FILE}: {path.parent}")
         return ("npy" if path.suffix.lower() == ".npz" else "native"), path
     if (path / NATIVE_FILE).is_file():
         return "native", path / NATIVE_FILE

@@ -22,14 +22,20 @@ line; all values read as text) has the columns
              this column every clip is in split ``train``.
 
 Other columns are ignored. Without ``group`` and ``city`` each clip is its own group (grouped
-cross-validation is then ordinary cross-validation), with one warning. ``.npy`` files are
-memory-mapped and ``.npz`` members streamed, so reading holds one bounded chunk of clips.
+cross-validation is then ordinary cross-validation), with one warning.
+
+Only the headers and the table are read when planning; then ``.npy`` files and uncompressed
+(``np.savez``) members are read with positioned reads of a few rows at a time, compressed
+(``np.savez_compressed``) members decompressed front to back, so reading holds one bounded
+chunk of clips, whichever the form.
 """
 
 import contextlib
 import csv
+import os
 import warnings
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +48,8 @@ __all__ = ["TABLE_COLUMNS", "splits_npy", "plan_npy"]
 
 #: The clip-table columns; in an ``.npz`` the arrays of these names are the table, not modalities.
 TABLE_COLUMNS = ("clip_id", "label", "group", "city", "split")
+# What reading a damaged .npz member raises.
+_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError)
 # Bytes per streamed piece of an .npz member: bounds what reading it adds to memory to 64 MB.
 _PIECE_BYTES = 1 << 26
 
@@ -62,10 +70,13 @@ def _read_csv(path):
     if not path.is_file():
         raise DataError(f"{path.parent} has .npy files but no {CLIPS_FILE}; write {path} with a clip_id column "
                         "(and label, group, split, ...) listing the clips in the arrays' row order")
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        header = fh.readline()
-        fh.seek(0)
-        rows = list(csv.reader(fh, delimiter="\t" if "\t" in header else ","))
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            header = fh.readline()
+            fh.seek(0)
+            rows = list(csv.reader(fh, delimiter="\t" if "\t" in header else ","))
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     rows = [r for r in rows if any(cell.strip() for cell in r)]
     if not rows:
         raise DataError(f"{path} is empty; write a header line with clip_id (and label, group, split) and one "
@@ -94,9 +105,14 @@ def _npz_table(path, members):
                 continue
             try:
                 values = npz[name]
-            except ValueError:  # an object array needs pickle, which an untrusted file must not use
-                raise DataError(f"{path}: array {name!r} holds Python objects; save it as text, "
-                                f"{name}=np.asarray(values, dtype=str)") from None
+            except ValueError as exc:  # an object array needs pickle, which an untrusted file must not use
+                if "pickle" in str(exc):
+                    raise DataError(f"{path}: array {name!r} holds Python objects; save it as text, "
+                                    f"{name}=np.asarray(values, dtype=str)") from None
+                raise DataError(f"{path}: array {name!r} is not readable ({' '.join(str(exc).split())[:100]}); "
+                                "save the file again with np.savez") from None
+            except _ZIP_ERRORS as exc:
+                raise DataError(f"{path}: array {name!r} is damaged ({exc}); save the file again") from None
             if values.ndim != 1:
                 raise DataError(f"{path}: array {name!r} has shape {values.shape}; expected (clips,)")
             columns[name] = np.array([str(v).strip() for v in values.tolist()], dtype=object)
@@ -165,40 +181,91 @@ def _check_array(shape, dtype, name, n, where):
     return (1, shape[1]) if len(shape) == 2 else (shape[1], shape[2])
 
 
-class _Memmapped:
-    """One ``.npy`` file, memory-mapped: taking rows reads only those rows' kept frames."""
+class _Rows:
+    """Rows of one C-ordered array, read in bounded pieces: a ``.npy`` file or an ``.npz`` member.
 
-    def __init__(self, path):
-        self.path = path
-        try:
-            self.array = np.load(path, mmap_mode="r", allow_pickle=False)
-        except ValueError as exc:
-            raise DataError(f"{path} is not a readable .npy array ({' '.join(str(exc).split())[:120]}); "
-                            "save it with np.save(path, array) holding floats") from None
-        self.shape, self.dtype = self.array.shape, self.array.dtype
+    Chunks are asked for in row order, so the reader only moves forward: it skips to each
+    wanted run of rows and reads at most ``_PIECE_BYTES`` at a time.
+    """
 
-    def open(self):
-        return contextlib.nullcontext()
+    def __init__(self, path, name, header):
+        self.path, self.name = path, name
+        self.shape, fortran, self.dtype = header
+        if fortran and len(self.shape) > 1:
+            raise DataError(f"{self.where}: array {name!r} is stored in Fortran order; save it C-ordered, "
+                            "np.ascontiguousarray(array)")
+        self._row = int(np.prod(self.shape[1:], dtype=np.int64)) * self.dtype.itemsize
+        self._pos = 0
+
+    @property
+    def where(self):
+        return str(self.path) if self.path.suffix == ".npy" else f"{self.path} (array {self.name!r})"
 
     def take(self, rows, keep):
-        arr = self.array if self.array.ndim == 3 else self.array[:, None, :]
-        if rows[-1] - rows[0] + 1 == len(rows):
-            return arr[rows[0]:rows[-1] + 1, :keep]
-        return arr[rows, :keep]
+        """Rows ``rows`` (ascending, at or after the last row read) as ``(len(rows), keep, dim)``."""
+        piece = max(1, _PIECE_BYTES // max(self._row, 1))
+        dim = self.shape[-1]
+        out = np.empty((len(rows), keep, dim), dtype=self.dtype)
+        i = 0
+        while i < len(rows):
+            self._skip_to(int(rows[i]))
+            start = self._pos
+            count = min(piece, int(rows[-1]) + 1 - start)
+            block = np.frombuffer(self._read(count), dtype=self.dtype).reshape(count, -1, dim)
+            self._pos += count
+            k = int(np.searchsorted(rows, self._pos))
+            out[i:k] = block[rows[i:k] - start, :keep]
+            i = k
+        return out
+
+    def _checked(self, data, want):
+        if len(data) != want:
+            raise DataError(f"{self.where} ends early (the file is truncated); save it again")
+        return data
 
 
-class _Streamed:
-    """One member of an ``.npz`` file, read front to back in bounded pieces (a zip member cannot be mapped)."""
+class _FileRows(_Rows):
+    """An array stored as raw bytes at an offset of a file: a ``.npy`` file or an uncompressed ``.npz`` member.
+
+    Read with positioned reads, not memory-mapped: every page a map touches counts toward
+    the process's resident memory, so mapping would make reading look as large as the file.
+    """
+
+    def __init__(self, path, name, offset):
+        with open(path, "rb") as fp:
+            fp.seek(offset)
+            header = _header(fp, path, name)
+            self._offset = fp.tell()
+        super().__init__(path, name, header)
+        if self.shape and os.path.getsize(path) < self._offset + self.shape[0] * self._row:
+            raise DataError(f"{self.where} ends early (the file is truncated); save it again")
+        self._fp = None
+
+    @contextlib.contextmanager
+    def open(self):
+        with open(self.path, "rb") as fp:
+            self._fp, self._pos = fp, 0
+            try:
+                yield
+            finally:
+                self._fp = None
+
+    def _skip_to(self, row):
+        self._pos = row
+
+    def _read(self, count):
+        self._fp.seek(self._offset + self._pos * self._row)
+        return self._checked(self._fp.read(count * self._row), count * self._row)
+
+
+class _ZipRows(_Rows):
+    """A compressed ``.npz`` member, decompressed front to back (it cannot be read from the middle)."""
 
     def __init__(self, path, name):
-        self.path, self.name = path, name
         with zipfile.ZipFile(path) as zf, zf.open(f"{name}.npy") as fp:
-            self.shape, fortran, self.dtype = _header(fp, path, name)
-        if fortran and len(self.shape) > 1:
-            raise DataError(f"{path}: array {name!r} is stored in Fortran order; save it C-ordered, "
-                            f"{name}=np.ascontiguousarray(array)")
-        self._row = int(np.prod(self.shape[1:], dtype=np.int64))
-        self._fp = self._pos = None
+            header = _header(fp, path, name)
+        super().__init__(path, name, header)
+        self._fp = None
 
     @contextlib.contextmanager
     def open(self):
@@ -210,39 +277,45 @@ class _Streamed:
             finally:
                 self._fp = None
 
-    def _read(self, n_rows):
-        want = n_rows * self._row * self.dtype.itemsize
-        data = self._fp.read(want)
-        if len(data) != want:
-            raise DataError(f"{self.path}: array {self.name!r} ends early (file truncated); save it again")
-        self._pos += n_rows
-        return np.frombuffer(data, dtype=self.dtype).reshape(n_rows, *self.shape[1:])
+    def _skip_to(self, row):
+        piece = max(1, _PIECE_BYTES // max(self._row, 1))
+        while self._pos < row:
+            count = min(piece, row - self._pos)
+            self._read(count)
+            self._pos += count
 
-    def take(self, rows, keep):
-        # Chunks come in row order, so the stream only moves forward: skip to each wanted run, read it.
-        piece = max(1, _PIECE_BYTES // max(self._row * self.dtype.itemsize, 1))
-        dim = self.shape[-1]
-        out = np.empty((len(rows), keep, dim), dtype=self.dtype)
-        i = 0
-        while i < len(rows):
-            while self._pos < rows[i]:
-                self._read(min(piece, rows[i] - self._pos))
-            start = self._pos
-            block = self._read(min(piece, rows[-1] + 1 - start)).reshape(-1, self._row // dim, dim)
-            k = int(np.searchsorted(rows, self._pos))
-            out[i:k] = block[rows[i:k] - start, :keep]
-            i = k
-        return out
+    def _read(self, count):
+        try:
+            return self._checked(self._fp.read(count * self._row), count * self._row)
+        except _ZIP_ERRORS as exc:
+            raise DataError(f"{self.where} is damaged ({exc}); save the file again") from None
+
+
+def _npz_member(path, zf, name):
+    """The reader of one modality array of an ``.npz``: positioned reads when stored, streaming when compressed."""
+    info = zf.getinfo(f"{name}.npy")
+    if info.compress_type != zipfile.ZIP_STORED:
+        return _ZipRows(path, name)
+    with open(path, "rb") as fp:  # the member's bytes start after its local header (zip specification 4.3.7)
+        fp.seek(info.header_offset)
+        local = fp.read(30)
+    if len(local) != 30 or local[:4] != b"PK\x03\x04":
+        raise DataError(f"{path}: array {name!r} has a damaged zip header; save the file again with np.savez")
+    name_len, extra_len = int.from_bytes(local[26:28], "little"), int.from_bytes(local[28:30], "little")
+    return _FileRows(path, name, info.header_offset + 30 + name_len + extra_len)
 
 
 def _header(fp, path, name):
+    """``(shape, fortran_order, dtype)`` from the ``.npy`` header at ``fp``'s position."""
     try:
         version = np.lib.format.read_magic(fp)
         read = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}[version]
         return read(fp)
-    except (KeyError, ValueError, OSError) as exc:
-        raise DataError(f"{path}: array {name!r} is not a readable .npy member ({' '.join(str(exc).split())[:100]}); "
-                        "save the file again with np.savez") from None
+    except Exception as exc:  # a damaged header fails in numpy's parser in many ways (tokenize.TokenError, ...)
+        npy = Path(path).suffix == ".npy"
+        where, fix = (path, "np.save(path, array)") if npy else (f"{path}: array {name!r}", "np.savez")
+        raise DataError(f"{where} is not a readable .npy array ({' '.join(str(exc).split())[:100]}); "
+                        f"save it again with {fix}") from None
 
 
 def _sources(path):
@@ -253,18 +326,20 @@ def _sources(path):
         if not arrays:
             raise DataError(f"{path} holds {CLIPS_FILE} but no <modality>.npy file; save one array per modality "
                             "next to it, e.g. np.save(folder / 'audio.npy', embeddings)")
-        return table, {m: _Memmapped(p) for m, p in arrays.items()}, {m: str(p) for m, p in arrays.items()}
-    try:
-        with zipfile.ZipFile(path) as zf:
-            members = [n[:-4] for n in zf.namelist() if n.endswith(".npy")]
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise DataError(f"{path} is not a readable .npz file ({exc}); save it with np.savez") from None
-    table = _npz_table(path, members)
-    mods = [m for m in members if m not in TABLE_COLUMNS]
-    if not mods:
-        raise DataError(f"{path} holds only the clip table ({', '.join(members)}); save the embeddings in it too, "
-                        "one array per modality, e.g. np.savez(path, audio=emb, clip_id=ids)")
-    return table, {m: _Streamed(path, m) for m in mods}, {m: f"{path} (array {m!r})" for m in mods}
+        sources = {m: _FileRows(p, m, 0) for m, p in arrays.items()}
+    else:
+        try:
+            with zipfile.ZipFile(path) as zf:
+                members = [n[:-4] for n in zf.namelist() if n.endswith(".npy")]
+                table = _npz_table(path, members)
+                mods = [m for m in members if m not in TABLE_COLUMNS]
+                if not mods:
+                    raise DataError(f"{path} holds only the clip table ({', '.join(members)}); save the embeddings "
+                                    "in it too, one array per modality, e.g. np.savez(path, audio=emb, clip_id=ids)")
+                sources = {m: _npz_member(path, zf, m) for m in mods}
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise DataError(f"{path} is not a readable .npz file ({exc}); save it with np.savez") from None
+    return table, sources, {m: src.where for m, src in sources.items()}
 
 
 def splits_npy(path):
