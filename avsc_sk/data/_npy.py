@@ -31,142 +31,24 @@ chunk of clips, whichever the form.
 """
 
 import contextlib
-import csv
 import os
 import warnings
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import ConfigError, DataError, SplitWarning
-from ._detect import CLIPS_FILE, SPLITS, canonical_split, order_modalities
+from ..errors import DataError, SplitWarning
+from ._cliptable import TABLE_COLUMNS, ZIP_ERRORS, check_clip_table, clip_table_npz, read_clip_csv
+from ._detect import CLIPS_FILE, SPLITS, order_modalities
 from ._plan import ReadPlan
 
-__all__ = ["TABLE_COLUMNS", "splits_npy", "plan_npy"]
+__all__ = ["splits_npy", "plan_npy"]
 
-#: The clip-table columns; in an ``.npz`` the arrays of these names are the table, not modalities.
-TABLE_COLUMNS = ("clip_id", "label", "group", "city", "split")
-# What reading a damaged .npz member raises.
-_ZIP_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError)
-# Bytes per streamed piece of an .npz member: bounds what reading it adds to memory to 64 MB.
+# Bytes per read of an array: bounds what reading adds to memory to 64 MB.
 _PIECE_BYTES = 1 << 26
 
 
-# -- the clip table ---------------------------------------------------------------------------------------
-class _Table:
-    """The clip table: column name -> object array of text, and where each row came from (for messages)."""
-
-    def __init__(self, columns, source, line_of):
-        self.columns, self.source, self.line_of = columns, source, line_of
-
-    @property
-    def n(self):
-        return len(self.columns["clip_id"])
-
-
-def _read_csv(path):
-    if not path.is_file():
-        raise DataError(f"{path.parent} has .npy files but no {CLIPS_FILE}; write {path} with a clip_id column "
-                        "(and label, group, split, ...) listing the clips in the arrays' row order")
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            header = fh.readline()
-            fh.seek(0)
-            rows = list(csv.reader(fh, delimiter="\t" if "\t" in header else ","))
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if not rows:
-        raise DataError(f"{path} is empty; write a header line with clip_id (and label, group, split) and one "
-                        "line per clip")
-    names = [c.strip() for c in rows[0]]
-    if "clip_id" not in names:
-        raise DataError(f"{path} has no clip_id column (header: {', '.join(names)[:100]}); name the column of clip "
-                        "ids clip_id (comma- or tab-separated)")
-    for i, row in enumerate(rows[1:], start=2):
-        if len(row) != len(names):
-            raise DataError(f"{path} line {i} has {len(row)} fields but the header has {len(names)}; "
-                            "give every line one value per column")
-    columns = {name: np.array([row[k].strip() for row in rows[1:]], dtype=object)
-               for k, name in enumerate(names) if name in TABLE_COLUMNS}
-    return _Table(columns, path, lambda i: f"{path} line {i + 2}")
-
-
-def _npz_table(path, members):
-    if "clip_id" not in members:
-        raise DataError(f"{path} holds no clip_id array; save the clip ids in it too, e.g. "
-                        "np.savez(path, audio=audio, clip_id=np.asarray(ids, dtype=str), label=labels)")
-    columns = {}
-    with np.load(path, allow_pickle=False) as npz:
-        for name in TABLE_COLUMNS:
-            if name not in members:
-                continue
-            try:
-                values = npz[name]
-            except ValueError as exc:  # an object array needs pickle, which an untrusted file must not use
-                if "pickle" in str(exc):
-                    raise DataError(f"{path}: array {name!r} holds Python objects; save it as text, "
-                                    f"{name}=np.asarray(values, dtype=str)") from None
-                raise DataError(f"{path}: array {name!r} is not readable ({' '.join(str(exc).split())[:100]}); "
-                                "save the file again with np.savez") from None
-            except _ZIP_ERRORS as exc:
-                raise DataError(f"{path}: array {name!r} is damaged ({exc}); save the file again") from None
-            if values.ndim != 1:
-                raise DataError(f"{path}: array {name!r} has shape {values.shape}; expected (clips,)")
-            columns[name] = np.array([str(v).strip() for v in values.tolist()], dtype=object)
-    return _Table(columns, path, lambda i: f"{path} row {i}")
-
-
-def _check_table(table):
-    """The table's clip ids, labels (or None), city, group and split of every row, or a DataError."""
-    cols, where = table.columns, table.source
-    n = table.n
-    if n == 0:
-        raise DataError(f"{where} lists no clips; add one line per clip")
-    for name, values in cols.items():
-        if len(values) != n:
-            raise DataError(f"{where}: array {name!r} has {len(values)} entries for {n} clip ids; give one per clip")
-    ids = cols["clip_id"]
-    empty = np.flatnonzero(ids == "")
-    if len(empty):
-        raise DataError(f"{table.line_of(int(empty[0]))} has an empty clip_id; give every clip an id")
-    first = {}
-    for i, clip in enumerate(ids.tolist()):
-        if clip in first:
-            raise DataError(f"clip id {clip!r} appears twice in {where} ({table.line_of(first[clip])} and "
-                            f"{table.line_of(i)}); each clip must appear once")
-        first[clip] = i
-    labels = cols.get("label")
-    if labels is not None:
-        unlabelled = labels == ""
-        if unlabelled.all():
-            labels = None
-        elif unlabelled.any():
-            i = int(np.flatnonzero(unlabelled)[0])
-            raise DataError(f"{where} labels only some clips ({int(unlabelled.sum())} without a label, e.g. "
-                            f"{table.line_of(i)}); label every clip or none")
-    if "split" in cols:
-        split = np.empty(n, dtype=object)
-        for i, value in enumerate(cols["split"].tolist()):
-            try:
-                split[i] = canonical_split(value)
-            except ConfigError:
-                raise DataError(f"{table.line_of(i)}: split {value!r} is not train, val or test (aliases tr, tt, "
-                                "evaluate); fix the split column") from None
-    else:
-        split = np.full(n, "train", dtype=object)
-    city = cols.get("city")
-    group = cols.get("group", city)
-    for name, values in (("group", group), ("city", city)):
-        if values is not None and (values == "").any():
-            i = int(np.flatnonzero(values == "")[0])
-            raise DataError(f"{table.line_of(i)} has an empty {name}; give every clip one, or drop the column")
-    return ids, labels, city, group, split
-
-
-# -- the arrays -------------------------------------------------------------------------------------------
 def _check_array(shape, dtype, name, n, where):
     """``(n_frames, dim)`` of a modality array, or a DataError naming the file and the fix."""
     if len(shape) not in (2, 3) or 0 in shape[1:]:
@@ -192,7 +74,7 @@ class _Rows:
         self.path, self.name = path, name
         self.shape, fortran, self.dtype = header
         if fortran and len(self.shape) > 1:
-            raise DataError(f"{self.where}: array {name!r} is stored in Fortran order; save it C-ordered, "
+            raise DataError(f"{self.where} is stored in Fortran order (e.g. saved transposed); save it C-ordered, "
                             "np.ascontiguousarray(array)")
         self._row = int(np.prod(self.shape[1:], dtype=np.int64)) * self.dtype.itemsize
         self._pos = 0
@@ -287,7 +169,7 @@ class _ZipRows(_Rows):
     def _read(self, count):
         try:
             return self._checked(self._fp.read(count * self._row), count * self._row)
-        except _ZIP_ERRORS as exc:
+        except ZIP_ERRORS as exc:
             raise DataError(f"{self.where} is damaged ({exc}); save the file again") from None
 
 
@@ -318,10 +200,17 @@ def _header(fp, path, name):
                         f"save it again with {fix}") from None
 
 
+def _folder_table(path):
+    if not (path / CLIPS_FILE).is_file():
+        raise DataError(f"{path} has .npy files but no {CLIPS_FILE}; write {path / CLIPS_FILE} with a clip_id column "
+                        "(and label, group, split, ...) listing the clips in the arrays' row order")
+    return read_clip_csv(path / CLIPS_FILE)
+
+
 def _sources(path):
     """The clip table and ``{modality: array source}`` of a folder or an ``.npz`` file."""
     if path.is_dir():
-        table = _read_csv(path / CLIPS_FILE)
+        table = _folder_table(path)
         arrays = {p.stem: p for p in sorted(path.glob("*.npy")) if p.is_file()}
         if not arrays:
             raise DataError(f"{path} holds {CLIPS_FILE} but no <modality>.npy file; save one array per modality "
@@ -331,7 +220,7 @@ def _sources(path):
         try:
             with zipfile.ZipFile(path) as zf:
                 members = [n[:-4] for n in zf.namelist() if n.endswith(".npy")]
-                table = _npz_table(path, members)
+                table = clip_table_npz(path, members)
                 mods = [m for m in members if m not in TABLE_COLUMNS]
                 if not mods:
                     raise DataError(f"{path} holds only the clip table ({', '.join(members)}); save the embeddings "
@@ -346,11 +235,11 @@ def splits_npy(path):
     """Canonical splits listed by the clip table of a plain-array folder or ``.npz`` file."""
     path = Path(path)
     if path.is_dir():
-        table = _read_csv(path / CLIPS_FILE)
+        table = _folder_table(path)
     else:
         with zipfile.ZipFile(path) as zf:
-            table = _npz_table(path, [n[:-4] for n in zf.namelist() if n.endswith(".npy")])
-    split = _check_table(table)[4]
+            table = clip_table_npz(path, [n[:-4] for n in zf.namelist() if n.endswith(".npy")])
+    split = check_clip_table(table)[4]
     return [s for s in SPLITS if (split == s).any()]
 
 
@@ -361,7 +250,7 @@ def plan_npy(path, split, *, modalities=None, max_frames=96, allow_missing_modal
     """
     path = Path(path)
     table, sources, block_sources = _sources(path)
-    ids, labels, city, group, splits = _check_table(table)
+    ids, labels, city, group, splits = check_clip_table(table)
     rows = np.flatnonzero(splits == split)
     if not len(rows):
         available = [s for s in SPLITS if (splits == s).any()]
