@@ -397,3 +397,14 @@ def test_the_readme_example_saves_arrays_that_fit_reads(tmp_path, monkeypatch, c
     out = capsys.readouterr().out
     assert "layout npy" in out and "modalities: audio 4x8, video 1x6" in out
     assert (tmp_path / "runs" / "my-early" / "manifest.json").exists()
+
+
+def test_info_on_unlabelled_clips_says_so_and_warns_once_about_groups(tmp_path, capsys):
+    path = _npz(tmp_path / "emb.npz", table=_table(label=None, group=None))
+    assert main(["info", str(path)]) == 0
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
+    assert "split val: 10 clips, 10 groups, unlabelled" in out
+    assert out[-1] == "classes: none (no split is labelled)"
+    warning = [line for line in captured.err.splitlines() if line.startswith("avsc-sk: warning: ")]
+    assert len(warning) == 1 and "no group or city column, so each clip is its own" in warning[0]

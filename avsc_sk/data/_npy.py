@@ -45,8 +45,8 @@ from ._plan import ReadPlan
 
 __all__ = ["splits_npy", "plan_npy"]
 
-# Bytes per read of an array: bounds what reading adds to memory to 64 MB.
-_PIECE_BYTES = 1 << 26
+# Bytes per read of an array: bounds the buffer reading adds, beside the chunk itself, to 16 MB.
+_PIECE_BYTES = 1 << 24
 
 
 def _check_array(shape, dtype, name, n, where):
@@ -96,7 +96,10 @@ class _Rows:
             block = np.frombuffer(self._read(count), dtype=self.dtype).reshape(count, -1, dim)
             self._pos += count
             k = int(np.searchsorted(rows, self._pos))
-            out[i:k] = block[rows[i:k] - start, :keep]
+            picked = rows[i:k] - start
+            if picked[-1] - picked[0] + 1 == len(picked):  # a run of rows: a view, no temporary copy
+                picked = slice(int(picked[0]), int(picked[-1]) + 1)
+            out[i:k] = block[picked, :keep]
             i = k
         return out
 
