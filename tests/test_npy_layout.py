@@ -221,6 +221,10 @@ def test_damaged_or_misnamed_files_are_one_data_error(tmp_path):
     with pytest.raises(DataError, match=r"emb\.npz: array 'audio' is not a readable \.npy array .*save it again "
                                         r"with np\.savez"):
         read_features(npz, "train")
+    (tmp_path / "zip.npz").write_bytes(b"not a zip file")
+    for read in (list_splits, read_features):
+        with pytest.raises(DataError, match=r"zip\.npz is not a readable \.npz file .*save it with np\.savez"):
+            read(tmp_path / "zip.npz")
     folder = _folder(tmp_path / "emb")
     with pytest.raises(DataError, match=r"audio\.npy is one array; pass the folder holding it"):
         read_features(folder / "audio.npy", "train")

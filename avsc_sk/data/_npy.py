@@ -240,8 +240,11 @@ def splits_npy(path):
     if path.is_dir():
         table = _folder_table(path)
     else:
-        with zipfile.ZipFile(path) as zf:
-            table = clip_table_npz(path, [n[:-4] for n in zf.namelist() if n.endswith(".npy")])
+        try:
+            with zipfile.ZipFile(path) as zf:
+                table = clip_table_npz(path, [n[:-4] for n in zf.namelist() if n.endswith(".npy")])
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise DataError(f"{path} is not a readable .npz file ({exc}); save it with np.savez") from None
     split = check_clip_table(table)[4]
     return [s for s in SPLITS if (split == s).any()]
 
