@@ -146,7 +146,7 @@ def test_ctrl_c_inside_a_command_is_130(small_file, tmp_path, monkeypatch, capsy
     assert status == 130 and len(err) == 1 and err[0].startswith("avsc-sk: error: interrupted")
 
 
-@pytest.mark.parametrize("command", ["", "fit", "predict", "evaluate", "compare", "report", "tune", "synth",
+@pytest.mark.parametrize("command", ["", "info", "fit", "predict", "evaluate", "compare", "report", "tune", "synth",
                                      "convert", "extract", "demo"])
 def test_help_imports_no_scientific_library(command):
     import subprocess

@@ -24,7 +24,7 @@ from ..errors import AvscError, AvscWarning
 __all__ = ["main", "build_parser"]
 
 #: Command modules, in the order ``avsc-sk --help`` lists them.
-COMMANDS = ("demo", "fit", "predict", "evaluate", "compare", "report", "tune", "synth", "convert", "extract")
+COMMANDS = ("demo", "info", "fit", "predict", "evaluate", "compare", "report", "tune", "synth", "convert", "extract")
 
 
 def build_parser():

@@ -14,7 +14,8 @@ HEADS = ("logreg", "linsvm", "svm", "lgbm", "knn", "mlp")
 
 def add_features_args(parser, *, split=None, missing=True, default="the built-in synthetic data"):
     parser.add_argument("--features", type=Path, default=None, metavar="PATH",
-                        help=f"native .h5 file, layout-A root or layout-B root (default: {default})")
+                        help=f"native .h5 file, layout-A or layout-B root, .npy folder or .npz file "
+                             f"(default: {default})")
     parser.add_argument("--meta", type=Path, default=None, metavar="CLIPS_CSV",
                         help="clip metadata table: clip_id, label[, group, city, split] (tab or comma); gives "
                              "labels, cross-validation groups and splits for clips of any name "

@@ -1,4 +1,4 @@
-"""``avsc-sk convert``: layout-A/B (or native) features to one native avsc-sk HDF5 file."""
+"""``avsc-sk convert``: layout-A/B, plain-array (.npy/.npz) or native features to one native avsc-sk HDF5 file."""
 
 __all__ = ["add_parser", "run", "summary_line"]
 
@@ -6,11 +6,12 @@ __all__ = ["add_parser", "run", "summary_line"]
 def add_parser(subparsers):
     parser = subparsers.add_parser(
         "convert",
-        help="convert feature files (layout A, B or native) to one native avsc-sk .h5 file",
+        help="convert feature files (layout A, B, .npy folder, .npz or native) to one native avsc-sk .h5 file",
         description="Read every split (train, val, test) of SRC, in any supported layout, and write them to "
                     "one native avsc-sk HDF5 file, the fastest to read.",
     )
-    parser.add_argument("src", metavar="SRC", help="a layout-A root, a layout-B root or a native .h5 file")
+    parser.add_argument("src", metavar="SRC", help="a layout-A or layout-B root, a folder of <modality>.npy files "
+                                                    "with clips.csv, an .npz file, or a native .h5 file")
     parser.add_argument("--out", required=True, metavar="DST.h5", help="the native file to write")
     parser.add_argument("--max-frames", type=int, default=96, metavar="N",
                         help="frames kept per clip (default 96; 0 keeps every frame)")

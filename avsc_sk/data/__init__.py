@@ -6,6 +6,7 @@ from ._featureset import FeatureSet, concat_featuresets
 from ._features import convert_features, detect_layout, list_splits, read_features, write_features
 from ._meta import META_COLUMNS, apply_meta, read_meta
 from ._pool import POOLING_STATS, check_stat_names, missing_mask, missing_rows, pool_frames, stat_names
+from ._summary import summarize_features
 
 __all__ = [
     "META_COLUMNS",
@@ -29,5 +30,6 @@ __all__ = [
     "scene_of_index",
     "stat_names",
     "stem_of",
+    "summarize_features",
     "write_features",
 ]

@@ -1,6 +1,6 @@
 """Split names, HDF5 opening with one-line errors, and feature-layout detection.
 
-Three on-disk layouts are recognised (see ``/work/shared/formats.md`` and :mod:`._native`):
+Four on-disk layouts are recognised (see ``/work/shared/formats.md``, :mod:`._native` and :mod:`._npy`):
 
 ``"native"``
     one avsc-sk HDF5 file (``*.h5`` / ``*.hdf5``), or a directory holding ``features.h5``;
@@ -8,7 +8,10 @@ Three on-disk layouts are recognised (see ``/work/shared/formats.md`` and :mod:`
     the course baseline: ``<root>/<mod>_features_data/{train,val,test}.hdf5``;
 ``"B"``
     the DCASE 2021 Task 1B baseline: ``<root>/features_data/<mod>_features_data/{tr,val,tt}.hdf5``
-    (``<root>/features_data`` itself is accepted too).
+    (``<root>/features_data`` itself is accepted too);
+``"npy"``
+    plain arrays from any extractor: a folder of ``<modality>.npy`` files plus ``clips.csv``,
+    or one ``.npz`` file holding the arrays and the clip table.
 """
 
 import contextlib
@@ -31,6 +34,8 @@ _ALIASES = {
 }
 
 NATIVE_FILE = "features.h5"
+#: The clip table of the plain-array layout, beside its ``<modality>.npy`` files.
+CLIPS_FILE = "clips.csv"
 _H5_SUFFIXES = (".h5", ".hdf5")
 _MOD_SUFFIX = "_features_data"
 _A_FILES = {"train.hdf5", "test.hdf5"}
@@ -122,6 +127,11 @@ def _reason(exc):
     return text[:160] or type(exc).__name__
 
 
+def is_npy_folder(path):
+    """Whether the folder ``path`` holds the plain-array layout (a ``clips.csv`` or a ``.npy`` file)."""
+    return (path / CLIPS_FILE).is_file() or any(p.suffix == ".npy" and p.is_file() for p in path.iterdir())
+
+
 def _mod_dirs(root):
     """``{modality: directory}`` for every ``<mod>_features_data`` folder holding ``*.hdf5`` files."""
     out = {}
@@ -142,15 +152,21 @@ def resolve_layout(path):
     """Return ``(layout, location)``: the layout and the file or root directory to read.
 
     For ``"native"`` the location is the ``.h5`` file; for ``"A"`` the root holding the
-    ``<mod>_features_data`` folders; for ``"B"`` the ``features_data`` folder.
+    ``<mod>_features_data`` folders; for ``"B"`` the ``features_data`` folder; for ``"npy"`` the
+    folder or the ``.npz`` file.
     """
     path = Path(path)
     if not path.exists():
         raise DataError(f"feature path {path} does not exist; check the path (a .h5 file or a feature root)")
     if path.is_file():
-        return "native", path
+        if path.suffix.lower() == ".npy":
+            raise DataError(f"{path} is one array; pass the folder holding it, its other <modality>.npy files "
+                            f"and {CLIPS_FILE}: {path.parent}")
+        return ("npy" if path.suffix.lower() == ".npz" else "native"), path
     if (path / NATIVE_FILE).is_file():
         return "native", path / NATIVE_FILE
+    if is_npy_folder(path):
+        return "npy", path
     mods = _mod_dirs(path)
     if mods:
         names = _file_names(mods)
@@ -163,7 +179,8 @@ def resolve_layout(path):
         return "B", path / "features_data"
     raise DataError(
         f"{path} holds no recognised features; expected a native .h5 file (or a folder holding {NATIVE_FILE}), "
-        "a layout-A root with <mod>_features_data/<split>.hdf5, or a layout-B root with features_data/"
+        "a layout-A root with <mod>_features_data/<split>.hdf5, a layout-B root with features_data/, "
+        f"or a folder of <modality>.npy files with {CLIPS_FILE} (or one .npz file)"
     )
 
 
@@ -174,12 +191,13 @@ def detect_layout(path):
     ----------
     path : str or path-like
         A native ``.h5`` file, a folder holding ``features.h5``, a layout-A root
-        (holding ``<mod>_features_data/<split>.hdf5``) or a layout-B root (holding
-        ``features_data/``, or ``features_data`` itself).
+        (holding ``<mod>_features_data/<split>.hdf5``), a layout-B root (holding
+        ``features_data/``, or ``features_data`` itself), or plain arrays: a folder of
+        ``<modality>.npy`` files with ``clips.csv``, or one ``.npz`` file.
 
     Returns
     -------
-    {"A", "B", "native"}
+    {"A", "B", "native", "npy"}
 
     Raises
     ------

@@ -12,12 +12,13 @@ from ._featureset import FeatureSet, value_digest
 from ._layout_a import plan_a, splits_a, write_a
 from ._layout_b import plan_b, splits_b, write_b
 from ._native import plan_native, splits_native, write_native
+from ._npy import plan_npy, splits_npy
 from ._pool import check_stat_names, missing_rows, pool_frames
 
 __all__ = ["read_features", "write_features", "convert_features", "list_splits", "detect_layout"]
 
-_PLANNERS = {"native": plan_native, "A": plan_a, "B": plan_b}
-_SPLIT_LISTERS = {"native": splits_native, "A": splits_a, "B": splits_b}
+_PLANNERS = {"native": plan_native, "A": plan_a, "B": plan_b, "npy": plan_npy}
+_SPLIT_LISTERS = {"native": splits_native, "A": splits_a, "B": splits_b, "npy": splits_npy}
 # Frame values per read chunk, all modalities together: 2^24 float32 = 64 MB, the bound on what
 # reading adds to memory beyond the result (about 340 clips of 2 x 96 x 512).
 _CHUNK_CELLS = 1 << 24
@@ -67,8 +68,10 @@ def read_features(path, split="train", *, max_frames=96, modalities=None, allow_
     ----------
     path : str or path-like
         A native ``.h5`` file (or a folder holding ``features.h5``), a layout-A root
-        (holding ``<mod>_features_data/<split>.hdf5``) or a layout-B root (holding
-        ``features_data/``, or ``features_data`` itself).
+        (holding ``<mod>_features_data/<split>.hdf5``), a layout-B root (holding
+        ``features_data/``, or ``features_data`` itself), or plain arrays from any
+        extractor: a folder of ``<modality>.npy`` files with ``clips.csv``, or one ``.npz``
+        (see :mod:`avsc_sk.data._npy`).
     split : str, default="train"
         ``train``, ``val`` or ``test`` (aliases ``tr``, ``tt``, ``evaluate``), or several
         joined by ``+`` or ``,`` (``"train+val"``), stacked in that order.

@@ -1,0 +1,61 @@
+"""``avsc-sk info``: what a feature path holds (layout, splits, modalities, classes), read from its metadata."""
+
+__all__ = ["add_parser", "run", "format_summary"]
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "info",
+        help="show what features hold: layout, splits, modalities, classes per split",
+        description="The check to run first on new features: the layout detected, each split's clips and groups "
+                    "(recording locations), the modalities as fit would read them (frames x dim), and per class "
+                    "the clips and groups of every labelled split. Reads metadata and shapes only, not the frames.",
+    )
+    parser.add_argument("features", metavar="FEATURES",
+                        help="native .h5 file, layout-A or layout-B root, or a .npy folder / .npz file")
+    parser.add_argument("--max-frames", type=int, default=96, metavar="K",
+                        help="frames kept per clip, as fit would keep them (default: 96; 0 keeps every frame)")
+    parser.set_defaults(func=run)
+    return parser
+
+
+def format_summary(summary):
+    """The lines ``avsc-sk info`` prints for :func:`avsc_sk.data.summarize_features`'s result."""
+    lines = [f"features: {summary.path} (layout {summary.layout})",
+             f"synthetic: {'yes' if summary.synthetic else 'no'}"]
+    mods = {s: b.modalities for s, b in summary.splits.items()}
+    if len(set(mods.values())) == 1:
+        lines.append(f"modalities: {_modalities(next(iter(mods.values())))}")
+    for split, b in summary.splits.items():
+        labels = "labelled" if b.labelled else "unlabelled"
+        own = "" if len(set(mods.values())) == 1 else f"; modalities {_modalities(b.modalities)}"
+        lines.append(f"split {split}: {b.n_clips} clips, {b.n_groups} groups, {labels}{own}")
+    classes = summary.classes
+    if classes.empty:
+        lines.append("classes: none (no split is labelled)")
+        return lines
+    splits = list(dict.fromkeys(classes.columns.get_level_values(0)))
+    cells = {s: [f"{c} / {g}" for c, g in zip(classes[(s, "clips")], classes[(s, "groups")])] for s in splits}
+    width = max(len(str(c)) for c in [*classes.index, "class"])
+    widths = {s: max(len(s), *(len(c) for c in cells[s])) for s in splits}
+    lines.append(f"classes: {len(classes)} (clips / groups per split)")
+    lines.append("  " + "class".ljust(width) + "".join(f"  {s.rjust(widths[s])}" for s in splits))
+    for i, name in enumerate(classes.index):
+        lines.append("  " + str(name).ljust(width) + "".join(f"  {cells[s][i].rjust(widths[s])}" for s in splits))
+    return lines
+
+
+def _modalities(mods):
+    return ", ".join(f"{name} {n_frames}x{dim}" for name, n_frames, dim in mods)
+
+
+def run(args):
+    from ..data import summarize_features
+    from ._common import synthetic_banner
+
+    summary = summarize_features(args.features, max_frames=None if args.max_frames == 0 else args.max_frames)
+    banner = synthetic_banner(summary.synthetic)
+    if banner:
+        print(banner)
+    print("\n".join(format_summary(summary)))
+    return 0
