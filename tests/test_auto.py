@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from avsc_sk.errors import ConfigError
+from avsc_sk.errors import ConfigError, DataError
 from avsc_sk.experiments import (CANDIDATE_COLUMNS, AutoFusionClassifier, AutoSelectionWarning, afford,
                                  estimate_fit_seconds, format_candidates, halving_schedule)
 from avsc_sk.experiments import _auto
@@ -152,14 +152,17 @@ def test_cv_results_hold_every_candidate(data):
 
 def test_a_candidate_that_cannot_fit_is_out_and_the_others_go_on(data):
     X, y, _ = data
-    rows = np.r_[0:10, 96:106, 192:202]  # 30 clips: 20 per training fold, fewer than knn's 25 neighbours
-    auto = AutoFusionClassifier(MODS, fusions="audio", models=("knn", "logreg"), cv=3, cv_groups="none")
+    # Two clips a scene, two folds: one clip a scene to train on, too few for late fusion's internal folds.
+    rows = np.r_[0:2, 96:98, 192:194]
+    auto = AutoFusionClassifier(MODS, fusions=("late", "audio"), models="logreg", cv=2, cv_groups="none")
     auto.fit(X[rows], y[rows])
-    status = dict(zip(auto.cv_results_["model"], auto.cv_results_["status"]))
-    assert status["knn"].startswith("failed at rung 1: ") and "n_neighbors" in status["knn"]
-    assert status["logreg"] == "best" and auto.best_model_ == "logreg"
-    with pytest.raises(ValueError, match="n_neighbors"):  # every candidate failed: the first error, as it was
-        AutoFusionClassifier(MODS, fusions=("audio", "video"), models="knn", cv=3, cv_groups="none").fit(
+    status = dict(zip(auto.cv_results_["fusion"], auto.cv_results_["status"]))
+    assert status["late"].startswith("failed at rung 1: late fusion's internal cross-validation: no stratified split")
+    assert status["audio"] == "best" and auto.best_fusion_ == "audio"
+    assert math.isnan(auto.cv_results_["mean_log_loss"][0]) and auto.cv_results_["rank"] == [None, 1]
+    # Every candidate failed: the first one's error, as it was.
+    with pytest.raises(DataError, match="^weighted fusion's internal cross-validation: no stratified split"):
+        AutoFusionClassifier(MODS, fusions=("weighted", "late"), models="logreg", cv=2, cv_groups="none").fit(
             X[rows], y[rows])
 
 

@@ -6,7 +6,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import log_loss
+from sklearn.metrics import accuracy_score, balanced_accuracy_score, log_loss
 
 from avsc_sk.cli import main
 from avsc_sk.data import SCENES, write_features
@@ -51,8 +51,11 @@ def test_fit_prints_and_records_both_log_losses(native, early_run, tmp_path, cap
     assert scores["log_loss"] != scores["log_loss_ref3"]  # C=10 is confident: rounding costs something
     assert main(["fit", "--features", str(native), "--params.head__C", "10", "--out", str(tmp_path / "r")]) == 0
     out = capsys.readouterr().out
-    assert (f"test: accuracy {scores['accuracy']:.3f}, log_loss {exact:.3f}, log_loss_ref3 {ref:.3f} (40 clips)"
-            in out), out
+    accuracy = accuracy_score(frame["scene_label"], frame["scene_pred"])
+    balanced = balanced_accuracy_score(frame["scene_label"], frame["scene_pred"])
+    assert (scores["accuracy"], scores["balanced_accuracy"]) == pytest.approx((accuracy, balanced), rel=1e-12)
+    assert (f"test: accuracy {accuracy:.3f}, balanced accuracy {balanced:.3f}, log_loss {exact:.3f}, "
+            f"log_loss_ref3 {ref:.3f} (40 clips)" in out), out
 
 
 def test_predict_decimals_and_evaluate_name_the_file_precision(early_run, tmp_path, capsys):
@@ -186,8 +189,8 @@ def test_tune_default_split_on_a_root_without_val_and_both_log_losses(tmp_path, 
     assert re.search(r"^training on split train \(.*root has no 'val' split\)$", out, re.M), out
     assert "400 clips" in out
     assert re.search(r"^best CV log_loss [\d.]+ \(log_loss_ref3 [\d.]+\): head__C=", out, re.M), out
-    assert re.search(r"^refitted best on train; test: accuracy [\d.]+, log_loss [\d.]+, log_loss_ref3 [\d.]+ "
-                     r"\(20 clips\)$", out, re.M), out
+    assert re.search(r"^refitted best on train; test: accuracy [\d.]+, balanced accuracy [\d.]+, log_loss [\d.]+, "
+                     r"log_loss_ref3 [\d.]+ \(20 clips\)$", out, re.M), out
     summary = json.loads((tmp_path / "t" / "summary.json").read_text())
     assert summary["split"] == "train"
     assert {"log_loss", "log_loss_ref3"} <= set(summary["refit_scores"])
