@@ -14,7 +14,7 @@ from threadpoolctl import threadpool_limits
 from avsc_sk._pooling import FramePooler
 from avsc_sk.data import SCENES, FeatureSet
 from avsc_sk.errors import ConfigError, DataError, SplitWarning
-from avsc_sk.heads import fit_with_groups
+from avsc_sk.heads import LogisticRegressionHead, UngroupedWarning, fit_with_groups
 from avsc_sk.fusion import (
     IntermediateFusionClassifier,
     LateFusionClassifier,
@@ -149,9 +149,25 @@ def test_fixed_weights_are_tunable_with_gridsearch(split):
     assert np.allclose(grid.best_estimator_.weights_, best / best.sum())
 
 
-@pytest.mark.parametrize("cls", [LateFusionClassifier, WeightedFusionClassifier])
-def test_groups_reach_fit_through_metadata_routing(split, cls):
+def test_late_stacker_gets_the_locations(split):
+    # StackingClassifier routes no fit metadata to its final estimator: the default stacker, a
+    # head choosing its own C, would otherwise choose it on ungrouped folds (and warn).
     train, _ = split
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SplitWarning)
+        warnings.simplefilter("error", UngroupedWarning)
+        # Plain members take no groups, so StackingClassifier would route the stacker none.
+        clf = make_estimator("late", train.modalities, model=LogisticRegression(C=1.0, max_iter=1000))
+        clf.set_params(cv=3).fit(train.X, train.y, groups=train.groups)
+    assert isinstance(clf.final_estimator_, LogisticRegressionHead) and clf.final_estimator_.chosen_["C"] > 0
+    assert clf.stack_.final_estimator_ is clf.final_estimator_
+
+
+@pytest.mark.parametrize("cls", [LateFusionClassifier, WeightedFusionClassifier])
+def test_groups_reach_fit_through_metadata_routing(cls):
+    # Three nested grouped CVs (outer, the fusion's, each head's): 12 locations per scene keep 2+
+    # per scene in the training part of the innermost.
+    train = _data(n_loc=120, per_loc=2)
     with sklearn.config_context(enable_metadata_routing=True):
         est = cls(_pipes(train), cv=3).set_fit_request(groups=True)
         # Outer folds of the same policy: each outer training part keeps 2+ locations per scene for the inner ones.
@@ -365,7 +381,8 @@ def grouped(fs, cv):
 
 
 def test_too_few_clips_per_scene_is_one_data_error():
-    fs = _data(n_loc=20, per_loc=2)  # 4 clips per scene
+    # 4 clips per scene, each from its own location: each fold's heads still get 2+ locations per scene.
+    fs = _data(n_loc=40, per_loc=1)
     est = make_estimator("late", fs.modalities, model="knn")
     # scikit-learn's stratified splitters want a class of 5 clips for 5 folds: 4 folds, said once.
     with pytest.warns(SplitWarning, match=r"^late fusion's internal cross-validation: 4 folds instead of 5.*"

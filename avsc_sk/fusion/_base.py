@@ -20,7 +20,7 @@ from ..model_selection import check_cv_splits
 from ..heads import fit_with_groups
 
 __all__ = ["FusionClassifier", "grouped_splits", "estimator_columns", "missing_mask", "default_estimators", "check_estimators",
-           "fit_member", "oof_member", "member_blocks", "ModalityFusion"]
+           "fit_member", "oof_member", "with_cv_groups", "member_blocks", "ModalityFusion"]
 
 
 def grouped_splits(X, y, groups=None, cv=5, random_state=None, cv_groups="location",
@@ -107,6 +107,18 @@ def check_estimators(estimators, random_state=None):
     if len(set(names)) != len(names):
         raise ConfigError(f"duplicate estimator names {names}; name each modality once")
     return estimators
+
+
+def with_cv_groups(estimator, cv_groups):
+    """``estimator``, or with ``cv_groups="none"`` a clone whose nested heads' inner CV shares locations too.
+
+    Asking a fusion for folds that share locations is asking it of every cross-validation
+    inside it; otherwise a head's location-grouped inner CV would still refuse the same data.
+    """
+    if cv_groups != "none" or not hasattr(estimator, "get_params"):
+        return estimator
+    keys = [k for k in estimator.get_params(deep=True) if k == "cv_groups" or k.endswith("__cv_groups")]
+    return clone(estimator).set_params(**dict.fromkeys(keys, "none")) if keys else estimator
 
 
 def check_missing(missing, what):
@@ -264,6 +276,16 @@ class ModalityFusion(FusionClassifier, _BaseComposition):
             raise ConfigError(f"modality name(s) {bad} contain '__', which separates nested parameters; rename them")
         return estimators
 
+    def _inner_cv_groups(self, groups, warned):
+        # Without groups the fusion's own folds have said the leak once: its heads then share
+        # locations as it does, quietly, instead of each saying it again.
+        return "none" if self.cv_groups == "none" or (groups is None and warned) else self.cv_groups
+
+    def _inner(self, estimators, groups, warned):
+        """``estimators`` with ``cv_groups="none"`` passed on to their heads when the fusion's folds share locations."""
+        cv_groups = self._inner_cv_groups(groups, warned)
+        return [(name, with_cv_groups(est, cv_groups)) for name, est in estimators]
+
     def _pool_fit(self, X, y):
         """Pool ``X`` once (fitting ``pooler_``) and find each modality estimator's block of the result."""
         estimators = self._estimators()
@@ -280,12 +302,16 @@ class ModalityFusion(FusionClassifier, _BaseComposition):
     def _fit_members(self, X, y, groups, need_oof):
         """Pool ``X`` once, then fit every modality estimator on its block (and its OOF probabilities)."""
         estimators, Z = self._pool_fit(X, y)
-        self.estimators_ = [fit_member(name, est, _take(Z, b), y, groups=groups)
-                            for (name, est), b in zip(estimators, self.blocks_)]
         oof = splits = None
         if need_oof:
+            # The fusion's own folds are checked before any member is fitted, so a split that
+            # cannot keep every class is refused naming the fusion, not a member's inner CV.
             splits = grouped_splits(Z, y, groups, self.cv, self.random_state, self.cv_groups,
                                     f"{self._what}'s internal cross-validation")
+        estimators = self._inner(estimators, groups, splits is not None)
+        self.estimators_ = [fit_member(name, est, _take(Z, b), y, groups=groups)
+                            for (name, est), b in zip(estimators, self.blocks_)]
+        if need_oof:
             oof = [oof_member(name, est, _take(Z, b), y, splits, self.classes_, self.n_jobs, groups)
                    for (name, est), b in zip(estimators, self.blocks_)]
         self._set_missing_columns(Z.shape[1])

@@ -171,7 +171,8 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
             args = (pooler, parts, [blocks[n] for n in names], oofs, ytr, Xtr.shape[1], Ztr.shape[1])
             t0 = time.perf_counter()
             if mode == "late":
-                est = LateFusionClassifier._from_members(*args, cv_splits=splits, random_state=random_state)
+                est = LateFusionClassifier._from_members(*args, cv_splits=splits, groups=groups,
+                                                        random_state=random_state)
             else:
                 est = WeightedFusionClassifier._from_members(*args, Z=Ztr, random_state=random_state)
                 weights = dict(zip(est.modality_names_, np.round(est.weights_, 3).tolist()))

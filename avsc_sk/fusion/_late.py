@@ -2,17 +2,40 @@
 
 import numpy as np
 import sklearn
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import StackingClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.validation import check_is_fitted
 
-from ..heads import LogisticRegressionHead
-from ._base import ModalityFusion, fold_proba, grouped_splits, stack_features
+from ..heads import LogisticRegressionHead, fit_with_groups
+from ._base import ModalityFusion, fold_proba, grouped_splits, stack_features, with_cv_groups
 
 __all__ = ["LateFusionClassifier"]
+
+
+class _GroupedStacker(ClassifierMixin, BaseEstimator):
+    """The stacker, always fitted with the clips' locations.
+
+    StackingClassifier hands its final estimator the fit's metadata only when a member consumes
+    it (else it refuses ``groups`` outright); a stacker that chooses its own C must get them
+    either way. The out-of-fold probabilities keep the clips' order, so ``groups`` line up.
+    """
+
+    def __init__(self, estimator=None, groups=None):
+        self.estimator = estimator
+        self.groups = groups
+
+    def fit(self, X, y, groups=None):
+        groups = self.groups if groups is None else groups
+        self.estimator_ = fit_with_groups(clone(self.estimator), X, y, groups)
+        self.classes_ = self.estimator_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.estimator_.predict_proba(X)
 
 
 class LateFusionClassifier(ModalityFusion):
@@ -58,7 +81,8 @@ class LateFusionClassifier(ModalityFusion):
         Parallel jobs over the internal folds of each modality (joblib; ``None`` is 1).
     cv_groups : {"location", "none"}, default="location"
         ``"none"``: internal folds that ignore ``groups`` and share locations (optimistic
-        out-of-fold probabilities), for data whose classes are recorded at too few locations.
+        out-of-fold probabilities), for data whose classes are recorded at too few locations;
+        passed on to every head inside (members and stacker) that takes ``cv_groups``.
 
     Attributes
     ----------
@@ -101,11 +125,11 @@ class LateFusionClassifier(ModalityFusion):
         self.n_jobs = n_jobs
         self.cv_groups = cv_groups
 
-    def _final(self):
+    def _final(self, cv_groups="location"):
         if self.final_estimator is None:
             # The stacker chooses its own C on location-grouped folds, like every head.
-            return LogisticRegressionHead(random_state=self.random_state)
-        return clone(self.final_estimator)
+            return LogisticRegressionHead(random_state=self.random_state, cv_groups=cv_groups)
+        return clone(with_cv_groups(self.final_estimator, cv_groups))
 
     def fit(self, X, y, groups=None):
         """Fit every modality estimator on all of ``X`` and the final estimator on grouped out-of-fold probabilities.
@@ -129,22 +153,29 @@ class LateFusionClassifier(ModalityFusion):
         estimators, Z = self._pool_fit(X, y)
         self.cv_splits_ = grouped_splits(Z, y, groups, self.cv, self.random_state, self.cv_groups,
                                          "late fusion's internal cross-validation")
+        estimators = self._inner(estimators, groups, warned=True)
+        final = self._final(self._inner_cv_groups(groups, warned=True))
         # The stacking itself is scikit-learn's, on the small pooled matrix: each member is its
         # modality estimator behind a selector of that modality's pooled columns.
         self.stack_ = StackingClassifier(
             [(name, Pipeline([("select", ColumnTransformer([(name, "passthrough", block)])), ("model", clone(est))]))
              for (name, est), block in zip(estimators, self.blocks_)],
-            final_estimator=self._final(), cv=self.cv_splits_, stack_method="predict_proba", n_jobs=self.n_jobs,
+            final_estimator=_GroupedStacker(final, groups), cv=self.cv_splits_, stack_method="predict_proba",
+            n_jobs=self.n_jobs,
         )
         # Metadata routing hands each member's head the locations of its fold's training clips
         # (and the stacker all of them), so hyper-parameters are chosen nested, on grouped folds.
         fit_params = {} if groups is None else {"groups": np.asarray(groups)}
         try:
             with sklearn.config_context(enable_metadata_routing=bool(fit_params)):
+                if fit_params and not get_routing_for_object(self.stack_).consumes("fit", ["groups"]):
+                    fit_params = {}  # no member takes locations; the stacker has its own
                 self.stack_.fit(Z, y, **fit_params)
         except ValueError:
             self._diagnose(estimators, Z, y)  # names the modality and fold when too few clips are the cause
             raise
+        # Unwrapped, stack_ is a plain StackingClassifier again (and its pickle holds no locations).
+        self.stack_.final_estimator, self.stack_.final_estimator_ = final, self.stack_.final_estimator_.estimator_
         self.estimators_ = [member.named_steps["model"] for member in self.stack_.estimators_]
         self.final_estimator_ = self.stack_.final_estimator_
         self._set_missing_columns(Z.shape[1])
@@ -160,7 +191,7 @@ class LateFusionClassifier(ModalityFusion):
 
     @classmethod
     def _from_members(cls, pooler, estimators, blocks, oof_probas, y, n_features_in, n_pooled, *, cv_splits=None,
-                      **params):
+                      groups=None, **params):
         """A fitted instance from already-fitted modality estimators and their out-of-fold probabilities.
 
         Used by :func:`compare_fusions` so the modality estimators are trained once and shared
@@ -170,12 +201,14 @@ class LateFusionClassifier(ModalityFusion):
         y = np.asarray(y)
         self._adopt(pooler, estimators, blocks, n_features_in, n_pooled, np.unique(y))
         self.cv_splits_ = cv_splits
-        return self._finish(list(oof_probas), y)
+        return self._finish(list(oof_probas), y, groups)
 
-    def _finish(self, oof, y):
-        # What StackingClassifier does with out-of-fold probabilities (labels encoded 0..n-1).
+    def _finish(self, oof, y, groups=None):
+        # What StackingClassifier does with out-of-fold probabilities (labels encoded 0..n-1),
+        # the stacker getting the locations as fit's metadata routing gives them.
         y_enc = np.searchsorted(self.classes_, y)
-        self.final_estimator_ = self._final().fit(stack_features(oof, len(self.classes_)), y_enc)
+        final = self._final(self._inner_cv_groups(groups, warned=True))
+        self.final_estimator_ = fit_with_groups(final, stack_features(oof, len(self.classes_)), y_enc, groups)
         self._set_fill(y)
         return self
 

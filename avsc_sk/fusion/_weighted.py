@@ -148,7 +148,8 @@ class WeightedFusionClassifier(ModalityFusion):
         Parallel jobs over the internal folds of each modality (joblib; ``None`` is 1).
     cv_groups : {"location", "none"}, default="location"
         ``"none"``: internal folds that ignore ``groups`` and share locations (optimistic
-        out-of-fold probabilities), for data whose classes are recorded at too few locations.
+        out-of-fold probabilities), for data whose classes are recorded at too few locations;
+        passed on to every head inside that takes ``cv_groups``.
 
     Attributes
     ----------
@@ -227,6 +228,8 @@ class WeightedFusionClassifier(ModalityFusion):
         """
         X, y = self._validate(X, y)
         check_classification_targets(y)
+        if len(np.unique(y)) < 2:
+            raise ValueError("weighted fusion needs clips of at least 2 classes; the data contains only one class")
         fixed = self._check_params(len(self._estimators()))
         need_oof = fixed is None or self.per_class or (self.temperature is None and self.blend == "geometric")
         Z, oof, _ = self._fit_members(X, y, groups, need_oof)
