@@ -156,3 +156,15 @@ def test_weighted_fusion_keeps_a_given_temperature_when_learning_weights():
     P = est.predict_proba(X.astype(np.float32))
     sharp = est.set_params(temperature=1.0).fit(X.astype(np.float32), y, groups=g).predict_proba(X.astype(np.float32))
     assert P.max(axis=1).mean() > sharp.max(axis=1).mean()  # 3x the sharpness: more confident
+
+
+def test_a_head_that_cannot_choose_says_so():
+    # One clip of a class: no two inner folds can hold it, so the fall-back C is no choice and is said to be.
+    from avsc_sk.errors import SplitWarning
+    from avsc_sk.heads import LogisticRegressionHead
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(9, 3)), np.array(["a"] * 4 + ["b"] * 4 + ["c"])
+    with pytest.warns(SplitWarning, match="could not choose its hyper-parameters"):
+        head = LogisticRegressionHead().fit(X, y, groups=np.arange(9))
+    assert head.C_ == min(head.Cs)

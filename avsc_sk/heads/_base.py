@@ -19,6 +19,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..errors import SplitWarning
 from ..model_selection import check_cv_splits
 
 # Constraints shared by the heads (scikit-learn's parameter validation: a bad value set from a
@@ -95,6 +96,12 @@ def inner_splits(y, groups, cv, random_state, cv_groups="location"):
             raise ValueError(f"{len(groups)} groups for {len(y)} samples; pass one group per sample")
         n_splits = min(n_splits, len(np.unique(groups)))
     if n_splits < 2:
+        # Nothing to choose on: say so, rather than let the head's fall-back value pass for a choice.
+        warnings.warn(f"a head could not choose its hyper-parameters: {len(y)} training clips "
+                      f"(smallest class {int(counts.min())}) cannot fill 2 inner folds"
+                      + ("" if groups is None else f" by {len(np.unique(groups))} location(s)")
+                      + "; it used its fall-back value (give the value in the config, or train on more clips)",
+                      SplitWarning, stacklevel=3)
         return None
     return check_cv_splits(y, groups, n_splits=n_splits, random_state=random_state, cv_groups=cv_groups,
                            what="a head's inner cross-validation")
