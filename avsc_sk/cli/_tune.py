@@ -79,9 +79,9 @@ def write_outputs(out, config, search, *, header, summary, top=10, force=False):
 
 
 def _jsonable(params):
-    from ..tuning import _plain
+    from ..tuning import plain_value
 
-    return {k: (None if v is None else _plain(v, k)) for k, v in params.items()}
+    return {k: (None if v is None else plain_value(v, k)) for k, v in params.items()}
 
 
 def run(args):
@@ -99,7 +99,7 @@ def run(args):
     if args.backend != "dask" and args.scheduler:
         raise RunError(f"--scheduler {args.scheduler} needs --backend dask; add it or drop --scheduler")
     if args.backend == "dask":
-        from ..tuning import _import_distributed
+        from ..tuning._run import _import_distributed
 
         _import_distributed()  # the one-line install hint before any data is read
     from .._load import training_split
