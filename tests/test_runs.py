@@ -182,7 +182,7 @@ def test_pooled_run_file_does_not_grow_with_the_frame_count(tmp_path):
 def test_run_file_keeps_no_per_column_lists(tmp_path, small_train):
     from sklearn.compose import ColumnTransformer
 
-    from avsc_sk.runs import _estimators_in
+    from avsc_sk.runs._store import _estimators_in
 
     model, manifest = fit_run(_config(fusion="weighted", cv_groups="none"), small_train.pool(("mean",)))
     save_run(tmp_path / "run", model, manifest)

@@ -88,7 +88,7 @@ def run(args):
     from ..model_selection import OPTIMISTIC
 
     from .._load import available_splits
-    from ..runs import _scores, build_estimator, read_stats
+    from ..runs import build_estimator, read_stats, score_model
     from ..tuning import ProgressLine, load_grid, make_search, run_search, search_folds
 
     check_output(args.out, force=args.force, what="output directory")
@@ -167,7 +167,7 @@ def run(args):
             evaluate = load_split(args.features, args.eval_split, max_frames=args.max_frames,
                                   allow_missing_modality=args.allow_missing_modality, stats=train.stats,
                                   meta=args.meta)
-            scores = _scores(search.best_estimator_, evaluate, train=train)
+            scores = score_model(search.best_estimator_, evaluate, train=train)
             summary["refit_scores"] = scores
             from ..runs import format_scores, score_label, scoring_warnings
             from ._predict import warn

@@ -1,0 +1,116 @@
+"""Fitting a run: build the configured estimator, fit it, score it and write down how (the manifest)."""
+
+import platform
+import time
+
+import numpy as np
+
+from .. import __version__
+from .._load import BUILTIN
+from .._pooling import SegmentClassifier
+from ..heads import chosen_params
+from ._build import build_estimator, fit_estimator
+from ._predict import _frame_count_warning, check_features
+from ._score import score_model, scoring_warnings
+
+
+def _versions():
+    import h5py
+    import lightgbm
+    import pandas
+    import scipy
+    import sklearn
+    import skops
+
+    return {"avsc_sk": __version__, "python": platform.python_version(), "numpy": np.__version__,
+            "scipy": scipy.__version__, "scikit_learn": sklearn.__version__, "pandas": pandas.__version__,
+            "h5py": h5py.__version__, "lightgbm": lightgbm.__version__, "skops": skops.__version__}
+
+
+def _describe(data, source, max_frames):
+    out = {"source": str(source) if source is not None else BUILTIN, "split": data.split,
+           "n_clips": int(data.n_clips), "fingerprint": data.fingerprint(), "synthetic": data.synthetic,
+           "modalities": [list(m) for m in data.modalities], "clip_ids": [str(c) for c in data.clip_ids],
+           "stats": None if data.stats is None else list(data.stats)}
+    if max_frames is not None:
+        out["max_frames"] = int(max_frames)
+    return out
+
+
+def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_jobs=1):
+    """Build, fit and score the estimator ``config`` describes.
+
+    Parameters
+    ----------
+    config : dict
+        A configuration from :func:`avsc_sk._config.load_config`.
+    train : FeatureSet
+        Labelled training clips.
+    evaluate : FeatureSet, optional
+        Labelled clips to score the fitted model on (recorded in the manifest).
+    source : str, optional
+        Where the features came from; ``None`` means the built-in data.
+    max_frames : int, optional
+        The ``max_frames`` the features from ``source`` were read with, recorded so that
+        prediction can warn when features are read differently.
+    n_jobs : int, default=1
+        Parallel jobs of the fit where the estimator has them (late and weighted fusion: their
+        internal folds) and of scoring ``evaluate``. Predictions and
+        scores do not depend on it; the model's ``n_jobs`` parameter is set back afterwards.
+
+    Returns
+    -------
+    model : fitted estimator
+    manifest : dict
+    """
+    estimator = build_estimator(config, train.modalities, input_stats=train.stats)
+    key = _n_jobs_key(estimator)
+    saved = estimator.get_params()[key] if key else None
+    if key and n_jobs != 1:
+        estimator.set_params(**{key: n_jobs})
+    t0 = time.perf_counter()
+    model = fit_estimator(estimator, train)
+    fit_s = time.perf_counter() - t0
+    if key:
+        model.set_params(**{key: saved})  # a runtime choice, not part of the model
+    manifest = {
+        "avsc_sk_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "fusion": config["fusion"], "model": config["model"], "seed": config.get("seed", 0),
+        "config": config,
+        "classes": [str(c) for c in model.classes_],
+        "modalities": [list(m) for m in train.modalities],
+        "synthetic": bool(train.synthetic),
+        "train": _describe(train, source, max_frames),
+        "versions": _versions(),
+        # What the heads chose on grouped inner folds (or were given), e.g. {"head__C": 0.003}.
+        "chosen": chosen_params(model),
+        "timings": {"fit_s": round(fit_s, 3)},
+        "scores": {},
+        "warnings": [],
+    }
+    if hasattr(model, "best_estimator_"):  # fusion or model "auto": what was chosen, and why
+        from ..experiments import selection_summary
+
+        manifest["selection"] = selection_summary(model)
+    if evaluate is not None and evaluate.y is not None:
+        frames = _frame_count_warning(manifest, evaluate)
+        evaluate = check_features(manifest, evaluate)
+        t0 = time.perf_counter()
+        manifest["scores"] = score_model(model, evaluate, train=train, n_jobs=n_jobs)
+        manifest["timings"]["predict_s"] = round(time.perf_counter() - t0, 3)
+        manifest["warnings"] = [*([frames] if frames else []),
+                                *scoring_warnings(model.classes_, train.clip_ids, evaluate,
+                                                  trained=f"the training split {train.split}")]
+    return model, manifest
+
+
+def _n_jobs_key(estimator):
+    """The parameter of a fusion estimator (or the one a SegmentClassifier wraps) that sets its parallel jobs."""
+    params = estimator.get_params(deep=False)
+    if "n_jobs" in params:
+        return "n_jobs"
+    inner = params.get("estimator")
+    if isinstance(estimator, SegmentClassifier) and inner is not None and "n_jobs" in inner.get_params(deep=False):
+        return "estimator__n_jobs"
+    return None
