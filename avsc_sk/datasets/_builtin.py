@@ -4,7 +4,7 @@ import os
 from pathlib import Path
 
 from ..data import concat_featuresets
-from ..data._detect import parse_splits
+from ..data import parse_splits
 from ..errors import DataError, OutputExistsError
 from ._synthetic import GENERATOR_VERSION, make_tau_like
 

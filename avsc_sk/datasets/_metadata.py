@@ -5,7 +5,7 @@ from importlib import resources
 
 import pandas as pd
 
-from ..data._clipname import parse_stem, stem_of
+from ..data import parse_stem, stem_of
 
 __all__ = ["load_fold1_metadata"]
 

@@ -18,8 +18,7 @@ import hashlib
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from ..data._clipname import SCENES
-from ..data._featureset import FeatureSet
+from ..data import SCENES, FeatureSet
 from ..errors import ConfigError
 from ._metadata import load_fold1_metadata
 

@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..data._clipname import parse_stem, stem_of
-from ..data._detect import SPLITS, canonical_split
+from ..data import SPLITS, canonical_split, parse_stem, stem_of
 from ..errors import AvscError, ConfigError, DataError, MissingDependencyError
 from ._audio import AUDIO_SR, N_FFT, N_MELS, STFT_HOP, audio_feature_names, extract_audio, frame_count
 from ._video import IMAGE_RATE, WORK_SIZE, extract_video, video_feature_names
