@@ -10,10 +10,9 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._sklearn_private import BaseComposition, InvalidParameterError
 from ..data import missing_mask  # the one definition of a missing modality, shared with FeatureSet
 from ..errors import ConfigError, DataError
 from ..model_selection import check_cv_splits
@@ -238,7 +237,7 @@ class FusionClassifier(ClassifierMixin):
         return tags
 
 
-class ModalityFusion(FusionClassifier, _BaseComposition):
+class ModalityFusion(FusionClassifier, BaseComposition):
     """Shared machinery of late and weighted fusion: pool once, one estimator per modality block.
 
     Subclasses set ``estimators``, ``pooler``, ``cv``, ``cv_groups``, ``n_jobs`` and ``random_state``. The

@@ -15,10 +15,10 @@ import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import log_loss
 from sklearn.pipeline import Pipeline
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._sklearn_private import Interval
 from ..errors import SplitWarning
 from ..model_selection import check_cv_splits
 

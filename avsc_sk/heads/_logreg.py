@@ -4,12 +4,12 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.utils._param_validation import StrOptions
 from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
+from .._sklearn_private import StrOptions
 from ._base import COUNT, FOLDS, POSITIVE, InnerCVHead, aligned, fold_log_loss, inner_splits
 
 __all__ = ["LogisticRegressionHead"]

@@ -3,13 +3,12 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.utils._param_validation import StrOptions
 from lightgbm import LGBMClassifier, early_stopping
 from sklearn.base import clone
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
-from sklearn.utils._param_validation import Interval
 
+from .._sklearn_private import Interval, StrOptions
 from ._base import COUNT, FOLDS, NON_NEGATIVE, POSITIVE, InnerCVHead, aligned, fold_log_loss, inner_splits
 
 __all__ = ["KNNHead", "LGBMHead", "MLPHead"]

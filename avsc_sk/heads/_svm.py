@@ -3,11 +3,11 @@
 import warnings
 
 import numpy as np
-from sklearn.utils._param_validation import StrOptions
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.svm import SVC, LinearSVC
 
+from .._sklearn_private import StrOptions
 from ..errors import ConfigError
 
 from ._base import COUNT, FOLDS, POSITIVE, InnerCVHead, fold_log_loss, inner_splits

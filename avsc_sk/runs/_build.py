@@ -4,6 +4,7 @@ from sklearn.pipeline import Pipeline
 
 from .._config import build_params, check_param_keys
 from .._pooling import SegmentClassifier, segment_modalities
+from .._sklearn_private import InvalidParameterError
 from ..data import POOLING_STATS, check_stat_names, stat_names
 from ..errors import ConfigError, DataError
 from ..fusion import make_estimator
@@ -128,8 +129,6 @@ def _check_steps(estimator, params):
 
 def _validate_params(estimator, params):
     """Check the values set from the config now, naming the key, rather than deep inside fit."""
-    from sklearn.utils._param_validation import InvalidParameterError
-
     nested = estimator.get_params(deep=True)
     for key, value in params.items():
         owner_key = key.rpartition("__")[0]
@@ -151,8 +150,6 @@ def fit_estimator(estimator, train):
     if n_classes < 2:
         raise DataError(f"{train.source or 'features'}: split {train.split!r} has only one class; "
                         "fit needs clips of at least two classes")
-    from sklearn.utils._param_validation import InvalidParameterError
-
     try:
         return fit_with_groups(estimator, train.X, train.y, train.groups)
     except InvalidParameterError as exc:
