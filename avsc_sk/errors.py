@@ -12,6 +12,7 @@ __all__ = [
     "OutputExistsError",
     "RunError",
     "MissingDependencyError",
+    "SchedulerError",
     "AvscWarning",
     "SplitWarning",
 ]
@@ -39,6 +40,10 @@ class RunError(AvscError):
 
 class MissingDependencyError(AvscError, ImportError):
     """An optional dependency needed by the requested feature is not installed."""
+
+
+class SchedulerError(AvscError, ConnectionError):
+    """No Dask scheduler answers at the address given (``--scheduler``)."""
 
 
 class AvscWarning(UserWarning):

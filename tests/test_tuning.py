@@ -207,6 +207,28 @@ def test_dask_without_distributed_is_one_clear_error(tmp_path, feature_file, cap
     assert status == 2 and len(io.err.strip().splitlines()) == 1 and "avsc-sk[dask]" in io.err
 
 
+def test_an_unreachable_scheduler_is_the_same_one_line_error_for_tune_and_extract(tmp_path, feature_file, capsys):
+    # One Dask helper serves both commands: the same SchedulerError, naming the address and the fixes.
+    pytest.importorskip("distributed")
+    sf = pytest.importorskip("soundfile")
+    address = "tcp://127.0.0.1:9"  # the discard port: nothing listens there
+    status, io = _tune([_grid_file(tmp_path), "--features", feature_file, "--split", "train", "--quiet",
+                        "--backend", "dask", "--scheduler", address, "--out", tmp_path / "tuned"], capsys)
+    tune_err = io.err.strip().splitlines()
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    sf.write(str(audio / "bus-lyon-1-1.wav"), np.zeros((16000, 2)), 16000)
+    extract_status = main(["extract", "--audio-dir", str(audio), "--out", str(tmp_path / "f.h5"), "--duration", "1",
+                           "--quiet", "--backend", "dask", "--scheduler", address])
+    extract_err = capsys.readouterr().err.strip().splitlines()
+    assert status == extract_status == 2
+    assert len(tune_err) == 1 and tune_err == extract_err
+    assert tune_err[0].startswith(f"avsc-sk: error: --scheduler {address}: cannot reach a Dask scheduler there (")
+    assert tune_err[0].endswith("check the address (tcp://HOST:8786) and that the scheduler is running, "
+                                "or use --scheduler local")
+    assert not (tmp_path / "tuned").exists()
+
+
 def test_dask_local_cluster_gives_the_same_ranking(tmp_path, feature_file, capsys):
     pytest.importorskip("distributed")
     args = [_grid_file(tmp_path), "--features", feature_file, "--split", "train", "--cv", "3", "--quiet",

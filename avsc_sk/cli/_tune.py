@@ -99,9 +99,9 @@ def run(args):
     if args.backend != "dask" and args.scheduler:
         raise RunError(f"--scheduler {args.scheduler} needs --backend dask; add it or drop --scheduler")
     if args.backend == "dask":
-        from ..tuning._run import _import_distributed
+        from .._dask import import_distributed
 
-        _import_distributed()  # the one-line install hint before any data is read
+        import_distributed()  # the one-line install hint before any data is read
     from .._load import training_split
 
     split, note = (args.split, None) if args.split else training_split(args.features, args.meta)

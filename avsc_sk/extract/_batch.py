@@ -14,7 +14,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..data import SPLITS, canonical_split, parse_stem, stem_of
-from ..errors import AvscError, ConfigError, DataError, MissingDependencyError
+from .._dask import dask_client
+from ..errors import AvscError, ConfigError, DataError
 from ._audio import AUDIO_SR, N_FFT, N_MELS, STFT_HOP, audio_feature_names, extract_audio, frame_count
 from ._video import IMAGE_RATE, WORK_SIZE, extract_video, video_feature_names
 from ._writer import FeatureWriter
@@ -250,24 +251,6 @@ class TextProgress:
         self.stream.flush()
 
 
-def _dask_client(scheduler, n_jobs):
-    try:
-        import distributed
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "--backend dask needs dask.distributed; install avsc-sk[dask] (pip install 'avsc-sk[dask]')"
-        ) from exc
-    if scheduler in (None, "local"):
-        n = n_jobs if n_jobs and n_jobs > 0 else None
-        cluster = distributed.LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                           dashboard_address=None)
-        return distributed.Client(cluster), cluster
-    try:
-        return distributed.Client(scheduler, timeout="10s"), None
-    except OSError as exc:
-        raise ConfigError(f"cannot reach dask scheduler {scheduler}: {exc}; check the address") from None
-
-
 def extract_features(out, audio_dir=None, video_dir=None, *, meta=None, lists=(), hop=1.0, duration=10.0,
                      image_rate=IMAGE_RATE, n_jobs=1, backend="loky", scheduler=None, chunk_size=64,
                      force=False, progress=None):
@@ -393,7 +376,7 @@ def extract_features(out, audio_dir=None, video_dir=None, *, meta=None, lists=()
         if not todo:
             pass
         elif backend == "dask":
-            client, cluster = _dask_client(scheduler, n_jobs)
+            client, cluster = dask_client(scheduler, n_workers=n_jobs if n_jobs and n_jobs > 0 else None)
             try:
                 with parallel_config(backend="dask"):
                     consume(Parallel(return_as="generator")(tasks))

@@ -8,11 +8,12 @@
 - :mod:`._progress`: the progress line a long search prints.
 """
 
+from .._dask import dask_client
 from ._grid import check_grid, load_grid, plain_value
 from ._plot import plot_search
 from ._progress import ProgressLine
 from ._results import best_config, results_table, search_results
-from ._run import BACKENDS, dask_client, run_search, search_folds
+from ._run import BACKENDS, run_search, search_folds
 from ._search import SEARCHES, log_loss_scores, make_search, neg_log_loss_scorer
 
 __all__ = ["SEARCHES", "BACKENDS", "load_grid", "check_grid", "plain_value", "make_search", "neg_log_loss_scorer",

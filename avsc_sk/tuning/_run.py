@@ -7,39 +7,14 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.exceptions import FitFailedWarning
 
-from ..errors import ConfigError, DataError, MissingDependencyError
+from .._dask import dask_client
+from ..errors import ConfigError, DataError
 from ..heads import takes_groups
 from ..model_selection import LocationKFold
 from ._search import _all_fits_failed, _describe, _first_error
 
 #: Execution backends of :func:`run_search`.
 BACKENDS = ("loky", "threading", "dask")
-
-_DASK_HINT = "pip install 'avsc-sk[dask]'"
-
-def _import_distributed():
-    try:
-        import distributed
-    except ImportError:
-        raise MissingDependencyError(f"--backend dask needs dask.distributed, which is not installed; "
-                                     f"{_DASK_HINT}") from None
-    return distributed
-
-
-def dask_client(scheduler=None):
-    """A ``(client, cluster)`` pair: ``scheduler`` is an address, or ``"local"``/``None`` for a LocalCluster.
-
-    The caller closes both (``cluster`` is ``None`` for an existing scheduler).
-    """
-    distributed = _import_distributed()
-    if scheduler in (None, "", "local"):
-        cluster = distributed.LocalCluster(threads_per_worker=1, processes=True, dashboard_address=":0")
-        return distributed.Client(cluster), cluster
-    try:
-        return distributed.Client(scheduler, timeout="10s"), None
-    except (OSError, TimeoutError) as exc:
-        raise DataError(f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({exc}); "
-                        "check the address (tcp://HOST:8786) or use --scheduler local") from None
 
 
 def search_folds(search, train):
