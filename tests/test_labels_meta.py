@@ -279,3 +279,21 @@ def test_a_model_file_with_other_classes_than_its_manifest_is_refused(six, tmp_p
     (run / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(RunError, match=r"predicts the classes \['airport', 'bus', 'metro'\].*records \['cat', 'dog'\]"):
         load_run(run)
+
+
+def test_the_meta_table_and_the_npy_clip_table_are_read_by_one_reader(tmp_path):
+    # One reader: BOM, a comment before the header, tabs, quoting and blank lines read alike by both.
+    from avsc_sk.data._cliptable import read_clip_csv
+
+    path = tmp_path / "clips.tsv"
+    path.write_text("\ufeff# made by hand\nclip_id\tlabel\tgroup\n\n a1 \tcat\tg1\n\"b,2\"\tdog\tg2\n", encoding="utf-8")
+    meta = read_meta(path)
+    table = read_clip_csv(path)
+    assert meta.index.tolist() == table.columns["clip_id"].tolist() == ["a1", "b,2"]
+    assert meta["label"].tolist() == table.columns["label"].tolist() == ["cat", "dog"]
+    assert meta["group"].tolist() == table.columns["group"].tolist() == ["g1", "g2"]
+    assert table.line_of(1) == f"{path} line 5"
+    path.write_text("clip_id,label\na1,cat\nb2,dog,extra\n", encoding="utf-8")
+    for read in (read_meta, read_clip_csv):
+        with pytest.raises(DataError, match=r"clips\.tsv line 3 has 3 fields but the header has 2"):
+            read(path)

@@ -7,6 +7,7 @@ in ``train``). Other columns are ignored.
 """
 
 import csv
+import io
 import zipfile
 import zlib
 
@@ -15,7 +16,7 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from ._detect import canonical_split
 
-__all__ = ["TABLE_COLUMNS", "ZIP_ERRORS", "ClipTable", "read_clip_csv", "clip_table_npz", "check_clip_table"]
+__all__ = ["TABLE_COLUMNS", "ZIP_ERRORS", "ClipTable", "read_text_table", "read_clip_csv", "clip_table_npz", "check_clip_table"]
 
 #: The clip-table columns; in an ``.npz`` the arrays of these names are the table, not modalities.
 TABLE_COLUMNS = ("clip_id", "label", "group", "city", "split")
@@ -34,34 +35,66 @@ class ClipTable:
         return len(self.columns["clip_id"])
 
 
-def read_clip_csv(path):
-    """The clip table of a comma- or tab-separated file (the separator read from its header line)."""
+def read_text_table(path):
+    """The header and rows of a comma- or tab-separated text table: the one reader of clip tables.
+
+    Both the ``--meta`` table (:func:`avsc_sk.data.read_meta`) and an ``.npy`` folder's
+    ``clips.csv`` are read here. The separator is a tab if the header line holds one, else a
+    comma; blank lines, and lines starting with ``#`` before the header, are skipped; cells are
+    stripped; CSV quoting applies; a UTF-8 byte-order mark is ignored.
+
+    Parameters
+    ----------
+    path : str or Path
+
+    Returns
+    -------
+    names : list of str
+        The header's column names.
+    rows : list of list of str
+        One list of cells per row, as many as ``names``.
+    lines : list of int
+        The line number in the file of each row (for messages).
+
+    Raises
+    ------
+    DataError
+        If the file is not UTF-8 text, has no header, or a row's field count differs from the header's.
+    """
     rows, lines = [], []  # the non-blank rows and their line numbers in the file
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            header = fh.readline()
-            fh.seek(0)
-            reader = csv.reader(fh, delimiter="\t" if "\t" in header else ",")
-            for row in reader:
-                if any(cell.strip() for cell in row):
-                    rows.append(row)
-                    lines.append(reader.line_num)
+            text = fh.read()
     except UnicodeDecodeError as exc:
         raise DataError(f"{path} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    header = next((ln for ln in text.splitlines() if ln.strip() and not ln.startswith("#")), "")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if "\t" in header else ",")
+    for row in reader:
+        if not rows and row and row[0].startswith("#"):
+            continue  # a comment line before the header
+        if any(cell.strip() for cell in row):
+            rows.append([cell.strip() for cell in row])
+            lines.append(reader.line_num)
     if not rows:
-        raise DataError(f"{path} is empty; write a header line with clip_id (and label, group, split) and one "
+        raise DataError(f"{path} is empty; write a header line with clip_id (and label, group, city, split) and one "
                         "line per clip")
-    names = [c.strip() for c in rows[0]]
-    if "clip_id" not in names:
-        raise DataError(f"{path} has no clip_id column (header: {', '.join(names)[:100]}); name the column of clip "
-                        "ids clip_id (comma- or tab-separated)")
+    names = rows[0]
     for line, row in zip(lines[1:], rows[1:]):
         if len(row) != len(names):
             raise DataError(f"{path} line {line} has {len(row)} fields but the header has {len(names)}; "
                             "give every line one value per column")
-    columns = {name: np.array([row[k].strip() for row in rows[1:]], dtype=object)
+    return names, rows[1:], lines[1:]
+
+
+def read_clip_csv(path):
+    """The clip table of a comma- or tab-separated file (the separator read from its header line)."""
+    names, rows, lines = read_text_table(path)
+    if "clip_id" not in names:
+        raise DataError(f"{path} has no clip_id column (header: {', '.join(names)[:100]}); name the column of clip "
+                        "ids clip_id (comma- or tab-separated)")
+    columns = {name: np.array([row[k] for row in rows], dtype=object)
                for k, name in enumerate(names) if name in TABLE_COLUMNS}
-    return ClipTable(columns, path, lambda i: f"{path} line {lines[i + 1]}")
+    return ClipTable(columns, path, lambda i: f"{path} line {lines[i]}")
 
 
 def clip_table_npz(path, members):

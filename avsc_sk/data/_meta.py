@@ -6,7 +6,6 @@ cross-validation keeps together), ``city`` and ``split``. It replaces what TAU-s
 names would otherwise tell.
 """
 
-import io
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ._clipname import stem_of
+from ._cliptable import read_text_table
 
 __all__ = ["META_COLUMNS", "read_meta", "apply_meta"]
 
@@ -27,7 +27,8 @@ def read_meta(path):
     Parameters
     ----------
     path : str or Path
-        Tab- or comma-separated, header first (lines starting with ``#`` before it are skipped).
+        Tab- or comma-separated, header first (lines starting with ``#`` before it are skipped);
+        read as an ``.npy`` folder's ``clips.csv`` is (:func:`~avsc_sk.data._cliptable.read_text_table`).
 
     Returns
     -------
@@ -38,28 +39,15 @@ def read_meta(path):
     Raises
     ------
     DataError
-        If the file is not such a table, lacks ``clip_id`` or ``label``, has unknown columns,
+        If the file is not such a table (not UTF-8, no header, a row of another field count),
+        lacks ``clip_id`` or ``label``, has unknown columns,
         names a clip twice or leaves a label empty.
     """
     path = Path(path)
     if path.is_dir():
         raise DataError(f"{path} is a directory; expected a meta table (clip_id, label[, group, city, split])")
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError:
-        raise DataError(f"{path} is not a UTF-8 text file; expected a meta table "
-                        "(clip_id, label[, group, city, split])") from None
-    lines = [ln for ln in lines if ln.strip()]
-    while lines and lines[0].startswith("#"):
-        lines.pop(0)
-    if not lines:
-        raise DataError(f"{path} is empty; expected a header clip_id, label[, group, city, split] and one row per clip")
-    sep = "\t" if "\t" in lines[0] else ","
-    try:
-        table = pd.read_csv(io.StringIO("\n".join(lines)), sep=sep, dtype=str, keep_default_na=False)
-    except pd.errors.ParserError as exc:
-        raise DataError(f"{path} is not a valid meta table: {str(exc).splitlines()[0]}") from None
-    table.columns = [str(c).strip() for c in table.columns]
+    names, rows, _ = read_text_table(path)
+    table = pd.DataFrame(rows, columns=names, dtype=str)
     missing = [c for c in ("clip_id", "label") if c not in table.columns]
     unknown = [c for c in table.columns if c not in META_COLUMNS]
     if missing or unknown:
