@@ -10,14 +10,15 @@ from ._audio import (
     AUDIO_SR,
     audio_descriptors,
     audio_feature_names,
-    extract_audio,
     frame_count,
-    load_audio,
     mel_band_edges,
     mel_filterbank,
 )
-from ._batch import ClipJob, ExtractionSummary, TextProgress, extract_clip, extract_features, plan_clips, split_of_list
+from ._batch import ExtractionSummary, extract_clip, extract_features
+from ._plan import ClipJob, plan_clips, split_of_list
+from ._progress import TextProgress
 from ._video import extract_video, image_descriptors, sample_images, video_descriptors, video_feature_names
+from ._wav import extract_audio, load_audio
 from ._writer import FeatureWriter
 
 __all__ = [
