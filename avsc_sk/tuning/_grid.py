@@ -29,6 +29,7 @@ from sklearn.base import BaseEstimator
 from .._config import DEFAULT_CONFIG, ESTIMATORS, _check, build_params, check_param_keys
 from ..errors import ConfigError
 
+
 def _grid_value(key, value, source):
     if isinstance(value, str) and value == "None":
         return None

@@ -8,6 +8,7 @@ import numpy as np
 from ..errors import ConfigError
 from ._results import _metric_name, _primary, _sign
 
+
 def _numeric(values):
     return all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values)
 

@@ -4,6 +4,7 @@ import sys
 
 import numpy as np
 
+
 class ProgressLine:
     """A one-line progress report on stderr: configurations done, elapsed, estimated time left.
 

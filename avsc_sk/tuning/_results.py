@@ -18,6 +18,7 @@ def _results_dict(search):
         raise DataError("the search has no finished candidates yet; run it with run_search")
     return results
 
+
 def search_results(search):
     """``cv_results_`` (or the finished part of an interrupted search) as a DataFrame.
 
