@@ -64,8 +64,16 @@ def _coefs(est):
     return [member.named_steps["head"].estimator_.coef_ for member in est.estimators_]
 
 
-def test_late_from_members_equals_fit(split):
-    train, test = split
+@pytest.fixture(scope="module")
+def binary():
+    fs = _data(n_classes=2)
+    test = np.isin(fs.groups, np.unique(fs.groups)[::4])
+    return fs.subset(~test), fs.subset(test)
+
+
+@pytest.mark.parametrize("data", ["split", "binary"])  # binary: the stack drops each member's first column
+def test_late_from_members_equals_fit(data, request):
+    train, test = request.getfixturevalue(data)
     est = make_estimator("late", train.modalities).set_params(cv=3, audio__head__C=1.0, video__head__C=1.0)
     fitted = clone(est).fit(train.X, train.y, groups=train.groups)
     members, oof, splits = _members_as_fit_makes_them(est, train)
@@ -76,7 +84,7 @@ def test_late_from_members_equals_fit(split):
     assert len(shared.stack_.cv) == len(fitted.stack_.cv) == 3
     assert all(np.array_equal(a, b) for s, f in zip(shared.stack_.cv, fitted.stack_.cv) for a, b in zip(s, f))
     assert repr(shared.stack_.get_params()) == repr(fitted.stack_.get_params())
-    assert list(shared.classes_) == list(fitted.classes_) == ["cat", "dog", "eel", "fox"]
+    assert list(shared.classes_) == list(fitted.classes_) == ["cat", "dog", "eel", "fox"][:len(np.unique(train.y))]
     for a, b in zip(_coefs(shared), _coefs(fitted)):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(shared.final_estimator_.estimator_.coef_, fitted.final_estimator_.estimator_.coef_)
@@ -124,3 +132,5 @@ def test_from_members_refuses_members_that_do_not_fit_the_data(split):
     wide = [(name, clone(m).fit(np.hstack([train.X] * 2), train.y)) for name, m in members]
     with pytest.raises(ConfigError, match="member 'audio' was fitted on 64 columns"):
         WeightedFusionClassifier.from_members(wide, oof, train.X, train.y, pooler=params["pooler"])
+    with pytest.raises(ConfigError, match="pass oof_proba"):
+        LateFusionClassifier.from_members(members, None, train.X, train.y, cv_splits=splits, **params)

@@ -10,6 +10,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.validation import check_is_fitted
 
+from ..errors import ConfigError
 from ..heads import LogisticRegressionHead, fit_with_groups
 from ._base import ModalityFusion, fold_proba, grouped_splits, stack_features, with_cv_groups
 
@@ -230,6 +231,9 @@ class LateFusionClassifier(ModalityFusion):
         LateFusionClassifier
             Fitted.
         """
+        if oof_proba is None:
+            raise ConfigError("late fusion's stacker learns from the members' out-of-fold probabilities; "
+                              "pass oof_proba")
         self = cls(**{"estimators": [(name, clone(est)) for name, est in members], **params})
         Z, y, oof = self._adopt(members, oof_proba, X, y)
         self.cv_splits_ = grouped_splits(Z, y, groups, self.cv, self.random_state, self.cv_groups,
