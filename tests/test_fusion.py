@@ -19,12 +19,11 @@ from avsc_sk.fusion import (
     IntermediateFusionClassifier,
     LateFusionClassifier,
     WeightedFusionClassifier,
-    compare_fusions,
-    format_compare,
     make_estimator,
     make_feature_pipeline,
     make_pooler,
 )
+from avsc_sk.experiments import compare_fusions, format_compare
 from avsc_sk.model_selection import LocationKFold
 from avsc_sk.runs import build_estimator
 

@@ -71,11 +71,11 @@ def pets(tmp_path_factory):
     return features, meta
 
 
-def _commands(features, meta, tmp_path, classes, capsys):
+def _commands(features, meta, tmp_path, classes, capsys, fit_args=()):
     """fit, predict, evaluate, compare, report and tune; every output names exactly ``classes``."""
     extra = [] if meta is None else ["--meta", str(meta)]
     run = tmp_path / "run"
-    assert main(["fit", "--features", str(features), "--fusion", "early", "--split", "train", *extra,
+    assert main(["fit", "--features", str(features), "--fusion", "early", "--split", "train", *extra, *fit_args,
                  "--out", str(run)]) == 0
     out = capsys.readouterr().out
     assert re.search(r"test: accuracy [\d.]+, balanced accuracy [\d.]+, log_loss [\d.]+", out), out
@@ -297,3 +297,38 @@ def test_the_meta_table_and_the_npy_clip_table_are_read_by_one_reader(tmp_path):
     for read in (read_meta, read_clip_csv):
         with pytest.raises(DataError, match=r"clips\.tsv line 3 has 3 fields but the header has 2"):
             read(path)
+
+
+def test_every_command_on_plain_arrays_labelled_by_a_meta_table(tmp_path, capsys):
+    # The .npy layout holds only the arrays and clip ids (hash-like, not TAU's) with their splits; the labels
+    # and groups come from --meta. info and convert read the arrays; every other command names the meta's classes.
+    (train, meta_train), (test, meta_test) = _pets(36, 1, "a"), _pets(15, 2, "b")
+    folder = tmp_path / "emb"
+    folder.mkdir()
+    for name in ("audio", "video"):
+        np.save(folder / f"{name}.npy", np.concatenate([train.frames(name), test.frames(name)]).astype(np.float64))
+    pd.DataFrame({"clip_id": [*train.clip_ids, *test.clip_ids],
+                  "split": ["train"] * train.n_clips + ["test"] * test.n_clips}).to_csv(folder / "clips.csv",
+                                                                                      index=False)
+    meta = tmp_path / "labels.tsv"
+    pd.concat([meta_train, meta_test]).to_csv(meta, sep="\t", index=False)
+
+    assert main(["info", str(folder)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert f"features: {folder} (layout npy)" in lines and "modalities: audio 3x5, video 3x5" in lines
+    assert "split train: 36 clips, 36 groups, unlabelled" in lines and "split test: 15 clips, 15 groups, unlabelled" \
+        in lines  # the labels and groups are the table's, which info does not read
+
+    manifest = _commands(folder, meta, tmp_path, PETS, capsys, fit_args=["--set", "params.head__C=1.0"])
+    assert manifest["train"]["meta"] == str(meta) and manifest["train"]["n_clips"] == 36
+    assert manifest["chosen"] == {"head__C": 1.0}  # pinned, not chosen: quick
+    assert manifest["scores"]["accuracy"] > 0.6  # learnable: chance is 1/3
+
+    native = tmp_path / "native.h5"
+    assert main(["convert", str(folder), "--out", str(native)]) == 0
+    assert "train 36 clips, test 15 clips" in capsys.readouterr().out
+    # The converted file, labelled by the same table, predicts exactly as the arrays did.
+    again = tmp_path / "again.csv"
+    assert main(["predict", str(tmp_path / "run"), "--features", str(native), "--meta", str(meta),
+                 "--out", str(again)]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(again, sep="\t"), pd.read_csv(tmp_path / "prediction.csv", sep="\t"))

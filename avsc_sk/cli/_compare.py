@@ -37,7 +37,7 @@ def add_parser(sub):
 
 def write_compare(df, out, *, force=False):
     """Write ``compare.csv`` and ``compare.md`` into a new directory ``out`` (atomically)."""
-    from ..fusion import format_compare
+    from ..experiments import format_compare
 
     banner = synthetic_banner(df.attrs.get("synthetic"))
     # Marked by a last column, which CSV readers take like any other (a comment line would trip them).
@@ -50,7 +50,7 @@ def write_compare(df, out, *, force=False):
 
 
 def run(args):
-    from ..fusion import compare_fusions, format_compare
+    from ..experiments import compare_fusions, format_compare
 
     check_output(args.out, force=args.force, what="output directory")  # fail before the long work
     from .._load import training_split

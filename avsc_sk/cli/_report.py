@@ -9,14 +9,18 @@ from ._common import add_features_args, add_force, synthetic_banner
 from ._predict import add_n_jobs, add_trust_pickle, features_for, load_runs, meta_for
 
 
+__all__ = ["add_parser", "run", "run_frames", "run_kinds"]
+
+
 def add_parser(sub):
     p = sub.add_parser(
         "report", help="report on one or more runs: per-class tables, significance, conflicts, plots, HTML",
         description="Predict the same labelled split with every run and write, into --out: per_class.csv/.md "
                     "(reference scoring layout), side-by-side tables with bootstrap significance markers, the "
                     "audio/video conflict analysis, city and calibration tables, PNG plots, report.md, a "
-                    "self-contained report.html and report.json. Runs are named by their fusion mode; runs named "
-                    "audio/video are the single-modality runs of the conflict analysis.")
+                    "self-contained report.html and report.json. Runs are named by their fusion mode; each run's "
+                    "manifest says whether it is single-modality (the audio and video runs of the conflict "
+                    "analysis) or fusion.")
     p.add_argument("run_dirs", type=Path, nargs="+", metavar="RUN_DIR")
     add_features_args(p, split="test",
                       default="the features the first run was trained on (its manifest.json: train.source)")
@@ -85,6 +89,23 @@ def run_frames(run_dirs, features=None, split="test", *, max_frames=96, allow_mi
     return frames, data, runs
 
 
+def run_kinds(names, runs):
+    """Each run's kind (``fusion`` or its one modality) from its manifest, never from its directory's name.
+
+    A manifest that records no fusion mode or modalities (an older avsc-sk's) leaves the kind to
+    the run's name, said once in a warning.
+    """
+    from ..report import run_kind
+    from ._predict import warn
+
+    kinds = {name: run_kind(r.manifest) for name, r in zip(names, runs)}
+    guessed = [str(r.path) for name, r in zip(names, runs) if kinds[name] is None]
+    if guessed:
+        warn(f"the manifest of {', '.join(guessed)} records no fusion mode or modalities (an older avsc-sk wrote "
+             "it): its kind (audio, video or fusion) is guessed from its name; re-run avsc-sk fit to record it")
+    return {name: kind for name, kind in kinds.items() if kind is not None}
+
+
 def run(args):
     import pandas as pd
 
@@ -98,8 +119,8 @@ def run(args):
     title = args.title or f"avsc-sk report: {', '.join(frames)} on split {data.split}"
     city = pd.Series(data.city, index=data.clip_ids)
     missing = dict(zip(data.modality_names, data.missing().sum(axis=0).tolist()))
-    report = build_report(frames, city=city, synthetic=synthetic, n_boot=args.n_boot, seed=args.seed, title=title,
-                          missing=missing)
+    report = build_report(frames, kinds=run_kinds(frames, runs), city=city, synthetic=synthetic,
+                          n_boot=args.n_boot, seed=args.seed, title=title, missing=missing)
     files = write_report(report, args.out, force=args.force)
     banner = synthetic_banner(synthetic)
     if banner:

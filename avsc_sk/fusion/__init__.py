@@ -1,7 +1,6 @@
 """Estimators and fusion: single-modality, early, intermediate, late and weighted fusion."""
 
-from ._base import grouped_splits
-from ._compare import COMPARE_COLUMNS, compare_fusions, format_compare
+from ._base import fit_member, fold_proba, grouped_splits
 from ._early import (make_feature_pipeline, make_modality_features, make_modality_pipeline, make_pooler,
                      modality_columns)
 from ._intermediate import IntermediateFusionClassifier
@@ -11,14 +10,13 @@ from ._weighted import BLENDS, WeightedFusionClassifier
 
 __all__ = [
     "BLENDS",
-    "COMPARE_COLUMNS",
     "FUSIONS",
     "FUSION_MODES",
     "IntermediateFusionClassifier",
     "LateFusionClassifier",
     "WeightedFusionClassifier",
-    "compare_fusions",
-    "format_compare",
+    "fit_member",
+    "fold_proba",
     "grouped_splits",
     "make_estimator",
     "make_feature_pipeline",

@@ -10,6 +10,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._sklearn_private import BaseComposition, InvalidParameterError
@@ -19,7 +20,7 @@ from ..model_selection import check_cv_splits
 from ..heads import fit_with_groups
 
 __all__ = ["FusionClassifier", "grouped_splits", "estimator_columns", "missing_mask", "default_estimators", "check_estimators",
-           "fit_member", "oof_member", "with_cv_groups", "member_blocks", "ModalityFusion"]
+           "fit_member", "fold_proba", "oof_member", "with_cv_groups", "member_blocks", "ModalityFusion"]
 
 
 def grouped_splits(X, y, groups=None, cv=5, random_state=None, cv_groups="location",
@@ -166,6 +167,11 @@ def fit_member(name, estimator, Z, y, where="fitting on all training clips", n_f
 
 
 def fold_proba(name, estimator, Z, y, train, test, classes, where, n_folds, groups=None):
+    """One fold's out-of-fold probabilities: a clone of ``estimator`` fitted on ``train``, predicting ``test``.
+
+    Columns in ``classes`` order (a class the fold's training clips lack gets probability 0);
+    ``where`` and ``n_folds`` name the fold when too few clips make it a DataError.
+    """
     est = fit_member(name, estimator, Z[train], y[train], where, n_folds, None if groups is None else groups[train])
     try:
         P = est.predict_proba(Z[test])
@@ -316,15 +322,38 @@ class ModalityFusion(FusionClassifier, BaseComposition):
         self._set_missing_columns(Z.shape[1])
         return Z, oof, splits
 
-    def _adopt(self, pooler, estimators, blocks, n_features_in, n_pooled, classes):
-        """Take already-fitted members (compare_fusions): the same state ``_fit_members`` leaves."""
-        self.pooler_ = pooler
-        self.blocks_ = list(blocks)
-        self.modality_names_ = [name for name, _ in estimators]
-        self.estimators_ = [est for _, est in estimators]
-        self.classes_ = np.asarray(classes)
-        self.n_features_in_ = int(n_features_in)
-        self._set_missing_columns(n_pooled)
+    def _adopt(self, members, oof_proba, X, y):
+        """Validate and pool ``X`` and take already-fitted ``members`` (``from_members``): the state ``fit`` leaves.
+
+        Returns the pooled ``Z``, ``y`` and the out-of-fold probabilities, checked against the members.
+        """
+        X, y = self._validate(X, y)
+        check_classification_targets(y)
+        if len(np.unique(y)) < 2:
+            raise ValueError(f"{self._what} needs clips of at least 2 classes; the data contains only one class")
+        _, Z = self._pool_fit(X, y)
+        members = check_estimators(members)
+        names = [name for name, _ in members]
+        if names != self.modality_names_:
+            raise ConfigError(f"members {names} differ from the estimators {self.modality_names_}; "
+                              "pass one fitted member per estimator, in the same order")
+        for (name, est), block in zip(members, self.blocks_):
+            check_is_fitted(est)
+            width = _take(Z, block).shape[1]
+            if getattr(est, "n_features_in_", width) != width:
+                raise ConfigError(f"member {name!r} was fitted on {est.n_features_in_} columns, but its modality's "
+                                  f"pooled block of X has {width}; fit it on that block")
+            if not np.array_equal(np.asarray(est.classes_), self.classes_):
+                raise ConfigError(f"member {name!r} knows the classes {list(est.classes_)}, but y holds "
+                                  f"{list(self.classes_)}; fit every member on the same y")
+        oof = None if oof_proba is None else [np.asarray(p) for p in oof_proba]
+        shape = (len(y), len(self.classes_))
+        if oof is not None and (len(oof) != len(members) or any(p.shape != shape for p in oof)):
+            raise ConfigError(f"oof_proba: expected {len(members)} arrays of shape {shape} (one per member, "
+                              f"columns in classes_ order), got shapes {[p.shape for p in oof]}")
+        self.estimators_ = [est for _, est in members]
+        self._set_missing_columns(Z.shape[1])
+        return Z, y, oof
 
     def _set_missing_columns(self, n_pooled):
         # The columns whose all-NaN rows mean "modality missing": the pooled block, or, without a

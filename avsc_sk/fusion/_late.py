@@ -10,10 +10,20 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.metadata_routing import get_routing_for_object
 from sklearn.utils.validation import check_is_fitted
 
+from ..errors import ConfigError
 from ..heads import LogisticRegressionHead, fit_with_groups
 from ._base import ModalityFusion, fold_proba, grouped_splits, stack_features, with_cv_groups
 
 __all__ = ["LateFusionClassifier"]
+
+
+def _selector(name, block):
+    return ColumnTransformer([(name, "passthrough", block)])
+
+
+def _member(name, estimator, block):
+    """A stack member: ``estimator`` behind a selector of its modality's pooled columns."""
+    return Pipeline([("select", _selector(name, block)), ("model", estimator)])
 
 
 class _GroupedStacker(ClassifierMixin, BaseEstimator):
@@ -22,14 +32,24 @@ class _GroupedStacker(ClassifierMixin, BaseEstimator):
     StackingClassifier hands its final estimator the fit's metadata only when a member consumes
     it (else it refuses ``groups`` outright); a stacker that chooses its own C must get them
     either way. The out-of-fold probabilities keep the clips' order, so ``groups`` line up.
+
+    ``oof``: with members that came fitted (``cv="prefit"``, :meth:`LateFusionClassifier.from_members`)
+    the stack's own predictions on its training clips are in-sample; the stacker is fitted on these
+    out-of-fold probabilities (stacked as StackingClassifier stacks them) instead.
     """
 
-    def __init__(self, estimator=None, groups=None):
+    def __init__(self, estimator=None, groups=None, oof=None):
         self.estimator = estimator
         self.groups = groups
+        self.oof = oof
 
     def fit(self, X, y, groups=None):
         groups = self.groups if groups is None else groups
+        if self.oof is not None:
+            if np.shape(self.oof) != np.shape(X):
+                raise ValueError(f"the out-of-fold probabilities have shape {np.shape(self.oof)}, "
+                                 f"the stacked predictions {np.shape(X)}")
+            X = self.oof
         self.estimator_ = fit_with_groups(clone(self.estimator), X, y, groups)
         self.classes_ = self.estimator_.classes_
         return self
@@ -157,12 +177,9 @@ class LateFusionClassifier(ModalityFusion):
         final = self._final(self._inner_cv_groups(groups, warned=True))
         # The stacking itself is scikit-learn's, on the small pooled matrix: each member is its
         # modality estimator behind a selector of that modality's pooled columns.
-        self.stack_ = StackingClassifier(
-            [(name, Pipeline([("select", ColumnTransformer([(name, "passthrough", block)])), ("model", clone(est))]))
-             for (name, est), block in zip(estimators, self.blocks_)],
-            final_estimator=_GroupedStacker(final, groups), cv=self.cv_splits_, stack_method="predict_proba",
-            n_jobs=self.n_jobs,
-        )
+        self.stack_ = self._stack([(name, _member(name, clone(est), block))
+                                   for (name, est), block in zip(estimators, self.blocks_)], final, groups,
+                                  self.cv_splits_)
         # Metadata routing hands each member's head the locations of its fold's training clips
         # (and the stacker all of them), so hyper-parameters are chosen nested, on grouped folds.
         fit_params = {} if groups is None else {"groups": np.asarray(groups)}
@@ -174,11 +191,77 @@ class LateFusionClassifier(ModalityFusion):
         except ValueError:
             self._diagnose(estimators, Z, y)  # names the modality and fold when too few clips are the cause
             raise
+        return self._fitted(final, y, Z.shape[1])
+
+    @classmethod
+    def from_members(cls, members, oof_proba, X, y, *, groups=None, cv_splits=None, **params):
+        """A fitted late fusion from already-fitted modality estimators and their out-of-fold probabilities.
+
+        What ``fit`` does, without training the modality estimators again: to share them with
+        other models (``avsc-sk compare`` trains them once for the single-modality, late and
+        weighted modes). Given the members and out-of-fold probabilities ``fit`` would make,
+        the result equals ``fit``'s: the same ``stack_`` (a fitted StackingClassifier), stacker
+        and predictions. The members go into the stack as ``cv="prefit"`` members; the stacker
+        is fitted on ``oof_proba``, as StackingClassifier fits it on its own out-of-fold
+        predictions.
+
+        Parameters
+        ----------
+        members : list of (str, estimator)
+            One fitted ``(modality_name, estimator)`` per modality, each fitted on all of ``X``:
+            on its modality's pooled columns (``pooler.fit_transform(X)[:, block]``, the block
+            being the pooler's ``output_indices_[name]``), or on all of ``X`` without a pooler.
+        oof_proba : list of ndarray of shape (n_clips, n_classes)
+            Each member's out-of-fold ``predict_proba`` over ``cv_splits`` (clone fitted on a
+            fold's training clips, predicting its test clips), columns in ``np.unique(y)`` order.
+        X : array-like of shape (n_clips, n_features)
+            The training clips (a FeatureSet's ``X``), pooled again here (pooling learns nothing).
+        y : array-like of shape (n_clips,)
+        groups : array-like of shape (n_clips,), optional
+            Recording location of each clip: the default stacker chooses its C on them.
+        cv_splits : list of (ndarray, ndarray), optional
+            The folds ``oof_proba`` comes from, kept as ``cv_splits_``; ``None``: the folds
+            ``fit`` would use (:func:`grouped_splits` with ``cv`` and ``random_state``).
+        **params
+            Constructor parameters (``pooler``, ``final_estimator``, ``cv``, ...). ``estimators``
+            defaults to unfitted clones of ``members``.
+
+        Returns
+        -------
+        LateFusionClassifier
+            Fitted.
+        """
+        if oof_proba is None:
+            raise ConfigError("late fusion's stacker learns from the members' out-of-fold probabilities; "
+                              "pass oof_proba")
+        self = cls(**{"estimators": [(name, clone(est)) for name, est in members], **params})
+        Z, y, oof = self._adopt(members, oof_proba, X, y)
+        self.cv_splits_ = grouped_splits(Z, y, groups, self.cv, self.random_state, self.cv_groups,
+                                         "late fusion's internal cross-validation") if cv_splits is None else \
+            [(np.asarray(train), np.asarray(test)) for train, test in cv_splits]
+        final = self._final(self._inner_cv_groups(groups, warned=True))
+        # The selectors learn nothing but the width of Z; the members keep their fitted state.
+        fitted = [(name, Pipeline([("select", _selector(name, block).fit(Z)), ("model", est)]))
+                  for name, est, block in zip(self.modality_names_, self.estimators_, self.blocks_)]
+        self.stack_ = self._stack(fitted, final, groups, "prefit", stack_features(oof, len(self.classes_)))
+        self.stack_.fit(Z, y)
+        # Its parameters then read as fit's: unfitted members, and the folds the stacker's input came from.
+        self.stack_.set_params(estimators=[(name, _member(name, clone(est), block)) for name, est, block
+                                           in zip(self.modality_names_, self.estimators_, self.blocks_)],
+                               cv=self.cv_splits_)
+        return self._fitted(final, y, Z.shape[1])
+
+    def _stack(self, members, final, groups, cv, oof=None):
+        """The StackingClassifier over ``members``, its stacker given the locations (and ``oof``)."""
+        return StackingClassifier(members, final_estimator=_GroupedStacker(final, groups, oof), cv=cv,
+                                  stack_method="predict_proba", n_jobs=self.n_jobs)
+
+    def _fitted(self, final, y, n_pooled):
         # Unwrapped, stack_ is a plain StackingClassifier again (and its pickle holds no locations).
         self.stack_.final_estimator, self.stack_.final_estimator_ = final, self.stack_.final_estimator_.estimator_
         self.estimators_ = [member.named_steps["model"] for member in self.stack_.estimators_]
         self.final_estimator_ = self.stack_.final_estimator_
-        self._set_missing_columns(Z.shape[1])
+        self._set_missing_columns(n_pooled)
         self._set_fill(y)
         return self
 
@@ -188,29 +271,6 @@ class LateFusionClassifier(ModalityFusion):
         for i, (train, test) in enumerate(self.cv_splits_):
             for (name, est), block in zip(estimators, self.blocks_):
                 fold_proba(name, est, Z[:, block], y, train, test, self.classes_, f"internal fold {i + 1} of {k}", k)
-
-    @classmethod
-    def _from_members(cls, pooler, estimators, blocks, oof_probas, y, n_features_in, n_pooled, *, cv_splits=None,
-                      groups=None, **params):
-        """A fitted instance from already-fitted modality estimators and their out-of-fold probabilities.
-
-        Used by :func:`compare_fusions` so the modality estimators are trained once and shared
-        by the single-modality, late and weighted modes; the result is what ``fit`` gives.
-        """
-        self = cls(estimators=list(estimators), pooler=pooler, **params)
-        y = np.asarray(y)
-        self._adopt(pooler, estimators, blocks, n_features_in, n_pooled, np.unique(y))
-        self.cv_splits_ = cv_splits
-        return self._finish(list(oof_probas), y, groups)
-
-    def _finish(self, oof, y, groups=None):
-        # What StackingClassifier does with out-of-fold probabilities (labels encoded 0..n-1),
-        # the stacker getting the locations as fit's metadata routing gives them.
-        y_enc = np.searchsorted(self.classes_, y)
-        final = self._final(self._inner_cv_groups(groups, warned=True))
-        self.final_estimator_ = fit_with_groups(final, stack_features(oof, len(self.classes_)), y_enc, groups)
-        self._set_fill(y)
-        return self
 
     def _set_fill(self, y):
         freq = (np.asarray(y)[:, None] == self.classes_[None, :]).mean(axis=0)

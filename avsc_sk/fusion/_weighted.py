@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 from scipy.special import logsumexp, softmax
+from sklearn.base import clone
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
@@ -236,16 +237,37 @@ class WeightedFusionClassifier(ModalityFusion):
         return self._finish(Z, y, oof, fixed)
 
     @classmethod
-    def _from_members(cls, pooler, estimators, blocks, oof_probas, y, n_features_in, n_pooled, *, Z=None,
-                      **params):
-        """A fitted instance from already-fitted modality estimators and their OOF probabilities (for compare).
+    def from_members(cls, members, oof_proba, X, y, **params):
+        """A fitted weighted fusion from already-fitted modality estimators and their out-of-fold probabilities.
 
-        ``Z`` is the pooled training matrix (to leave out clips missing a modality when learning weights).
+        What ``fit`` does, without training the modality estimators again (``avsc-sk compare``
+        shares them between modes): given the members and out-of-fold probabilities ``fit``
+        would make, the weights, temperature and predictions equal ``fit``'s.
+
+        Parameters
+        ----------
+        members : list of (str, estimator)
+            One fitted ``(modality_name, estimator)`` per modality, each fitted on all of ``X``
+            (on its modality's pooled columns; see :meth:`LateFusionClassifier.from_members`).
+        oof_proba : list of ndarray of shape (n_clips, n_classes)
+            Each member's out-of-fold ``predict_proba`` on location-grouped folds (as
+            :func:`grouped_splits` makes them), columns in ``np.unique(y)`` order.
+        X : array-like of shape (n_clips, n_features)
+            The training clips, pooled again here (pooling learns nothing).
+        y : array-like of shape (n_clips,)
+        **params
+            Constructor parameters; ``estimators`` defaults to unfitted clones of ``members``.
+
+        Returns
+        -------
+        WeightedFusionClassifier
+            Fitted.
         """
-        self = cls(estimators=list(estimators), pooler=pooler, **params)
-        y = np.asarray(y)
-        self._adopt(pooler, estimators, blocks, n_features_in, n_pooled, np.unique(y))
-        return self._finish(Z, y, list(oof_probas), self._check_params(len(estimators)))
+        self = cls(**{"estimators": [(name, clone(est)) for name, est in members], **params})
+        fixed = self._check_params(len(members))
+        Z, y, oof = self._adopt(members, oof_proba, X, y)
+        # In double precision, as fit collects them (whatever the members' predict_proba returns).
+        return self._finish(Z, y, None if oof is None else [p.astype(np.float64) for p in oof], fixed)
 
     def _finish(self, Z, y, oof, fixed):
         if oof is not None:

@@ -7,9 +7,10 @@ so a report does not depend on the models that made them::
     report.tables["side_by_side"]          # DataFrames, for notebooks
     write_report(report, "reports/fusion")  # per_class.csv/.md, *.png, report.md/.html/.json
 
-Which runs are single-modality: a run named ``audio...`` or ``video...`` is taken as
-audio-only or video-only and every other run as a fusion run, unless ``kinds`` says
-otherwise. The conflict analysis needs one audio and one video run; the side-by-side
+Which runs are single-modality: ``kinds`` says, per run, ``fusion`` or the one modality it
+uses (``avsc-sk report`` takes it from each run's manifest, :func:`run_kind`); runs it does
+not name are taken from their names, ``audio...`` or ``video...`` single-modality and every
+other a fusion run. The conflict analysis needs one audio and one video run; the side-by-side
 differences compare the ``reference`` run (default: the first fusion run, else the
 first run) with every other run.
 """
@@ -24,6 +25,7 @@ from ._tables import (
     comparison_table,
     infer_kinds,
     mcnemar_table,
+    run_kind,
     side_by_side_table,
     summary_table,
 )
@@ -31,7 +33,7 @@ from ._tables import (
 __all__ = [
     "Report", "build_report", "write_report",
     "conflict_table", "top_disagreements", "side_by_side_table", "comparison_table", "mcnemar_table",
-    "summary_table", "city_table", "calibration_table", "infer_kinds",
+    "summary_table", "city_table", "calibration_table", "infer_kinds", "run_kind",
     "plot_confusion_matrix", "plot_f1_bars", "plot_reliability", "FIGSIZES", "DPI", "MIN_BIN_CLIPS",
     "markdown_table", "html_table",
 ]

@@ -39,7 +39,7 @@ class Report:
     runs : dict of str to DataFrame
         The prediction frames, aligned to the same clip order.
     kinds : dict of str to str
-        ``audio``, ``video`` or ``fusion`` per run.
+        ``fusion`` or the modality of a single-modality run (``audio``, ``video``), per run.
     reference : str
         The run the differences are taken from.
     tables : dict of str to DataFrame
@@ -80,8 +80,9 @@ def build_report(runs, *, kinds=None, reference=None, city=None, synthetic=False
     ----------
     runs : mapping of str to DataFrame
         Run name to its prediction frame with ``scene_label``; all on the same clips.
-    kinds : mapping of str to {"audio", "video", "fusion"}, optional
-        Overrides the kinds inferred from run names (see the module docstring).
+    kinds : mapping of str to str, optional
+        Per run ``"fusion"`` or the modality of a single-modality run (``"audio"``, ``"video"``);
+        overrides the kinds inferred from run names (see the module docstring).
     reference : str, optional
         Run the per-class differences are computed from (default: first fusion run).
     city : Series or mapping of clip id to city, optional

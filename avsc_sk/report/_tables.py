@@ -18,10 +18,11 @@ from ..evaluation import (
     unpack_predictions,
 )
 
-__all__ = ["align_runs", "labels_of", "infer_kinds", "summary_table", "side_by_side_table", "comparison_table",
+__all__ = ["align_runs", "labels_of", "infer_kinds", "run_kind", "FUSION_KIND", "summary_table", "side_by_side_table", "comparison_table",
            "mcnemar_table", "city_table", "calibration_table", "cities_of"]
 
-KINDS = ("audio", "video", "fusion")
+#: The kind of a run that combines modalities; a single-modality run's kind is its modality (``audio``, ``video``).
+FUSION_KIND = "fusion"
 
 
 def align_runs(runs):
@@ -59,10 +60,11 @@ def labels_of(runs):
 
 
 def infer_kinds(names, kinds=None):
-    """Kind of each run: ``audio``, ``video`` (single-modality) or ``fusion``.
+    """Kind of each run: ``fusion``, or the modality of a single-modality run (``audio``, ``video``, ...).
 
-    Given ``kinds`` entries win; otherwise a run whose name starts with ``audio`` or
-    ``video`` is single-modality and any other is a fusion run.
+    Given ``kinds`` entries win (a trained run's come from its manifest, :func:`run_kind`);
+    otherwise a run whose name starts with ``audio`` or ``video`` is single-modality and any
+    other is a fusion run.
     """
     kinds = dict(kinds or {})
     out = {}
@@ -70,11 +72,30 @@ def infer_kinds(names, kinds=None):
         kind = kinds.get(name)
         if kind is None:
             low = str(name).lower()
-            kind = "audio" if low.startswith("audio") else "video" if low.startswith("video") else "fusion"
-        if kind not in KINDS:
-            raise DataError(f"kind {kind!r} of run {name!r} is unknown; expected one of {', '.join(KINDS)}")
+            kind = "audio" if low.startswith("audio") else "video" if low.startswith("video") else FUSION_KIND
+        if not isinstance(kind, str) or not kind.strip():
+            raise DataError(f"kind {kind!r} of run {name!r} is not a name; expected {FUSION_KIND!r} or the "
+                            "modality of a single-modality run (e.g. 'audio')")
         out[name] = kind
     return out
+
+
+def run_kind(manifest):
+    """The kind of a trained run, from its ``manifest.json``: the modality it alone uses, else ``fusion``.
+
+    A run of ``fusion = "auto"`` is of the kind the search chose (``selection.fusion``); a run
+    trained on one modality only is single-modality whatever its mode. ``None`` when the
+    manifest records no fusion mode or modalities (then the caller falls back on the run's name).
+    """
+    fusion = manifest.get("fusion")
+    if fusion == "auto":
+        fusion = (manifest.get("selection") or {}).get("fusion")
+    modalities = [str(m[0]) for m in manifest.get("modalities") or [] if isinstance(m, (list, tuple)) and m]
+    if not isinstance(fusion, str) or not fusion or not modalities:
+        return None
+    if fusion in modalities:
+        return fusion
+    return modalities[0] if len(modalities) == 1 else FUSION_KIND
 
 
 def summary_table(runs, kinds, *, n_boot=1000, seed=0, alpha=0.05, n_bins=15):

@@ -1,21 +1,23 @@
-"""Train every fusion mode on one split, score each on another: the study's comparison in one call."""
+"""Train every fusion mode on one split, score each on another: the study's comparison in one call.
+
+Built on the estimators' public API only: the per-modality pipelines are fitted once and shared,
+late and weighted fusion assembled from them with ``from_members``.
+"""
 
 import time
 
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
+from sklearn.base import clone
 from sklearn.metrics import f1_score
 
 from ..errors import ConfigError, DataError
-from ..heads import fit_with_groups
-from ._base import fit_member, fold_proba, grouped_splits
-from ._early import make_modality_pipeline, make_pooler
-from ._late import LateFusionClassifier
-from ._registry import FUSION_MODES, make_estimator
-from ._weighted import WeightedFusionClassifier
+from ..evaluation import balanced_accuracy, bootstrap_ci, mcnemar, unpack_predictions
+from ..fusion import FUSION_MODES, fit_member, fold_proba, grouped_splits, make_estimator
+from ..heads import class_weight_params, fit_with_groups
 
-__all__ = ["compare_fusions", "format_compare"]
+__all__ = ["COMPARE_COLUMNS", "compare_fusions", "format_compare"]
 
 #: Columns of the table :func:`compare_fusions` returns, in order.
 COMPARE_COLUMNS = ("mode", "accuracy", "accuracy_low", "accuracy_high", "balanced_accuracy", "log_loss",
@@ -23,14 +25,7 @@ COMPARE_COLUMNS = ("mode", "accuracy", "accuracy_low", "accuracy_high", "balance
                    "macro_f1", "fit_time_s", "predict_time_s", "vs", "mcnemar_p", "n_missing")
 
 
-def _stats():
-    # The evaluation package owns the statistics; import lazily so fusion does not depend on it at import.
-    from ..evaluation import balanced_accuracy, bootstrap_ci, mcnemar, unpack_predictions
-    return bootstrap_ci, mcnemar, balanced_accuracy, unpack_predictions
-
-
 def _scores(y, P, classes, n_boot, seed):
-    bootstrap_ci, _, balanced_accuracy, unpack_predictions = _stats()
     # The run's classes are the columns; a label training lacked scores probability 0 (the caller warns
     # of it). log_loss: exact, from the float probabilities; log_loss_ref3: the reference scoring's
     # (probabilities rounded as prediction.csv prints them, sklearn's old clipping).
@@ -56,8 +51,9 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     The per-modality pipelines are trained once and shared: the single-modality modes are
     the pipelines fitted on all of ``train``, and late and weighted fusion are assembled
     from those same fitted pipelines plus their out-of-fold probabilities from one
-    location-grouped cross-validation (exactly what ``LateFusionClassifier.fit`` and
-    ``WeightedFusionClassifier.fit`` would compute, without training the pipelines again).
+    location-grouped cross-validation, through their ``from_members`` constructors (the same
+    fitted models ``LateFusionClassifier.fit`` and ``WeightedFusionClassifier.fit`` give, without
+    training the pipelines again).
 
     Parameters
     ----------
@@ -113,13 +109,18 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     if unknown:
         raise ConfigError(f"unknown mode(s) {unknown} for compare; expected some of "
                           f"{', '.join([*names, *FUSION_MODES])}")
-    _, mcnemar, _, _ = _stats()
     Xtr, ytr, yte = train.X, np.asarray(train.y), np.asarray(test.y)
+    groups = np.asarray(train.groups)  # the locations reach heads that choose their own settings
     n_missing = int(test.missing().any(axis=1).sum())
+    # Late and weighted fusion as make_estimator builds them: their pooler and per-modality
+    # pipelines are the ones every pooled mode here uses.
+    pooled = {mode: _with_class_weight(make_estimator(mode, train, model=model, random_state=random_state),
+                                       class_weight).set_params(cv=cv) for mode in ("late", "weighted")}
+    templates = dict(pooled["late"].estimators)
 
     # Pool once for every mode: pooling learns nothing, and the frames are by far the largest
     # array. Each mode's fit (predict) time includes pooling the training (evaluation) clips.
-    pooler = make_pooler(train.modalities, input_stats=train.stats)
+    pooler = clone(pooled["late"].pooler)
     t0 = time.perf_counter()
     Ztr = pooler.fit_transform(Xtr)
     t_pool_fit = time.perf_counter() - t0
@@ -132,66 +133,71 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     pooled_layout = tuple((name, 1, blocks[name].stop - blocks[name].start) for name in names)
     classes = np.unique(ytr)
 
-    # Per-modality estimators: fitted once, shared by the single-modality, late and weighted modes.
-    shared = {}
+    # Per-modality pipelines: fitted once, shared by the single-modality, late and weighted modes,
+    # with the out-of-fold probabilities late and weighted fusion learn from.
     need_oof = any(f in ("late", "weighted") for f in fusions)
-    need_single = set(names) if need_oof else {f for f in fusions if f in names}
-    splits = grouped_splits(Ztr, ytr, train.groups, cv, random_state) if need_oof else None
+    members = [name for name in names if need_oof or name in fusions]
+    splits = grouped_splits(Ztr, ytr, groups, cv, random_state) if need_oof else []
     # One pool of tasks, each modality's fit on all clips and its fold fits, so that n_jobs
     # workers stay busy across modalities.
-    members = {name: (_weighted(make_modality_pipeline(model=model, random_state=random_state), class_weight),
-                      Ztr[:, blocks[name]])
-               for name in names if name in need_single}
-    k = len(splits) if need_oof else 0
-    groups = np.asarray(train.groups)  # the locations reach heads that choose their own settings
+    k = len(splits)
     tasks = [(name, fold) for name in members for fold in [None, *range(k)]]
     done = Parallel(n_jobs=n_jobs)(
-        delayed(_timed)(fit_member, name, members[name][0], members[name][1], ytr, groups=groups)
+        delayed(_timed)(fit_member, name, templates[name], Ztr[:, blocks[name]], ytr, groups=groups)
         if fold is None else
-        delayed(_timed)(fold_proba, name, members[name][0], members[name][1], ytr, *splits[fold], classes,
+        delayed(_timed)(fold_proba, name, templates[name], Ztr[:, blocks[name]], ytr, *splits[fold], classes,
                         f"internal fold {fold + 1} of {k}", k, groups)
         for name, fold in tasks)
-    for name in members:
-        shared[name] = {"oof": np.empty((len(ytr), len(classes))) if need_oof else None, "t_oof": 0.0}
+    shared = {name: {"t_oof": 0.0, "parts": []} for name in members}
     for (name, fold), (out, t) in zip(tasks, done):
         if fold is None:
             shared[name].update(fitted=out, t_fit=t)
         else:
-            shared[name]["oof"][splits[fold][1]] = out
+            shared[name]["parts"].append(out)
             shared[name]["t_oof"] += t
+    for s in shared.values():
+        parts = s.pop("parts")
+        if parts:
+            # In the members' own precision, as StackingClassifier collects them.
+            s["oof"] = np.empty((len(ytr), len(classes)), dtype=np.result_type(*parts))
+            for (_, test_idx), part in zip(splits, parts):
+                s["oof"][test_idx] = part
 
     results, weights = {}, {}
     for mode in fusions:
         if mode in names:
-            est, t_fit = shared[mode]["fitted"], shared[mode]["t_fit"]
-            predict = lambda Z, est=est, b=blocks[mode]: est.predict_proba(Z[:, b])  # noqa: E731
-        elif mode in ("late", "weighted"):
-            parts = [(n, shared[n]["fitted"]) for n in names]
-            oofs = [shared[n]["oof"] for n in names]
-            args = (pooler, parts, [blocks[n] for n in names], oofs, ytr, Xtr.shape[1], Ztr.shape[1])
+            est, t_fit = shared[mode]["fitted"], shared[mode]["t_fit"] + t_pool_fit
             t0 = time.perf_counter()
-            if mode == "late":
-                est = LateFusionClassifier._from_members(*args, cv_splits=splits, groups=groups,
-                                                        random_state=random_state)
-            else:
-                est = WeightedFusionClassifier._from_members(*args, Z=Ztr, random_state=random_state)
+            P = est.predict_proba(Zte[:, blocks[mode]])
+            t_pred = time.perf_counter() - t0 + t_pool_pred
+        elif mode in ("late", "weighted"):
+            spec = pooled[mode]
+            extra = {"groups": groups, "cv_splits": splits} if mode == "late" else {}
+            t0 = time.perf_counter()
+            est = type(spec).from_members([(n, shared[n]["fitted"]) for n in names],
+                                          [shared[n]["oof"] for n in names], Xtr, ytr, **extra,
+                                          **spec.get_params(deep=False))
+            # What the mode costs on its own: the shared pipelines' training counts too.
+            t_fit = time.perf_counter() - t0 + sum(shared[n]["t_fit"] + shared[n]["t_oof"] for n in names) \
+                + t_pool_fit
+            if mode == "weighted":
                 weights = dict(zip(est.modality_names_, np.round(est.weights_, 3).tolist()))
-            t_fit = time.perf_counter() - t0 + sum(shared[n]["t_fit"] + shared[n]["t_oof"] for n in names)
-            predict = est._predict_pooled
+            t0 = time.perf_counter()
+            P = est.predict_proba(test.X)  # pools the evaluation clips itself
+            t_pred = time.perf_counter() - t0
         else:
             # Intermediate fusion is its own network: the head applies to the other modes only.
             head = "logreg" if mode == "intermediate" else model
             est = make_estimator(mode, pooled_layout, model=head, random_state=random_state)
             if mode != "intermediate":
-                est = _weighted(est, class_weight)
+                est = _with_class_weight(est, class_weight)
             t0 = time.perf_counter()
-            fit_with_groups(est, Ztr, ytr, train.groups)
-            t_fit = time.perf_counter() - t0
-            predict = est.predict_proba
-        t0 = time.perf_counter()
-        P = predict(Zte)
-        t_pred = time.perf_counter() - t0 + t_pool_pred
-        results[mode] = (est.classes_, P, t_fit + t_pool_fit, t_pred)
+            fit_with_groups(est, Ztr, ytr, groups)
+            t_fit = time.perf_counter() - t0 + t_pool_fit
+            t0 = time.perf_counter()
+            P = est.predict_proba(Zte)
+            t_pred = time.perf_counter() - t0 + t_pool_pred
+        results[mode] = (est.classes_, P, t_fit, t_pred)
 
     singles = [m for m in fusions if m in names]
     correct = {m: cls[np.argmax(P, axis=1)] == yte for m, (cls, P, _, _) in results.items()}
@@ -224,12 +230,10 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     return df
 
 
-def _weighted(estimator, class_weight):
+def _with_class_weight(estimator, class_weight):
     """``estimator`` with its heads' ``class_weight`` set (unchanged for ``None``)."""
     if class_weight is None:
         return estimator
-    from ..heads import class_weight_params
-
     return estimator.set_params(**class_weight_params(estimator, class_weight))
 
 
