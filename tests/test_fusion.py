@@ -77,9 +77,19 @@ def _pipes(fs):
     return [(m, make_feature_pipeline(fs.modalities, m)) for m in fs.modality_names]
 
 
+def _pinned(est, C=1.0):
+    """``est`` with every head's C given (a stacker's too): for tests of other things than the heads'
+    own choosing, which costs a grouped inner CV per head fit (tests/test_heads.py checks it)."""
+    params = est.get_params()
+    pins = {k: C for k, v in params.items() if (k == "C" or k.endswith("__C")) and v is None}
+    if "final_estimator" in params and params["final_estimator"] is None:
+        pins["final_estimator"] = LogisticRegressionHead(C=C)
+    return est.set_params(**pins)
+
+
 def test_grouped_cv_folds_never_share_a_location(split):
     train, _ = split
-    clf = make_estimator("late", train.modalities).set_params(cv=4).fit(train.X, train.y, groups=train.groups)
+    clf = _pinned(make_estimator("late", train.modalities)).set_params(cv=4).fit(train.X, train.y, groups=train.groups)
     assert len(clf.cv_splits_) == 4
     for tr, te in clf.cv_splits_:
         assert not set(train.groups[tr]) & set(train.groups[te])
@@ -87,13 +97,14 @@ def test_grouped_cv_folds_never_share_a_location(split):
     # Without groups the folds are StratifiedKFold's, which put clips of one location on both sides: the
     # leak, said once, never silently.
     with pytest.warns(SplitWarning, match="no recording locations.*optimistic") as record:
-        leaky = LateFusionClassifier(_pipes(train), cv=4).fit(train.X, train.y)
+        leaky = _pinned(LateFusionClassifier(_pipes(train), cv=4)).fit(train.X, train.y)
     assert len([w for w in record if issubclass(w.category, SplitWarning)]) == 1
     assert any(set(train.groups[tr]) & set(train.groups[te]) for tr, te in leaky.cv_splits_)
     # Asked for explicitly, the same folds come without a warning.
     with warnings.catch_warnings():
         warnings.simplefilter("error", SplitWarning)
-        chosen = LateFusionClassifier(_pipes(train), cv=4, cv_groups="none").fit(train.X, train.y, groups=train.groups)
+        chosen = _pinned(LateFusionClassifier(_pipes(train), cv=4, cv_groups="none")).fit(train.X, train.y,
+                                                                                       groups=train.groups)
     assert all(np.array_equal(a[1], b[1]) for a, b in zip(chosen.cv_splits_, leaky.cv_splits_))
 
 
@@ -183,7 +194,7 @@ def test_three_modalities_every_mode():
     fs = _data(mods=(("audio", 1.0), ("video", 0.8), ("text", 0.6)), n_loc=40)
     train, test = fs.subset(np.arange(fs.n_clips) % 5 != 0), fs.subset(np.arange(fs.n_clips) % 5 == 0)
     for mode in ("audio", "video", "text", "early", "intermediate", "late", "weighted"):
-        est = make_estimator(mode, fs.modalities)
+        est = _pinned(make_estimator(mode, fs.modalities))
         if mode == "intermediate":
             est.set_params(**SMALL_MLP)
         est.fit(train.X, train.y, **({"groups": train.groups} if mode in ("intermediate", "late", "weighted")
