@@ -13,8 +13,10 @@ from avsc_sk.fusion import IntermediateFusionClassifier, LateFusionClassifier, W
 def _pooled(cls, **params):
     # The structure make_estimator builds, on whatever width a check uses: one "modality" of
     # one frame (the checks' X is not frames), pooled once, and a modality pipeline on its block.
+    # Its heads' C is given: the checks fit it dozens of times, and the heads' own choosing is
+    # checked below (LogisticRegressionHead with Cs); here the checks are of the fusion.
     pooler = ColumnTransformer([("x", FramePooler(n_frames=1, stats=("mean", "max")), slice(0, None))])
-    return cls([("x", make_modality_pipeline())], pooler=pooler, cv=2, **params)
+    return cls([("x", make_modality_pipeline().set_params(head__C=1.0))], pooler=pooler, cv=2, **params)
 
 
 # Small and fast: the checks fit each estimator dozens of times on tiny data.
@@ -25,7 +27,7 @@ ESTIMATORS = [
     LateFusionClassifier(cv=2),
     WeightedFusionClassifier(cv=2),
     WeightedFusionClassifier(cv=2, per_class=True, blend="arithmetic"),
-    _pooled(LateFusionClassifier),
+    _pooled(LateFusionClassifier, final_estimator=LogisticRegressionHead(C=1.0)),
     _pooled(WeightedFusionClassifier),
     # The heads with their inner selection on (small grids, so the checks stay quick).
     LogisticRegressionHead(Cs=(0.01, 1.0), cv=2),

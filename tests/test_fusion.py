@@ -76,9 +76,19 @@ def _pipes(fs):
     return [(m, make_feature_pipeline(fs.modalities, m)) for m in fs.modality_names]
 
 
+def _pinned(est, C=1.0):
+    """``est`` with every head's C given (a stacker's too): for tests of other things than the heads'
+    own choosing, which costs a grouped inner CV per head fit (tests/test_heads.py checks it)."""
+    params = est.get_params()
+    pins = {k: C for k, v in params.items() if (k == "C" or k.endswith("__C")) and v is None}
+    if "final_estimator" in params and params["final_estimator"] is None:
+        pins["final_estimator"] = LogisticRegressionHead(C=C)
+    return est.set_params(**pins)
+
+
 def test_grouped_cv_folds_never_share_a_location(split):
     train, _ = split
-    clf = make_estimator("late", train.modalities).set_params(cv=4).fit(train.X, train.y, groups=train.groups)
+    clf = _pinned(make_estimator("late", train.modalities)).set_params(cv=4).fit(train.X, train.y, groups=train.groups)
     assert len(clf.cv_splits_) == 4
     for tr, te in clf.cv_splits_:
         assert not set(train.groups[tr]) & set(train.groups[te])
@@ -86,13 +96,14 @@ def test_grouped_cv_folds_never_share_a_location(split):
     # Without groups the folds are StratifiedKFold's, which put clips of one location on both sides: the
     # leak, said once, never silently.
     with pytest.warns(SplitWarning, match="no recording locations.*optimistic") as record:
-        leaky = LateFusionClassifier(_pipes(train), cv=4).fit(train.X, train.y)
+        leaky = _pinned(LateFusionClassifier(_pipes(train), cv=4)).fit(train.X, train.y)
     assert len([w for w in record if issubclass(w.category, SplitWarning)]) == 1
     assert any(set(train.groups[tr]) & set(train.groups[te]) for tr, te in leaky.cv_splits_)
     # Asked for explicitly, the same folds come without a warning.
     with warnings.catch_warnings():
         warnings.simplefilter("error", SplitWarning)
-        chosen = LateFusionClassifier(_pipes(train), cv=4, cv_groups="none").fit(train.X, train.y, groups=train.groups)
+        chosen = _pinned(LateFusionClassifier(_pipes(train), cv=4, cv_groups="none")).fit(train.X, train.y,
+                                                                                       groups=train.groups)
     assert all(np.array_equal(a[1], b[1]) for a, b in zip(chosen.cv_splits_, leaky.cv_splits_))
 
 
@@ -100,7 +111,7 @@ def test_late_and_weighted_beat_single_modalities(split):
     train, test = split
     acc = {}
     for mode in ("audio", "video", "late", "weighted"):
-        est = make_estimator(mode, train.modalities)
+        est = _pinned(make_estimator(mode, train.modalities))
         est.fit(train.X, train.y, **({"groups": train.groups} if mode in ("late", "weighted") else {}))
         acc[mode] = np.mean(est.predict(test.X) == test.y)
     assert acc["late"] > max(acc["audio"], acc["video"])
@@ -109,11 +120,11 @@ def test_late_and_weighted_beat_single_modalities(split):
 
 def test_weight_learning_ignores_a_noise_modality():
     fs = _data(mods=(("audio", 1.2), ("noise", 0.0)))
-    clf = WeightedFusionClassifier(_pipes(fs), cv=4).fit(fs.X, fs.y, groups=fs.groups)
+    clf = _pinned(WeightedFusionClassifier(_pipes(fs), cv=4)).fit(fs.X, fs.y, groups=fs.groups)
     assert clf.modality_names_ == ["audio", "noise"]
     assert clf.weights_.shape == (2,) and np.isclose(clf.weights_.sum(), 1.0)
     assert clf.weights_[1] < 0.05
-    arith = WeightedFusionClassifier(_pipes(fs), blend="arithmetic", cv=4).fit(fs.X, fs.y, groups=fs.groups)
+    arith = _pinned(WeightedFusionClassifier(_pipes(fs), blend="arithmetic", cv=4)).fit(fs.X, fs.y, groups=fs.groups)
     assert arith.weights_[1] < 0.05 and arith.temperature_ == 1.0
 
 
@@ -121,12 +132,13 @@ def test_per_class_weights_follow_the_informative_modality():
     # audio knows the first five scenes, video the last five.
     strong, weak = [1.5] * 5 + [0.0] * 5, [0.0] * 5 + [1.5] * 5
     fs = _data(class_strength={"audio": strong, "video": weak}, mods=(("audio", 1.0), ("video", 1.0)))
-    clf = WeightedFusionClassifier(_pipes(fs), per_class=True, reg=0.01, cv=4).fit(fs.X, fs.y, groups=fs.groups)
+    clf = _pinned(WeightedFusionClassifier(_pipes(fs), per_class=True, reg=0.01, cv=4)).fit(fs.X, fs.y, groups=fs.groups)
     W = clf.class_weights_
     assert W.shape == (10, 2) and np.allclose(W.sum(axis=1), 1.0)
     assert W[:5, 0].mean() > W[5:, 0].mean() + 0.2
     # A strong pull gives back the global weights.
-    tight = WeightedFusionClassifier(_pipes(fs), per_class=True, reg=1e4, cv=4).fit(fs.X, fs.y, groups=fs.groups)
+    tight = _pinned(WeightedFusionClassifier(_pipes(fs), per_class=True, reg=1e4, cv=4)).fit(fs.X, fs.y,
+                                                                                          groups=fs.groups)
     assert np.allclose(tight.class_weights_, tight.weights_[None, :], atol=0.02)
 
 
@@ -182,7 +194,7 @@ def test_three_modalities_every_mode():
     fs = _data(mods=(("audio", 1.0), ("video", 0.8), ("text", 0.6)), n_loc=40)
     train, test = fs.subset(np.arange(fs.n_clips) % 5 != 0), fs.subset(np.arange(fs.n_clips) % 5 == 0)
     for mode in ("audio", "video", "text", "early", "intermediate", "late", "weighted"):
-        est = make_estimator(mode, fs.modalities)
+        est = _pinned(make_estimator(mode, fs.modalities))
         if mode == "intermediate":
             est.set_params(**SMALL_MLP)
         est.fit(train.X, train.y, **({"groups": train.groups} if mode in ("intermediate", "late", "weighted")
@@ -198,7 +210,7 @@ def test_three_modalities_every_mode():
 @pytest.mark.parametrize("mode", ["early", "intermediate", "late", "weighted"])
 def test_missing_modality_still_predicts(split, mode):
     train, test = split
-    est = make_estimator(mode, train.modalities)
+    est = _pinned(make_estimator(mode, train.modalities))
     if mode == "intermediate":
         est.set_params(**SMALL_MLP)
     est.fit(train.X, train.y, **({} if mode == "early" else {"groups": train.groups}))
@@ -248,7 +260,7 @@ def test_intermediate_batch_size_one_is_refused_and_two_trains_every_epoch(split
 @pytest.mark.parametrize("mode", ["intermediate", "late", "weighted"])
 def test_save_load_roundtrip(split, mode, tmp_path):
     train, test = split
-    est = make_estimator(mode, train.modalities)
+    est = _pinned(make_estimator(mode, train.modalities))
     if mode == "intermediate":
         est.set_params(**SMALL_MLP)
     est.fit(train.X, train.y, groups=train.groups)
@@ -327,7 +339,7 @@ def test_gridsearch_tunes_one_modality_head(split):
 
 def test_pooling_params_reach_the_pooler():
     fs = _data(n_loc=30, n_frames=4)
-    est = make_estimator("late", fs.modalities).set_params(pooler__audio__stats=("mean", "std"), cv=3)
+    est = _pinned(make_estimator("late", fs.modalities)).set_params(pooler__audio__stats=("mean", "std"), cv=3)
     est.fit(fs.X, fs.y, groups=fs.groups)
     assert [(b.start, b.stop) for b in est.blocks_] == [(0, 32), (32, 48)]
     assert [e.n_features_in_ for e in est.estimators_] == [32, 16]
