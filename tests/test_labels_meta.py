@@ -300,9 +300,8 @@ def test_the_meta_table_and_the_npy_clip_table_are_read_by_one_reader(tmp_path):
             read(path)
 
 
-def test_every_command_on_plain_arrays_labelled_by_a_meta_table(tmp_path, capsys):
-    # The .npy layout holds only the arrays and clip ids (hash-like, not TAU's) with their splits; the labels
-    # and groups come from --meta. info and convert read the arrays; every other command names the meta's classes.
+def _plain_arrays(tmp_path):
+    """An .npy folder of hash-named clips with their splits only, and their labels and groups in labels.tsv."""
     (train, meta_train), (test, meta_test) = _pets(36, 1, "a"), _pets(15, 2, "b")
     folder = tmp_path / "emb"
     folder.mkdir()
@@ -313,6 +312,13 @@ def test_every_command_on_plain_arrays_labelled_by_a_meta_table(tmp_path, capsys
                                                                                       index=False)
     meta = tmp_path / "labels.tsv"
     pd.concat([meta_train, meta_test]).to_csv(meta, sep="\t", index=False)
+    return folder, meta
+
+
+def test_every_command_on_plain_arrays_labelled_by_a_meta_table(tmp_path, capsys):
+    # The .npy layout holds only the arrays and clip ids (hash-like, not TAU's) with their splits; the labels
+    # and groups come from --meta. info and convert read the arrays; every other command names the meta's classes.
+    folder, meta = _plain_arrays(tmp_path)
 
     assert main(["info", str(folder)]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -333,3 +339,118 @@ def test_every_command_on_plain_arrays_labelled_by_a_meta_table(tmp_path, capsys
     assert main(["predict", str(tmp_path / "run"), "--features", str(native), "--meta", str(meta),
                  "--out", str(again)]) == 0
     pd.testing.assert_frame_equal(pd.read_csv(again, sep="\t"), pd.read_csv(tmp_path / "prediction.csv", sep="\t"))
+
+
+def _class_rows(lines):
+    """``{class: {split: (clips, groups)}}`` from the class table ``avsc-sk info`` prints."""
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("classes: "))
+    splits = lines[start + 1].split()[1:]
+    rows = {}
+    for ln in lines[start + 2:]:
+        name, *cells = ln.split()
+        counts = [int(c) for c in cells if c != "/"]
+        rows[name] = {s: (counts[2 * i], counts[2 * i + 1]) for i, s in enumerate(splits)}
+    return rows
+
+
+def _expected(table, split_of):
+    """The same counts, computed from the meta table itself: clips and distinct groups per class and split."""
+    table = table.assign(split=split_of)
+    counts = table.groupby(["label", "split"])["group"].agg(["size", "nunique"])
+    return {c: {s: (int(n), int(g)) for (c2, s), (n, g) in counts.iterrows() if c2 == c} for c in PETS}
+
+
+def test_info_takes_labels_and_groups_from_a_meta_table(tmp_path, capsys):
+    folder, meta = _plain_arrays(tmp_path)
+    assert main(["info", str(folder), "--meta", str(meta)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert f"meta: {meta}" in lines and "modalities: audio 3x5, video 3x5" in lines
+    table = pd.read_csv(meta, sep="\t")
+    n_sites = table["group"].nunique()
+    assert "split train: 36 clips, %d groups, labelled" % n_sites in lines
+    assert "split test: 15 clips, %d groups, labelled" % n_sites in lines
+    assert "classes: 3 (clips / groups per split)" in lines
+    split_of = np.where(table["clip_id"].str.startswith("a"), "train", "test")
+    rows = _class_rows(lines)
+    assert rows == _expected(table, split_of)
+    assert sum(r["train"][0] for r in rows.values()) == 36 and all(r["test"][1] >= 1 for r in rows.values())
+
+
+def test_info_with_a_meta_split_column_shows_the_tables_splits(tmp_path, capsys):
+    # The table moves the last 9 training clips to val: info shows train, val and test as fit would read them.
+    folder, meta = _plain_arrays(tmp_path)
+    table = pd.read_csv(meta, sep="\t")
+    split_of = np.where(table["clip_id"].str.startswith("a"), "train", "test")
+    split_of[27:36] = "val"
+    table.assign(split=split_of).to_csv(tmp_path / "split.csv", index=False)
+    assert main(["info", str(folder), "--meta", str(tmp_path / "split.csv")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    said = [ln.split(":")[0] for ln in lines if ln.startswith("split ")]
+    assert said == ["split train", "split val", "split test"]
+    assert any(ln.startswith("split val: 9 clips, ") for ln in lines), lines
+    assert _class_rows(lines) == _expected(table, split_of)
+    header = lines[next(i for i, ln in enumerate(lines) if ln.startswith("classes: ")) + 1].split()
+    assert header == ["class", "train", "val", "test"]
+
+
+def test_convert_with_a_meta_table_writes_its_labels_and_groups(tmp_path, capsys):
+    folder, meta = _plain_arrays(tmp_path)
+    native = tmp_path / "native.h5"
+    assert main(["convert", str(folder), "--meta", str(meta), "--out", str(native)]) == 0
+    assert "train 36 clips, test 15 clips" in capsys.readouterr().out
+    table = read_meta(meta)
+    for split in ("train", "test"):
+        stored = read_features(native, split)
+        rows = table.loc[list(stored.clip_ids)]
+        assert stored.y.tolist() == rows["label"].tolist()
+        assert stored.location.tolist() == rows["group"].tolist()
+        assert stored.city.tolist() == rows["group"].tolist()  # no dash in the group: the city is all of it
+
+    # info on the converted file alone says what info on the arrays with the table says.
+    assert main(["info", str(native)]) == 0
+    alone = capsys.readouterr().out.splitlines()
+    assert main(["info", str(folder), "--meta", str(meta)]) == 0
+    with_meta = capsys.readouterr().out.splitlines()
+    assert _class_rows(alone) == _class_rows(with_meta)
+    assert [ln for ln in alone if ln.startswith("split ")] == [ln for ln in with_meta if ln.startswith("split ")]
+
+    # fit and predict on the converted file need no --meta, and give what the arrays with the table give.
+    preds = []
+    for name, extra in (("native", []), ("arrays", ["--meta", str(meta)])):
+        features = native if name == "native" else folder
+        run, pred = tmp_path / f"run-{name}", tmp_path / f"pred-{name}.csv"
+        assert main(["fit", "--features", str(features), "--fusion", "early", "--split", "train",
+                     "--set", "params.head__C=1.0", *extra, "--out", str(run)]) == 0
+        assert json.loads((run / "manifest.json").read_text())["classes"] == list(PETS)
+        assert main(["predict", str(run), "--features", str(features), *extra, "--out", str(pred)]) == 0
+        assert _header(pred) == ["aid", "scene_pred", "scene_label", *PETS]
+        preds.append(pd.read_csv(pred, sep="\t"))
+    capsys.readouterr()
+    assert set(preds[0]["scene_label"]) == set(PETS) and len(preds[0]) == 15
+    pd.testing.assert_frame_equal(preds[0], preds[1])
+
+
+@pytest.mark.parametrize("command", ["info", "convert"])
+def test_info_and_convert_refuse_a_meta_table_missing_clips_as_fit_does(tmp_path, capsys, command):
+    folder, meta = _plain_arrays(tmp_path)
+    short = tmp_path / "short.csv"
+    pd.read_csv(meta, sep="\t").iloc[1:].to_csv(short, index=False)
+    assert main(["fit", "--features", str(folder), "--split", "train", "--meta", str(short),
+                 "--out", str(tmp_path / "run")]) == 2
+    expected = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("avsc-sk: error: ")]
+    assert len(expected) == 1
+    assert re.fullmatch(r"avsc-sk: error: \S*short\.csv has no row for 1 of the 36 clips .*'a0000'.*", expected[0])
+    argv = {"info": ["info", str(folder)], "convert": ["convert", str(folder), "--out", str(tmp_path / "x.h5")]}
+    assert main([*argv[command], "--meta", str(short)]) == 2
+    assert [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("avsc-sk: error: ")] == expected
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_convert_refuses_a_meta_split_the_native_format_cannot_store(tmp_path, capsys):
+    folder, meta = _plain_arrays(tmp_path)
+    table = pd.read_csv(meta, sep="\t")
+    table.assign(split="dev").to_csv(tmp_path / "dev.csv", index=False)
+    assert main(["convert", str(folder), "--meta", str(tmp_path / "dev.csv"), "--out", str(tmp_path / "x.h5")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and re.search(r"dev\.csv names split\(s\) 'dev'.*only train, val and test", err), err
+    assert not (tmp_path / "x.h5").exists()

@@ -1,5 +1,7 @@
 """``avsc-sk convert``: layout-A/B, plain-array (.npy/.npz) or native features to one native avsc-sk HDF5 file."""
 
+from pathlib import Path
+
 __all__ = ["add_parser", "run", "summary_line"]
 
 
@@ -12,6 +14,9 @@ def add_parser(subparsers):
     )
     parser.add_argument("src", metavar="SRC", help="a layout-A or layout-B root, a folder of <modality>.npy files "
                                                     "with clips.csv, an .npz file, or a native .h5 file")
+    parser.add_argument("--meta", type=Path, default=None, metavar="CLIPS_CSV",
+                        help="clip metadata table: clip_id, label[, group, city, split] (tab or comma); its labels, "
+                             "groups, cities and splits are written into DST.h5, which then needs no --meta")
     parser.add_argument("--out", required=True, metavar="DST.h5", help="the native file to write")
     parser.add_argument("--max-frames", type=int, default=96, metavar="N",
                         help="frames kept per clip (default 96; 0 keeps every frame)")
@@ -37,6 +42,6 @@ def run(args):
     from ..data import convert_features
 
     max_frames = None if args.max_frames == 0 else args.max_frames
-    result = convert_features(args.src, args.out, force=args.force, max_frames=max_frames)
+    result = convert_features(args.src, args.out, force=args.force, max_frames=max_frames, meta=args.meta)
     print(summary_line(result))
     return 0

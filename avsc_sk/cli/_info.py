@@ -1,5 +1,7 @@
 """``avsc-sk info``: what a feature path holds (layout, splits, modalities, classes), read from its metadata."""
 
+from pathlib import Path
+
 __all__ = ["add_parser", "run", "format_summary"]
 
 
@@ -13,6 +15,9 @@ def add_parser(subparsers):
     )
     parser.add_argument("features", metavar="FEATURES",
                         help="native .h5 file, layout-A or layout-B root, or a .npy folder / .npz file")
+    parser.add_argument("--meta", type=Path, default=None, metavar="CLIPS_CSV",
+                        help="clip metadata table: clip_id, label[, group, city, split] (tab or comma); its labels, "
+                             "groups and splits replace the features' own, as in fit")
     parser.add_argument("--max-frames", type=int, default=96, metavar="K",
                         help="frames kept per clip, as fit would keep them (default: 96; 0 keeps every frame)")
     parser.set_defaults(func=run)
@@ -23,6 +28,8 @@ def format_summary(summary):
     """The lines ``avsc-sk info`` prints for :func:`avsc_sk.data.summarize_features`'s result."""
     lines = [f"features: {summary.path} (layout {summary.layout})",
              f"synthetic: {'yes' if summary.synthetic else 'no'}"]
+    if summary.meta is not None:
+        lines.insert(1, f"meta: {summary.meta}")
     mods = {s: b.modalities for s, b in summary.splits.items()}
     if len(set(mods.values())) == 1:
         lines.append(f"modalities: {_modalities(next(iter(mods.values())))}")
@@ -53,7 +60,8 @@ def run(args):
     from ..data import summarize_features
     from ._common import synthetic_banner
 
-    summary = summarize_features(args.features, max_frames=None if args.max_frames == 0 else args.max_frames)
+    summary = summarize_features(args.features, max_frames=None if args.max_frames == 0 else args.max_frames,
+                                 meta=args.meta)
     banner = synthetic_banner(summary.synthetic)
     if banner:
         print(banner)

@@ -4,6 +4,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from .._io import atomic_dir, atomic_path, check_output
 from ..errors import ConfigError, DataError
@@ -11,6 +12,7 @@ from ._detect import NATIVE_FILE, SPLITS, canonical_split, detect_layout, parse_
 from ._featureset import FeatureSet, value_digest
 from ._layout_a import plan_a, splits_a, write_a
 from ._layout_b import plan_b, splits_b, write_b
+from ._meta import apply_meta, meta_splits, read_meta
 from ._native import plan_native, splits_native, write_native
 from ._npy import plan_npy, splits_npy
 from ._pool import check_stat_names, missing_rows, pool_frames
@@ -275,7 +277,7 @@ def write_features(path, featuresets, *, layout="native", force=False):
     return Path(path)
 
 
-def convert_features(src, dst, *, force=False, max_frames=96):
+def convert_features(src, dst, *, force=False, max_frames=96, meta=None):
     """Read every split of ``src`` (any layout) and write them to one native file ``dst``.
 
     Splits are read and written one at a time, so memory holds one split. Clips lacking a
@@ -291,12 +293,23 @@ def convert_features(src, dst, *, force=False, max_frames=96):
         Replace an existing ``dst``.
     max_frames : int or None, default=96
         Frames kept per clip.
+    meta : str, path-like or DataFrame, optional
+        A meta table (see :func:`read_meta`) whose labels, groups, cities and splits are
+        written instead of ``src``'s, as the commands taking ``--meta`` apply them; the file
+        written then needs no table. A split the table names but ``src`` lacks is read from all
+        of ``src``'s splits at once.
 
     Returns
     -------
     sklearn.utils.Bunch
         ``path`` (the file written), ``splits`` (split -> number of clips), ``modalities``
         (split -> tuple of (name, n_frames, dim)) and ``synthetic``.
+
+    Raises
+    ------
+    DataError
+        Also when ``meta`` has no row for a clip of ``src``, or names a split other than
+        train, val and test (the native format stores only those).
     """
     from sklearn.utils import Bunch
 
@@ -306,10 +319,17 @@ def convert_features(src, dst, *, force=False, max_frames=96):
     splits = list_splits(src)
     if not splits:
         raise DataError(f"{src} holds no train, val or test split; nothing to convert")
+    table = None if meta is None else meta if isinstance(meta, pd.DataFrame) else read_meta(meta)
+    pairs = [(s, s) for s in splits] if table is None else meta_splits(table, splits)
+    wrong = [s for s, _ in pairs if s not in SPLITS]
+    if wrong:
+        raise DataError(f"{table.attrs.get('source', 'the meta table')} names split(s) {', '.join(map(repr, wrong))}, "
+                        "but a native file stores only train, val and test; rename them in its split column")
 
     def items():
-        for s in splits:
-            yield s, read_features(src, s, max_frames=max_frames, allow_missing_modality=True)
+        for s, read in pairs:
+            data = read_features(src, read, max_frames=max_frames, allow_missing_modality=True)
+            yield s, data if table is None else apply_meta(data, table, split=s)
 
     with atomic_path(target, force=force, suffix=".h5") as tmp:
         written = write_native(tmp, items(), created_by=_created_by())

@@ -124,3 +124,31 @@ def apply_meta(data, meta, *, split=None):
                      data.split if split is None else split, data.source, data.synthetic, data.stats)
     out._digest = data._digest
     return out if keep.all() else out.subset(np.flatnonzero(keep))
+
+
+def meta_splits(meta, present):
+    """The splits a meta table gives the features, each with the stored splits its clips are read from.
+
+    As commands read a split with ``--meta`` (:func:`avsc_sk._load.load_split`): with a
+    ``split`` column the table names the splits, and one the features also store is read from
+    there, any other from all of them; without one the splits are the stored ones.
+
+    Parameters
+    ----------
+    meta : DataFrame
+        A meta table (see :func:`read_meta`).
+    present : list of str
+        The splits the features store.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(split, read)`` pairs, train, val and test first: pass ``read`` to
+        :func:`~avsc_sk.data.read_features` and ``split`` to :func:`apply_meta`.
+    """
+    if "split" not in meta.columns:
+        return [(s, s) for s in present]
+    from ._detect import SPLITS
+
+    names = sorted(set(meta["split"]), key=lambda s: (SPLITS.index(s) if s in SPLITS else len(SPLITS), s))
+    return [(s, s if s in present else "+".join(present)) for s in names]
