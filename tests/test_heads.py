@@ -168,3 +168,14 @@ def test_a_head_that_cannot_choose_says_so():
     with pytest.warns(SplitWarning, match="could not choose its hyper-parameters"):
         head = LogisticRegressionHead().fit(X, y, groups=np.arange(9))
     assert head.C_ == min(head.Cs)
+
+
+def test_logreg_inner_folds_in_parallel_choose_the_same():
+    # The folds walk the C path together (one stopping rule on the mean loss), whether in one process or two.
+    X, y, g = _data(n=300)
+    one = LogisticRegressionHead().fit(X, y, groups=g)
+    two = LogisticRegressionHead(n_jobs=2).fit(X, y, groups=g)
+    assert one.C_ == two.C_ and one.cv_scores_ == two.cv_scores_
+    np.testing.assert_allclose(one.predict_proba(X), two.predict_proba(X))
+    best = list(one.cv_scores_).index(one.C_)
+    assert len(one.cv_scores_) == min(len(one.Cs), best + 1 + one.patience)

@@ -12,18 +12,24 @@ import math
 __all__ = ["afford", "estimate_fit_seconds", "halving_schedule"]
 
 # Per head: seconds to fit on 1,000 pooled clips of 512 dimensions and predict 250, the power of
-# the number of clips that part grows with, and a part that does not grow with the clips. Measured
-# with make_estimator on the built-in data's shape (10 classes, 10 frames), one BLAS thread, at
-# 1,000 and 3,000 clips on the reference machine under load (figures about what it does unloaded
-# on fold1: a full `fit --fusion auto` search measured 3.1x its estimate at a load average of 9).
-# LightGBM's 300 rounds x 10 classes of trees cost about 4 s however few the clips (5 fits on 400
-# clips took 136 s at that load). logreg chooses its C by an inner grouped CV since: about 10x its
-# fixed-C cost (audio, 5 folds of 2,882 clips: 24.3 s against 2.5 s at the same load); the other
-# heads' figures are from before they chose their own hyper-parameters.
-_HEAD_SECONDS = {"logreg": (2.5, 0.8, 0.0), "linsvm": (3.2, 1.4, 0.0), "svm": (2.4, 1.7, 0.0),
-                 "lgbm": (6.0, 1.0, 4.0), "knn": (0.18, 2.0, 0.0), "mlp": (1.4, 1.0, 0.0)}
-# Every head fit costs at least this much (validation, set-up), however few the clips.
-_FIT_OVERHEAD = 0.05
+# the number of clips that part grows with, and a part that does not grow with the clips. Each
+# head chooses its own hyper-parameters by an inner grouped CV, which these figures include.
+# Measured as CPU seconds of make_estimator("audio", model=...) fit + predict on the built-in data's
+# shape (10 classes, pooled means of 512 dims; /tmp/cost-*/budget.py on synthetic fold1 subsets),
+# on the reference machine at a load average of 4-7, where the wall clock was 4-5x the CPU time:
+# logreg 2.26 s at 1,000 clips and 3.80 s at 2,500 (power 0.56), knn 3.09 s and 4.73 s (0.45),
+# svm 8.4 s, linsvm 8.1 s, lgbm 25.6 s and mlp 245.7 s (5 alphas x 3 folds of up to 200 epochs,
+# two BLAS threads) at 1,000 clips. The powers of svm, linsvm and
+# lgbm are from before they chose their own parameters (single fits at 1,000 and 3,000 clips), and
+# lgbm's split between the parts that grow and that do not is as then (scaled to 25.6 s). At
+# fold1 size the logreg figures give 14 s for early fusion (measured 14.5 s CPU) and 78 s for late
+# fusion (measured 88.6 s).
+_HEAD_SECONDS = {"logreg": (2.1, 0.56, 0.0), "linsvm": (7.9, 1.4, 0.0), "svm": (8.2, 1.7, 0.0),
+                 "lgbm": (15.2, 1.0, 10.2), "knn": (2.9, 0.45, 0.0), "mlp": (245.0, 1.0, 0.0)}
+# Every head fit costs at least this much, however few the clips: its inner CV is tens of small
+# fits (logreg: 0.67-0.89 s CPU on wine's 90 clips of 7 dimensions, 0.9 s on digits' 900 of 32,
+# where the figures above give 0.05-0.2 s).
+_FIT_OVERHEAD = 0.7
 # The intermediate network on 1,000 clips of 1,024 pooled dimensions (early stopping: a typical run),
 # and at least this much on any clips (up to 100 epochs of small batches).
 _NETWORK_SECONDS = 3.0
