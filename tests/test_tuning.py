@@ -227,6 +227,7 @@ def test_an_unreachable_scheduler_is_the_same_one_line_error_for_tune_and_extrac
     assert tune_err[0].endswith("check the address (tcp://HOST:8786) and that the scheduler is running, "
                                 "or use --scheduler local")
     assert not (tmp_path / "tuned").exists()
+    assert not (tmp_path / "f.h5").exists()  # extract connects before it creates its output
 
 
 def test_dask_local_cluster_gives_the_same_ranking(tmp_path, feature_file, capsys):

@@ -116,10 +116,6 @@ def extract_features(out, audio_dir=None, video_dir=None, *, meta=None, lists=()
     -------
     ExtractionSummary
     """
-    from joblib import Parallel, delayed, parallel_config
-
-    from .. import __version__
-
     if not hop > 0:
         raise ConfigError(f"--hop {hop} must be positive (seconds per feature frame)")
     if hop < 0.05:
@@ -151,6 +147,31 @@ def extract_features(out, audio_dir=None, video_dir=None, *, meta=None, lists=()
         "video": {"image_rate": image_rate, "work_size": list(WORK_SIZE)},
     }
     summary = ExtractionSummary(out=Path(out), n_planned=len(jobs) + len(problems))
+    client = cluster = None
+    if backend == "dask":
+        # Connect before the writer creates the output: an unreachable scheduler leaves no file behind.
+        client, cluster = dask_client(scheduler, n_workers=n_jobs if n_jobs and n_jobs > 0 else None)
+    try:
+        n_todo = _extract(out, jobs, problems, modalities, settings, summary, client, n_frames, hop, image_rate,
+                          n_jobs, chunk_size, force, progress)
+    finally:
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    summary.seconds = time.perf_counter() - t0
+    if progress is not None:
+        progress.update(n_todo + len(problems), len(summary.skipped), final=True)
+    return summary
+
+
+def _extract(out, jobs, problems, modalities, settings, summary, client, n_frames, hop, image_rate, n_jobs,
+             chunk_size, force, progress):
+    """Write every clip still to do into ``out``, filling ``summary``; return how many were to do."""
+    from joblib import Parallel, delayed, parallel_config
+
+    from .. import __version__
+
     with FeatureWriter(out, modalities, settings, f"avsc-sk {__version__}", force=force) as writer:
         done = writer.done_ids()
         todo = [j for j in jobs if j.clip_id not in done]
@@ -196,21 +217,12 @@ def extract_features(out, audio_dir=None, video_dir=None, *, meta=None, lists=()
         tasks = (delayed(extract_clip)(j, n_frames, hop, image_rate) for j in todo)
         if not todo:
             pass
-        elif backend == "dask":
-            client, cluster = dask_client(scheduler, n_workers=n_jobs if n_jobs and n_jobs > 0 else None)
-            try:
-                with parallel_config(backend="dask"):
-                    consume(Parallel(return_as="generator")(tasks))
-            finally:
-                client.close()
-                if cluster is not None:
-                    cluster.close()
+        elif client is not None:
+            with parallel_config(backend="dask"):
+                consume(Parallel(return_as="generator")(tasks))
         elif n_jobs == 1:
             consume(extract_clip(j, n_frames, hop, image_rate) for j in todo)
         else:
             # Each worker decodes single-threaded; BLAS threads are capped by loky per worker.
             consume(Parallel(n_jobs=n_jobs, return_as="generator", batch_size=1)(tasks))
-    summary.seconds = time.perf_counter() - t0
-    if progress is not None:
-        progress.update(len(todo) + len(problems), len(summary.skipped), final=True)
-    return summary
+    return len(todo)
