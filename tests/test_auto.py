@@ -3,6 +3,7 @@
 import json
 import math
 import types
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -110,6 +111,17 @@ def test_late_fusion_gets_the_training_folds_groups(data, monkeypatch):
     for n, g in seen[:3]:
         assert g is not None and n < len(y) and set(g) < set(groups)
         assert n == int(np.isin(groups, g).sum())  # exactly the training fold's clips and their locations
+
+
+def test_the_heads_of_pipeline_candidates_choose_on_the_locations(data):
+    # A Pipeline's fit takes no `groups`: they must still reach its head, in every fold and in the refit.
+    from avsc_sk.heads import UngroupedWarning
+
+    X, y, groups = data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UngroupedWarning)
+        auto = AutoFusionClassifier(MODS, fusions=("audio", "early"), models="logreg", cv=3).fit(X, y, groups)
+    assert auto.best_fusion_ in ("audio", "early")
 
 
 def test_cv_groups_reaches_every_candidate(data):

@@ -1,6 +1,5 @@
 """Automatic selection of the fusion mode and head by location-grouped cross-validated log loss."""
 
-import inspect
 import math
 import numbers
 import sys
@@ -15,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import AvscError, ConfigError
 from ..fusion import FUSION_MODES, make_estimator, modality_columns
-from ..heads import HEADS
+from ..heads import HEADS, fit_with_groups
 from ..model_selection import check_cv_groups, check_cv_splits, set_cv_groups
 from ._budget import afford, estimate_fit_seconds, halving_schedule
 
@@ -45,17 +44,13 @@ def _names(value, auto, what):
 
 def _fold_scores(estimator, X, y, groups, train, test, classes):
     """Fit a candidate on one fold's training clips; its log loss and accuracy on the held-out ones."""
-    kwargs = {"groups": groups[train]} if groups is not None and _takes_groups(estimator) else {}
-    estimator.fit(X[train], y[train], **kwargs)
+    # fit_with_groups reaches the heads inside a Pipeline too, so they choose on locations as well.
+    fit_with_groups(estimator, X[train], y[train], None if groups is None else groups[train])
     full = np.zeros((len(test), len(classes)))
     # A class absent from the fold's training clips gets probability 0, as cross_val_predict does.
     full[:, np.searchsorted(classes, estimator.classes_)] = estimator.predict_proba(X[test])
     full /= full.sum(axis=1, keepdims=True)  # float32 probabilities sum to 1 only to ~1e-7
     return log_loss(y[test], full, labels=classes), accuracy_score(y[test], classes[np.argmax(full, axis=1)])
-
-
-def _takes_groups(estimator):
-    return "groups" in inspect.signature(estimator.fit).parameters
 
 
 def _stratified_order(y, random_state):
@@ -232,8 +227,7 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
         best = self.cv_results_["rank"].index(1)
         self.best_fusion_, self.best_model_ = candidates[best]
         estimator = self._build(*candidates[best], layout)
-        kwargs = {"groups": groups} if groups is not None and _takes_groups(estimator) else {}
-        self.best_estimator_ = estimator.fit(X, y, **kwargs)
+        self.best_estimator_ = fit_with_groups(estimator, X, y, groups)
         return self
 
     def _search(self, X, y, groups, candidates, layout, min_clips):
