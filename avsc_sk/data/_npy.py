@@ -70,6 +70,15 @@ class _Rows:
     wanted run of rows and reads at most ``_PIECE_BYTES`` at a time.
     """
 
+    @contextlib.contextmanager
+    def _holding(self, fp):
+        """Read from the open ``fp`` for the duration, from row 0."""
+        self._fp, self._pos = fp, 0
+        try:
+            yield
+        finally:
+            self._fp = None
+
     def __init__(self, path, name, header):
         self.path, self.name = path, name
         self.shape, fortran, self.dtype = header
@@ -128,12 +137,8 @@ class _FileRows(_Rows):
 
     @contextlib.contextmanager
     def open(self):
-        with open(self.path, "rb") as fp:
-            self._fp, self._pos = fp, 0
-            try:
-                yield
-            finally:
-                self._fp = None
+        with open(self.path, "rb") as fp, self._holding(fp):
+            yield
 
     def _skip_to(self, row):
         self._pos = row
@@ -156,11 +161,8 @@ class _ZipRows(_Rows):
     def open(self):
         with zipfile.ZipFile(self.path) as zf, zf.open(f"{self.name}.npy") as fp:
             _header(fp, self.path, self.name)
-            self._fp, self._pos = fp, 0
-            try:
+            with self._holding(fp):
                 yield
-            finally:
-                self._fp = None
 
     def _skip_to(self, row):
         piece = max(1, _PIECE_BYTES // max(self._row, 1))
