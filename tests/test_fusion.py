@@ -174,6 +174,19 @@ def test_late_stacker_gets_the_locations(split):
     assert clf.stack_.final_estimator_ is clf.final_estimator_
 
 
+def test_late_fusion_diagnosis_refits_with_the_locations():
+    # Issue 18: when the stack failed, late fusion refitted its members fold by fold to name the
+    # cause, without the locations: every head then chose its C ungrouped (a raw warning per fit,
+    # 24 lines in one tune) before the original error. 2 locations per scene: each internal
+    # training part keeps one, too few for the heads' own grouped folds.
+    train = _data(n_loc=20, per_loc=3)
+    clf = make_estimator("late", train.modalities).set_params(cv=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UngroupedWarning)
+        with pytest.raises(DataError, match="2 or more locations"):
+            clf.fit(train.X, train.y, groups=train.groups)
+
+
 @pytest.mark.parametrize("cls", [LateFusionClassifier, WeightedFusionClassifier])
 def test_groups_reach_fit_through_metadata_routing(cls):
     # Three nested grouped CVs (outer, the fusion's, each head's): 12 locations per scene keep 2+

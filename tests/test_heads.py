@@ -10,7 +10,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from avsc_sk.fusion import WeightedFusionClassifier, make_estimator
-from avsc_sk.heads import (InnerCVHead, KNNHead, LGBMHead, LogisticRegressionHead, MLPHead, SVMHead,
+from avsc_sk.errors import AvscWarning
+from avsc_sk.heads import (InnerCVHead, KNNHead, LGBMHead, LogisticRegressionHead, MLPConvergenceWarning, MLPHead, SVMHead,
                            UngroupedWarning, chosen_params, fit_with_groups, make_head)
 from avsc_sk.heads._base import inner_splits
 from avsc_sk.runs import build_estimator
@@ -66,6 +67,19 @@ def test_without_groups_each_clip_is_its_own_group_with_a_warning():
     X, y, _ = _data()
     with pytest.warns(UngroupedWarning, match="no groups"):
         LogisticRegressionHead(Cs=(0.1, 1.0)).fit(X, y)
+
+
+def test_lgbm_and_mlp_heads_warn_only_in_the_house_style():
+    # Issue 18: LightGBM >= 4.7 warned of its deprecated eval_set at every early-stopped fit, and the
+    # MLP printed sklearn's ConvergenceWarning for every inner fold (192 raw lines for one late fit).
+    X, y, g = _data(n=120, n_features=6)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        LGBMHead(max_rounds=20, stopping_rounds=3, min_child_samples=5).fit(X, y, groups=g)
+        mlp = MLPHead(alphas=(1e-3, 1e-1), hidden_layer_sizes=(4,), max_iter=3).fit(X, y, groups=g)
+    assert [w.category for w in caught] == [MLPConvergenceWarning], [str(w.message) for w in caught]
+    assert "max_iter=3" in str(caught[0].message) and mlp.n_iter_ == 3
+    assert issubclass(MLPConvergenceWarning, AvscWarning) and issubclass(UngroupedWarning, AvscWarning)
 
 
 def test_groups_reach_the_head_in_a_pipeline_with_and_without_metadata_routing():

@@ -12,7 +12,7 @@ from sklearn.metrics import accuracy_score, log_loss
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..errors import AvscError, ConfigError
+from ..errors import AvscError, AvscWarning, ConfigError
 from ..fusion import FUSION_MODES, make_estimator, modality_columns
 from ..heads import HEADS, fit_with_groups
 from ..model_selection import check_cv_groups, check_cv_splits, set_cv_groups
@@ -29,7 +29,7 @@ CANDIDATE_COLUMNS = ("fusion", "model", "rank", "mean_log_loss", "std_log_loss",
 NETWORK = "network"
 
 
-class AutoSelectionWarning(UserWarning):
+class AutoSelectionWarning(AvscWarning):
     """The wall clock stopped the search before its plan was done: the choice may differ on a faster machine."""
 
 

@@ -189,7 +189,7 @@ class LateFusionClassifier(ModalityFusion):
                     fit_params = {}  # no member takes locations; the stacker has its own
                 self.stack_.fit(Z, y, **fit_params)
         except ValueError:
-            self._diagnose(estimators, Z, y)  # names the modality and fold when too few clips are the cause
+            self._diagnose(estimators, Z, y, groups)  # names the modality and fold when too few clips are the cause
             raise
         return self._fitted(final, y, Z.shape[1])
 
@@ -265,12 +265,16 @@ class LateFusionClassifier(ModalityFusion):
         self._set_fill(y)
         return self
 
-    def _diagnose(self, estimators, Z, y):
+    def _diagnose(self, estimators, Z, y, groups=None):
         """Refit member by member, fold by fold, to turn a too-few-clips failure into a precise DataError."""
+        # With the fold's locations, as the stack fitted them: without, every head would choose its
+        # hyper-parameters ungrouped (one warning per fit) and the refits would not be the failing ones.
+        groups = None if groups is None else np.asarray(groups)
         k = len(self.cv_splits_)
         for i, (train, test) in enumerate(self.cv_splits_):
             for (name, est), block in zip(estimators, self.blocks_):
-                fold_proba(name, est, Z[:, block], y, train, test, self.classes_, f"internal fold {i + 1} of {k}", k)
+                fold_proba(name, est, Z[:, block], y, train, test, self.classes_, f"internal fold {i + 1} of {k}", k,
+                           groups)
 
     def _set_fill(self, y):
         freq = (np.asarray(y)[:, None] == self.classes_[None, :]).mean(axis=0)

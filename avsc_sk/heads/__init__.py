@@ -2,7 +2,7 @@
 
 from ._base import InnerCVHead, UngroupedWarning, chosen_params, fit_with_groups, takes_groups
 from ._logreg import LogisticRegressionHead
-from ._others import KNNHead, LGBMHead, MLPHead
+from ._others import KNNHead, LGBMHead, MLPConvergenceWarning, MLPHead
 from ._registry import HEADS, class_weight_params, make_head
 from ._svm import SVMHead
 
@@ -12,6 +12,7 @@ __all__ = [
     "KNNHead",
     "LGBMHead",
     "LogisticRegressionHead",
+    "MLPConvergenceWarning",
     "MLPHead",
     "SVMHead",
     "UngroupedWarning",

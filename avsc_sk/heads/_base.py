@@ -19,7 +19,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._sklearn_private import Interval
-from ..errors import SplitWarning
+from ..errors import AvscWarning, SplitWarning
 from ..model_selection import check_cv_splits
 
 # Constraints shared by the heads (scikit-learn's parameter validation: a bad value set from a
@@ -33,8 +33,12 @@ __all__ = ["InnerCVHead", "UngroupedWarning", "chosen_params", "fit_with_groups"
            "fold_log_loss"]
 
 
-class UngroupedWarning(UserWarning):
-    """A head chose its hyper-parameters without recording locations: each clip was its own group."""
+class UngroupedWarning(AvscWarning):
+    """A head chose its hyper-parameters without recording locations: each clip was its own group.
+
+    An AvscWarning, so the CLI prints it as one ``avsc-sk: warning:`` line (once), not as
+    Python's two-line warning repeated for every fit.
+    """
 
 
 def takes_groups(estimator):

@@ -1,24 +1,43 @@
 """Nearest neighbours, LightGBM and the MLP, each choosing its capacity on grouped inner folds."""
 
+import inspect
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from lightgbm import LGBMClassifier, early_stopping
 from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 
 from .._sklearn_private import Interval, StrOptions
+from ..errors import AvscWarning
 from ._base import COUNT, FOLDS, NON_NEGATIVE, POSITIVE, InnerCVHead, aligned, fold_log_loss, inner_splits
 
-__all__ = ["KNNHead", "LGBMHead", "MLPHead"]
+__all__ = ["KNNHead", "LGBMHead", "MLPHead", "MLPConvergenceWarning"]
+
+
+class MLPConvergenceWarning(AvscWarning):
+    """The MLP head's final fit used every one of its ``max_iter`` epochs without converging."""
+
+
+def _eval_data(X, y):
+    """LightGBM's validation-set arguments: ``eval_X``/``eval_y`` since 4.7 (``eval_set`` is deprecated there)."""
+    if "eval_X" in inspect.signature(LGBMClassifier.fit).parameters:
+        return {"eval_X": X, "eval_y": y}
+    return {"eval_set": [(X, y)]}
 
 
 def _cv_log_loss(estimator, X, y, splits, classes):
     """Mean held-out log loss of ``estimator`` over ``splits``."""
     losses = []
     for train, test in splits:
-        model = clone(estimator).fit(X[train], y[train])
+        with warnings.catch_warnings():
+            # The candidates are compared at the same epoch budget (the MLP's max_iter): an inner
+            # fit stopped by it is scored as it predicts, not reported once per fold.
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = clone(estimator).fit(X[train], y[train])
         losses.append(fold_log_loss(y[test], aligned(model.predict_proba(X[test]), model.classes_, classes), classes))
     return float(np.mean(losses))
 
@@ -133,8 +152,14 @@ class MLPHead(InnerCVHead):
         else:
             self.cv_scores_ = {}
         self.alpha_ = float(alpha)
-        self.estimator_ = self._model(self.alpha_).fit(X, y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # said below, once, in the house style
+            self.estimator_ = self._model(self.alpha_).fit(X, y)
         self.n_iter_ = self.estimator_.n_iter_
+        if self.n_iter_ >= self.max_iter:
+            warnings.warn(f"the MLP head used all max_iter={self.max_iter} epochs without converging; raise its "
+                          "max_iter (e.g. params.head__max_iter) if its probabilities look under-fitted",
+                          MLPConvergenceWarning, stacklevel=3)
 
 
 class LGBMHead(InnerCVHead):
@@ -204,7 +229,7 @@ class LGBMHead(InnerCVHead):
                 train, test = splits[0]
                 if len(np.unique(y[train])) == len(self.classes_):
                     model = self._model(self.max_rounds).fit(
-                        X[train], y[train], eval_set=[(X[test], y[test])],
+                        X[train], y[train], **_eval_data(X[test], y[test]),
                         callbacks=[early_stopping(self.stopping_rounds, verbose=False)])
                     rounds = max(1, int(model.best_iteration_ or self.max_rounds))
         self.n_estimators_ = int(rounds)
