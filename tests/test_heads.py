@@ -73,6 +73,7 @@ def test_lgbm_and_mlp_heads_warn_only_in_the_house_style():
     # Issue 18: LightGBM >= 4.7 warned of its deprecated eval_set at every early-stopped fit, and the
     # MLP printed sklearn's ConvergenceWarning for every inner fold (192 raw lines for one late fit).
     X, y, g = _data(n=120, n_features=6)
+    y = np.array(["bus", "park", "tram"])[y]  # string labels, as scenes are
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         LGBMHead(max_rounds=20, stopping_rounds=3, min_child_samples=5).fit(X, y, groups=g)

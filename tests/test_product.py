@@ -36,9 +36,10 @@ N_FRAMES, DIM = 4, 8
 MODALITIES = (("audio", N_FRAMES, DIM), ("video", N_FRAMES, DIM))
 
 #: Head parameters fixed where a case is not about choosing them: the heads' inner CV would
-#: otherwise spend most of the matrix's time. A head missing here runs with its defaults.
+#: otherwise spend most of the matrix's time (LightGBM still chooses its rounds by early stopping,
+#: on few of them). A head missing here runs with its defaults.
 HEAD_PINS = {"logreg": {"C": "1.0"}, "linsvm": {"C": "1.0"}, "svm": {"C": "1.0", "gamma": '"scale"'},
-             "lgbm": {"n_estimators": "20", "min_child_samples": "5"}, "knn": {"n_neighbors": "5"},
+             "lgbm": {"max_rounds": "20", "stopping_rounds": "3", "min_child_samples": "5"}, "knn": {"n_neighbors": "5"},
              "mlp": {"alpha": "0.01", "hidden_layer_sizes": "[16]", "max_iter": "300"}}
 #: Intermediate fusion is its own network: a short, small one.
 INTERMEDIATE_PINS = {"hidden": "16", "embed": "8", "shared": "8", "max_epochs": "20", "patience": "3"}

@@ -228,8 +228,10 @@ class LGBMHead(InnerCVHead):
             if splits is not None:
                 train, test = splits[0]
                 if len(np.unique(y[train])) == len(self.classes_):
+                    # Class codes, not labels: LightGBM 4.7 does not encode string labels given as eval_y.
+                    codes = np.searchsorted(self.classes_, y)
                     model = self._model(self.max_rounds).fit(
-                        X[train], y[train], **_eval_data(X[test], y[test]),
+                        X[train], codes[train], **_eval_data(X[test], codes[test]),
                         callbacks=[early_stopping(self.stopping_rounds, verbose=False)])
                     rounds = max(1, int(model.best_iteration_ or self.max_rounds))
         self.n_estimators_ = int(rounds)
