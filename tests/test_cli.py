@@ -92,16 +92,24 @@ def test_a_head_parameter_out_of_range_is_one_line_naming_the_key(small_file, tm
     assert not (tmp_path / "run").exists()
 
 
-def test_a_bug_is_still_a_traceback(small_file, tmp_path, monkeypatch):
-    # Only errors raised while an estimator fits become one line; any other ValueError is ours to see.
+@pytest.mark.parametrize("error", [ValueError("not an estimator's error"), TypeError("keys must be str, not tuple"),
+                                   KeyError("audio")])
+def test_a_bug_is_one_internal_error_line_and_status_1(small_file, tmp_path, monkeypatch, capsys, error):
+    # Only errors raised while an estimator fits are the user's to fix; anything else is ours, said in one line.
     import avsc_sk.runs
 
     def broken(*args, **kwargs):
-        raise ValueError("not an estimator's error")
+        raise error
 
     monkeypatch.setattr(avsc_sk.runs, "fit_run", broken)
-    with pytest.raises(ValueError, match="not an estimator's error"):
-        main(["fit", "--features", str(small_file), "--split", "train", "--out", str(tmp_path / "run")])
+    argv = ["fit", "--features", str(small_file), "--split", "train", "--out", str(tmp_path / "run")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines() == [f"avsc-sk: internal error: {type(error).__name__}: {error} "
+                                "(AVSC_DEBUG=1 shows the traceback; please report it)"]
+    monkeypatch.setenv("AVSC_DEBUG", "1")
+    with pytest.raises(type(error)):
+        main(argv)
 
 
 @pytest.mark.parametrize("how", ["toml", "override"])

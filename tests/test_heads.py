@@ -40,14 +40,15 @@ def test_logreg_chooses_strong_regularisation_for_noise_and_weak_for_separable_d
     clean = LogisticRegressionHead().fit(X, y, groups=g)
     assert noisy.C_ <= 1e-2 < 1.0 <= clean.C_
     for head in (noisy, clean):
-        assert head.C_ == min(head.cv_scores_, key=head.cv_scores_.get)
+        assert head.C_ == min(head.cv_scores_, key=lambda r: r["log_loss"])["C"]
+        assert [r["C"] for r in head.cv_scores_] == sorted(head.Cs)[:len(head.cv_scores_)]  # in the order tried
         assert head.estimator_.C == head.C_ and head.chosen_ == {"C": head.C_}
 
 
 def test_a_given_value_wins_and_skips_the_inner_cv():
     X, y, g = _data()
     head = LogisticRegressionHead(C=0.5).fit(X, y, groups=g)
-    assert head.C_ == 0.5 and head.cv_scores_ == {}
+    assert head.C_ == 0.5 and head.cv_scores_ == []
     est = build_estimator({"fusion": "early", "model": "logreg", "params": {"head__C": 0.25}},
                           (("audio", 1, 10), ("video", 1, 10)))
     assert est.named_steps["head"].C == 0.25
@@ -148,7 +149,8 @@ def test_knn_lgbm_mlp_choose_from_their_grids():
     lgbm = LGBMHead(max_rounds=400, stopping_rounds=10, learning_rate=0.3).fit(X, y, groups=g)
     assert 1 <= lgbm.n_estimators_ < 400
     mlp = MLPHead(alphas=(1e-3, 10.0), hidden_layer_sizes=(16,), max_iter=100).fit(X, y, groups=g)
-    assert mlp.alpha_ in (1e-3, 10.0) and set(mlp.cv_scores_) == {1e-3, 10.0}
+    assert [r["alpha"] for r in mlp.cv_scores_] == [1e-3, 10.0]
+    assert mlp.alpha_ == min(mlp.cv_scores_, key=lambda r: r["log_loss"])["alpha"]
 
 
 @pytest.mark.parametrize("name", ["logreg", "linsvm", "svm", "lgbm", "knn", "mlp"])
@@ -192,5 +194,5 @@ def test_logreg_inner_folds_in_parallel_choose_the_same():
     two = LogisticRegressionHead(n_jobs=2).fit(X, y, groups=g)
     assert one.C_ == two.C_ and one.cv_scores_ == two.cv_scores_
     np.testing.assert_allclose(one.predict_proba(X), two.predict_proba(X))
-    best = list(one.cv_scores_).index(one.C_)
+    best = [r["C"] for r in one.cv_scores_].index(one.C_)
     assert len(one.cv_scores_) == min(len(one.Cs), best + 1 + one.patience)

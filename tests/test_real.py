@@ -68,9 +68,9 @@ def test_the_c_path_stops_on_the_mean_loss_not_on_the_first_fold_that_stops():
     X, y, g, _ = _wine_view("color")
     train = check_cv_splits(y, g, n_splits=5, random_state=0)[0][0]
     head = LogisticRegressionHead().fit(X[train], y[train], groups=g[train])
-    losses = list(head.cv_scores_.values())
+    losses = [r["log_loss"] for r in head.cv_scores_]
     best = int(np.argmin(losses))
-    assert head.C_ == list(head.cv_scores_)[best]
+    assert head.C_ == head.cv_scores_[best]["C"]
     assert len(losses) == min(len(head.Cs), best + 1 + head.patience)
 
 

@@ -4,8 +4,9 @@ Each command lives in its own module ``_<command>.py`` exposing ``add_parser(sub
 (which sets ``func`` on its parser) and importable functions that do the work; this
 module only dispatches. An :class:`~avsc_sk.errors.AvscError`, a file the OS cannot
 open, or an estimator refusing its parameters while fitting becomes ``avsc-sk: error:
-<message>`` and exit status 2; ``AVSC_DEBUG=1`` shows the traceback instead. Ctrl-C, at
-any moment, is one line and exit status 130.
+<message>`` and exit status 2; anything else (a bug) is one ``avsc-sk: internal error:`` line and
+exit status 1; ``AVSC_DEBUG=1`` shows the traceback instead. Ctrl-C, at any moment, is one line and
+exit status 130.
 
 Command modules import scikit-learn and friends inside the functions that run a command,
 so ``avsc-sk --help`` and ``avsc-sk <command> --help`` answer at once.
@@ -151,9 +152,16 @@ def _dispatch(args):
         return _fail("out of memory; use fewer clips (--clips), fewer frames (--frames) or a smaller model")
     except ValueError as exc:  # sklearn's InvalidParameterError is one too
         message = _estimator_error(exc)
-        if message is None:
-            raise
-        return _fail(message)
+        return _internal(exc) if message is None else _fail(message)
+    except Exception as exc:  # a bug: still one line, and the way to see more
+        return _internal(exc)
+
+
+def _internal(exc):
+    text = " ".join(str(exc).split())[:300] or "(no message)"
+    print(f"avsc-sk: internal error: {type(exc).__name__}: {text} (AVSC_DEBUG=1 shows the traceback; "
+          "please report it)", file=sys.stderr)
+    return 1
 
 
 _FIT_METHODS = frozenset({"fit", "_fit", "fit_transform", "_fit_transform", "partial_fit"})

@@ -101,8 +101,9 @@ class LogisticRegressionHead(InnerCVHead):
     ----------
     C_ : float
         The ``C`` used: chosen, or the given ``C``.
-    cv_scores_ : dict
-        ``{C: mean inner log loss}`` over the values the path reached (empty when ``C`` was given).
+    cv_scores_ : list of dict
+        One record per value the path reached, in the order tried (ascending ``C``):
+        ``{"C": 0.01, "log_loss": 0.53}``, the mean inner log loss; empty when ``C`` was given.
     estimator_ : LogisticRegression
         Fitted on all the data with ``C_``.
     n_iter_ : ndarray
@@ -135,7 +136,7 @@ class LogisticRegressionHead(InnerCVHead):
                 "class_weight": self.class_weight}
 
     def _fit(self, X, y, groups):
-        self.cv_scores_ = {}
+        self.cv_scores_ = []
         self.C_ = self.C
         start = []
         if self.C is None:
@@ -144,7 +145,7 @@ class LogisticRegressionHead(InnerCVHead):
             if splits is not None:
                 Cs = sorted(float(c) for c in self.Cs)
                 means, coefs = _path(X, y, splits, Cs, self.classes_, self.patience, self._params(), self.n_jobs)
-                self.cv_scores_ = dict(zip(Cs, means))
+                self.cv_scores_ = [{"C": c, "log_loss": loss} for c, loss in zip(Cs, means)]
                 best = int(np.argmin(means))
                 self.C_ = Cs[best]
                 start = [c for c in coefs[best] if c is not None]

@@ -42,14 +42,17 @@ def _cv_log_loss(estimator, X, y, splits, classes):
     return float(np.mean(losses))
 
 
-def _choose(head, make, values, X, y, splits):
-    """The value of ``values`` whose ``make(value)`` has the lowest inner log loss (``values[0]`` if no folds)."""
-    head.cv_scores_ = {}
+def _choose(head, name, make, values, X, y, splits):
+    """The value of ``values`` whose ``make(value)`` has the lowest inner log loss (``values[0]`` if no folds).
+
+    Sets ``head.cv_scores_`` to one ``{name: value, "log_loss": loss}`` record per value, in order.
+    """
+    head.cv_scores_ = []
     if splits is None:
         return values[0]
     for value in values:
-        head.cv_scores_[value] = _cv_log_loss(make(value), X, y, splits, head.classes_)
-    return min(values, key=head.cv_scores_.get)
+        head.cv_scores_.append({name: value, "log_loss": _cv_log_loss(make(value), X, y, splits, head.classes_)})
+    return min(head.cv_scores_, key=lambda record: record["log_loss"])[name]
 
 
 class KNNHead(InnerCVHead):
@@ -67,8 +70,9 @@ class KNNHead(InnerCVHead):
     Attributes
     ----------
     n_neighbors_ : int
-    cv_scores_ : dict
-        ``{k: mean inner log loss}``.
+    cv_scores_ : list of dict
+        One record per ``k`` tried, in the order tried (ascending): ``{"n_neighbors": 10,
+        "log_loss": 0.53}``, the mean inner log loss; empty when ``n_neighbors`` was given.
     estimator_ : KNeighborsClassifier
     classes_ : ndarray
     n_features_in_ : int
@@ -92,9 +96,10 @@ class KNNHead(InnerCVHead):
             # No more neighbours than the smallest training part holds (or, without folds, than all).
             limit = len(y) if splits is None else min(len(train) for train, _ in splits)
             ks = sorted({min(int(v), limit) for v in self.ks})
-            k = _choose(self, lambda v: KNeighborsClassifier(n_neighbors=v, weights="distance"), ks, X, y, splits)
+            k = _choose(self, "n_neighbors", lambda v: KNeighborsClassifier(n_neighbors=v, weights="distance"), ks,
+                        X, y, splits)
         else:
-            self.cv_scores_ = {}
+            self.cv_scores_ = []
         self.n_neighbors_ = int(k)  # a given value is used as given: too large is scikit-learn's error
         self.estimator_ = KNeighborsClassifier(n_neighbors=self.n_neighbors_, weights="distance").fit(X, y)
 
@@ -116,7 +121,9 @@ class MLPHead(InnerCVHead):
     Attributes
     ----------
     alpha_ : float
-    cv_scores_ : dict
+    cv_scores_ : list of dict
+        One record per ``alpha`` tried, in the order tried (ascending): ``{"alpha": 0.01,
+        "log_loss": 0.53}``, the mean inner log loss; empty when ``alpha`` was given.
     estimator_ : MLPClassifier
     n_iter_ : int
         Epochs of the final fit.
@@ -148,9 +155,9 @@ class MLPHead(InnerCVHead):
         alpha = self.alpha
         if alpha is None:
             splits = inner_splits(y, groups, self.cv, self.random_state, self.cv_groups)
-            alpha = _choose(self, self._model, sorted(float(a) for a in self.alphas), X, y, splits)
+            alpha = _choose(self, "alpha", self._model, sorted(float(a) for a in self.alphas), X, y, splits)
         else:
-            self.cv_scores_ = {}
+            self.cv_scores_ = []
         self.alpha_ = float(alpha)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # said below, once, in the house style
@@ -186,6 +193,10 @@ class LGBMHead(InnerCVHead):
     Attributes
     ----------
     n_estimators_ : int
+    cv_scores_ : list of dict
+        The early-stopped round, as the other heads record their candidates:
+        ``[{"n_estimators": 57, "log_loss": 0.53}]`` (the validation fold's log loss there);
+        empty when ``n_estimators`` was given or there were too few clips for a validation fold.
     estimator_ : LGBMClassifier
     classes_ : ndarray
     n_features_in_ : int
@@ -222,6 +233,7 @@ class LGBMHead(InnerCVHead):
 
     def _fit(self, X, y, groups):
         rounds = self.n_estimators
+        self.cv_scores_ = []
         if rounds is None:
             rounds = 100  # too few clips for a validation fold: LightGBM's default
             splits = inner_splits(y, groups, self.cv, self.random_state, self.cv_groups)
@@ -234,5 +246,8 @@ class LGBMHead(InnerCVHead):
                         X[train], codes[train], **_eval_data(X[test], codes[test]),
                         callbacks=[early_stopping(self.stopping_rounds, verbose=False)])
                     rounds = max(1, int(model.best_iteration_ or self.max_rounds))
+                    # LightGBM's objective's log loss (binary_logloss or multi_logloss) at that round.
+                    (loss,) = next(iter(model.best_score_.values())).values()
+                    self.cv_scores_ = [{"n_estimators": rounds, "log_loss": float(loss)}]
         self.n_estimators_ = int(rounds)
         self.estimator_ = self._model(self.n_estimators_).fit(X, y)

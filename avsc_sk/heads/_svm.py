@@ -67,8 +67,11 @@ class SVMHead(InnerCVHead):
         The RBF width used (``None`` for the linear kernel).
     calibrator_ : LogisticRegression
         Maps decision values to probabilities; fitted on the out-of-fold decision values.
-    cv_scores_ : dict
-        ``{(C, gamma): out-of-fold log loss}`` of the candidates tried.
+    cv_scores_ : list of dict
+        One record per candidate tried, in the order tried: ``{"C": 1.0, "gamma": 0.01,
+        "log_loss": 0.53}`` (the out-of-fold calibrated log loss; ``gamma`` is ``None`` for the
+        linear kernel). Plain records, as every head keeps them, so that skops saves and
+        restores them as they are (a dict keyed by ``(C, gamma)`` tuples cannot be written).
     estimator_ : LinearSVC or SVC
         Fitted on all the data.
     classes_ : ndarray
@@ -121,7 +124,7 @@ class SVMHead(InnerCVHead):
         Cs = sorted(float(c) for c in (_DEFAULT_CS[self.kernel] if self.Cs is None else self.Cs))
         C = Cs[len(Cs) // 2] if self.C is None else float(self.C)
         splits = inner_splits(y, groups, self.cv, self.random_state, self.cv_groups)
-        tried = {}  # (C, gamma) -> (out-of-fold log loss, calibrator)
+        tried = {}  # (C, gamma) -> (out-of-fold log loss, calibrator), in the order tried
 
         def score(c, g):
             if (c, g) not in tried:
@@ -139,7 +142,7 @@ class SVMHead(InnerCVHead):
             if self.kernel == "rbf" and self.gamma is None:
                 gamma = min((scale * s for s in self.gamma_scales), key=lambda g: score(C, g))
             score(C, gamma)  # everything given: the calibrator still needs the folds
-        self.cv_scores_ = {key: loss for key, (loss, _) in tried.items()}
+        self.cv_scores_ = [{"C": c, "gamma": g, "log_loss": loss} for (c, g), (loss, _) in tried.items()]
         self.C_, self.gamma_ = C, gamma
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)

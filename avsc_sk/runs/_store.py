@@ -73,8 +73,16 @@ def save_run(run_dir, model, manifest, *, force=False):
     train = dict(manifest.get("train", {}))
     clip_ids = train.pop("clip_ids", None)  # thousands of lines: a file of their own
     on_disk = {**manifest, "train": train} if "train" in manifest else manifest
+    # Serialised before anything at run_dir is touched: a model that cannot be written leaves the old run intact.
+    try:
+        blob = sio.dumps(_compact(model))
+    except Exception as exc:
+        text = " ".join(str(exc).split())[:200]
+        raise RunError(f"{run_dir}: the model was fitted but cannot be saved ({type(exc).__name__}: {text}); "
+                       "nothing was written and what was there is kept; please report it (AVSC_DEBUG=1 shows "
+                       "the traceback)") from exc
     with atomic_dir(run_dir, force=force) as tmp:
-        sio.dump(_compact(model), tmp / _MODEL)
+        (tmp / _MODEL).write_bytes(blob)
         (tmp / _CONFIG).write_text(dump_config(manifest["config"], header), encoding="utf-8")
         (tmp / _MANIFEST).write_text(json.dumps(on_disk, indent=2) + "\n", encoding="utf-8")
         if clip_ids is not None:
