@@ -195,9 +195,8 @@ def test_fit_config(tiny, tmp_path, capsys, name):
 
 # ------------------------------------------------------------------ every shipped grid, tuned and refitted
 GRIDS = sorted(p.name for p in (ROOT / "pipelines").glob("grid-*.toml"))
-#: Fixed values the tiny data need: 16 pooled columns cannot give 128 principal components.
-GRID_SETS = {"grid-early-lgbm.toml": ['params.pca={ estimator = "PCA", n_components = 8 }',
-                                      "params.head__min_child_samples=5"]}
+#: Fixed values the tiny data need (LightGBM's leaves of 20 clips would leave a tree without splits).
+GRID_SETS = {"grid-early-lgbm.toml": ["params.head__min_child_samples=5"]}
 
 
 @pytest.mark.parametrize("name", GRIDS)
