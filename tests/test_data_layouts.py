@@ -543,3 +543,23 @@ def test_convert_cli(tmp_path, tiny_featuresets, capsys):
     assert read_features(out).modalities == (("audio", 3, 8), ("video", 3, 8))
     assert main(["convert", str(tmp_path / "missing"), "--out", str(tmp_path / "x.h5")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_info_shows_clips_per_modality_and_warns_of_missing_ones(tmp_path, tiny_featuresets, capsys):
+    # Regression: info on layout A with some video clips deleted reported full counts and no warning.
+    fs = tiny_featuresets["train"]
+    X = fs.X.copy()
+    X[[2, 5], fs.columns("video")] = np.nan
+    holey = FeatureSet(X, fs.modalities, fs.clip_ids, fs.y, fs.city, fs.location, split="train")
+    for layout, target in (("A", tmp_path / "a"), ("B", tmp_path / "b")):
+        out = write_features(target, {"train": holey, "test": tiny_featuresets["test"]}, layout=layout)
+        assert main(["info", str(out)]) == 0
+        captured = capsys.readouterr()
+        lines = captured.out.splitlines()
+        train = lines.index(next(line for line in lines if line.startswith("split train:")))
+        assert lines[train].startswith("split train: 30 clips")
+        assert lines[train + 1] == "  clips per modality: audio 30, video 28"
+        assert "  clips per modality: audio 20, video 20" in lines
+        assert captured.err.splitlines() == [
+            "avsc-sk: warning: split train: 2 without video of 30 clips; the commands reading them stop on such "
+            "clips unless given --allow-missing-modality (or select the complete modalities)"]

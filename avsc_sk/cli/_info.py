@@ -1,6 +1,9 @@
 """``avsc-sk info``: what a feature path holds (layout, splits, modalities, classes), read from its metadata."""
 
+import warnings
 from pathlib import Path
+
+from ..errors import AvscWarning
 
 __all__ = ["add_parser", "run", "format_summary"]
 
@@ -37,6 +40,9 @@ def format_summary(summary):
         labels = "labelled" if b.labelled else "unlabelled"
         own = "" if len(set(mods.values())) == 1 else f"; modalities {_modalities(b.modalities)}"
         lines.append(f"split {split}: {b.n_clips} clips, {b.n_groups} groups, {labels}{own}")
+        present = b.get("clips_per_modality")
+        if present is not None:
+            lines.append(f"  clips per modality: {', '.join(f'{name} {n}' for name, n in present.items())}")
     classes = summary.classes
     if classes.empty:
         lines.append("classes: none (no split is labelled)")
@@ -50,6 +56,18 @@ def format_summary(summary):
     for i, name in enumerate(classes.index):
         lines.append("  " + str(name).ljust(width) + "".join(f"  {cells[s][i].rjust(widths[s])}" for s in splits))
     return lines
+
+
+def missing_modality_warnings(summary):
+    """One warning per split whose clips do not all hold every modality (fit refuses them by default)."""
+    out = []
+    for split, b in summary.splits.items():
+        absent = {name: b.n_clips - n for name, n in (b.get("clips_per_modality") or {}).items() if n < b.n_clips}
+        if absent:
+            lacking = ", ".join(f"{n} without {name}" for name, n in absent.items())
+            out.append(f"split {split}: {lacking} of {b.n_clips} clips; the commands reading them stop on such clips "
+                       "unless given --allow-missing-modality (or select the complete modalities)")
+    return out
 
 
 def _modalities(mods):
@@ -66,4 +84,6 @@ def run(args):
     if banner:
         print(banner)
     print("\n".join(format_summary(summary)))
+    for message in missing_modality_warnings(summary):
+        warnings.warn(message, AvscWarning, stacklevel=2)
     return 0

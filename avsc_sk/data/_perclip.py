@@ -188,6 +188,10 @@ class _PerClipPlan(ReadPlan):
         self._layout = layout
         self._roots = None
 
+    def clips_per_modality(self):
+        return {mod: sum(entry is not None for entry in entries)
+                for (mod, _, _), entries in zip(self.modalities, self._layout)}
+
     @contextlib.contextmanager
     def open(self):
         with contextlib.ExitStack() as stack:

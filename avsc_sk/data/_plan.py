@@ -40,6 +40,15 @@ class ReadPlan:
     def width(self):
         return sum(f * d for _, f, d in self.modalities)
 
+    def clips_per_modality(self):
+        """``{modality: clips holding it}`` as the metadata tell, or ``None`` where only reading the frames can.
+
+        Per-clip layouts index every clip of every modality, so a clip missing from one
+        modality's file is known before any frame is read; a single array stores such a clip
+        as NaN frames, which only reading finds.
+        """
+        return None
+
     def open(self):
         """A context manager holding the files open while chunks are read."""
         return contextlib.nullcontext()

@@ -34,7 +34,9 @@ def summarize_features(path, *, max_frames=96, meta=None):
     sklearn.utils.Bunch
         ``path``, ``layout`` (``"native"``, ``"A"``, ``"B"`` or ``"npy"``), ``meta`` (its
         path, or None), ``synthetic``, ``splits`` (split -> Bunch of ``n_clips``,
-        ``n_groups``, ``labelled`` and ``modalities``, a tuple of ``(name, n_frames, dim)``)
+        ``n_groups``, ``labelled``, ``modalities``, a tuple of ``(name, n_frames, dim)``, and
+        ``clips_per_modality``, ``{name: clips holding it}``, or ``None`` for layouts whose
+        missing clips only reading the frames finds: native and npy arrays store them as NaN)
         and ``classes``: a DataFrame, one row per class (sorted), columns ``(split, "clips")``
         and ``(split, "groups")`` for each labelled split: clips of that class and distinct
         groups (recording locations) among them.
@@ -52,18 +54,19 @@ def summarize_features(path, *, max_frames=96, meta=None):
     plans = {s: _PLANNERS[layout](location, s, max_frames=max_frames, allow_missing_modality=True)
              for s in list_splits(path)}
     if meta is None:
-        views = [(p.modalities, _clips(path, [p])) for p in plans.values()]
+        views = [(p.modalities, _clips(path, [p]), _present([p])) for p in plans.values()]
     else:
         table = meta if isinstance(meta, pd.DataFrame) else read_meta(meta)
         meta = table.attrs.get("source", "a meta table")
         views = []
         for split, read in meta_splits(table, list(plans)):
             chosen = [plans[s] for s in read.split("+")]
-            views.append((_modalities(chosen, path), apply_meta(_clips(path, chosen), table, split=split)))
+            views.append((_modalities(chosen, path), apply_meta(_clips(path, chosen), table, split=split),
+                          _present(chosen)))
     splits, columns = {}, {}
-    for mods, fs in views:
+    for mods, fs, present in views:
         splits[fs.split] = Bunch(n_clips=fs.n_clips, n_groups=len(set(fs.location.tolist())),
-                                 labelled=fs.y is not None, modalities=mods)
+                                 labelled=fs.y is not None, modalities=mods, clips_per_modality=present)
         if fs.y is not None:
             frame = pd.DataFrame({"label": fs.y, "group": fs.location})
             counts = frame.groupby("label").agg(clips=("group", "size"), groups=("group", "nunique"))
@@ -76,6 +79,14 @@ def summarize_features(path, *, max_frames=96, meta=None):
     classes.index.name = "class"
     return Bunch(path=str(path), layout=layout, meta=None if meta is None else str(meta),
                  synthetic=any(p.synthetic for p in plans.values()), splits=splits, classes=classes)
+
+
+def _present(plans):
+    """Clips per modality summed over ``plans``, or ``None`` when a plan cannot tell without reading."""
+    counts = [p.clips_per_modality() for p in plans]
+    if any(c is None for c in counts):
+        return None
+    return {name: sum(c[name] for c in counts) for name, _, _ in plans[0].modalities}
 
 
 def _clips(path, plans):
