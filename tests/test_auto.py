@@ -308,7 +308,9 @@ def test_fit_fusion_auto_prints_the_table_and_records_the_choice(tmp_path, capsy
     manifest = json.loads((run / "manifest.json").read_text())
     selection = manifest["selection"]
     chosen = (selection["fusion"], selection["model"])
-    assert manifest["fusion"] == "auto" and selection["budget_s"] == 20.0
+    # The run records what was fitted; its config, that it was a search (issue 22: it recorded "auto").
+    assert (manifest["fusion"], manifest["model"]) == chosen and manifest["config"]["fusion"] == "auto"
+    assert f"fitted {chosen[0]} (" in out and selection["budget_s"] == 20.0
     assert format_candidates(selection["candidates"]) in out
     assert f"auto: chose {chosen[0]} ({chosen[1]}): lowest mean log loss" in out
     assert f"location-grouped folds); {sum(r >= 0 for r in selection['candidates']['rung'])} of 6" in out

@@ -95,8 +95,8 @@ def run(args):
         if selection["stopped_by_wall_clock"]:
             warn(f"the search ran past --budget {selection['budget_s']:g} s of wall clock and skipped candidates; "
                  "the choice may differ on a faster machine, raise --budget")
-    # With --fusion/--model auto, the mode and head fitted are the ones chosen, not "auto".
-    fusion, model = (selection["fusion"], selection["model"]) if selection else (config["fusion"], config["model"])
+    # With --fusion/--model auto, the manifest records the mode and head fitted, not "auto".
+    fusion, model = manifest["fusion"], manifest["model"]
     head = "its own network" if fusion == "intermediate" else model
     line = f"fitted {fusion} ({head}) on {train.n_clips} clips in {manifest['timings']['fit_s']:.1f} s"
     scores = manifest["scores"]

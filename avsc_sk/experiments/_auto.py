@@ -13,7 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import AvscError, AvscWarning, ConfigError
-from ..fusion import FUSION_MODES, make_estimator, modality_columns
+from ..fusion import FUSION_MODES, NETWORK, make_estimator, modality_columns
 from ..heads import HEADS, fit_with_groups
 from ..model_selection import check_cv_groups, check_cv_splits, set_cv_groups
 from ._budget import afford, estimate_fit_seconds, halving_schedule
@@ -24,10 +24,6 @@ __all__ = ["AutoFusionClassifier", "AutoSelectionWarning", "CANDIDATE_COLUMNS", 
 #: Keys of ``AutoFusionClassifier.cv_results_``, in the order :func:`format_candidates` shows them.
 CANDIDATE_COLUMNS = ("fusion", "model", "rank", "mean_log_loss", "std_log_loss", "mean_accuracy", "std_accuracy",
                      "n_clips", "rung", "fit_time_s", "estimated_s", "cut_by_budget", "status")
-
-#: The head of intermediate fusion, a network of its own, in tables and ``best_model_``.
-NETWORK = "network"
-
 
 class AutoSelectionWarning(AvscWarning):
     """The wall clock stopped the search before its plan was done: the choice may differ on a faster machine."""

@@ -5,7 +5,7 @@ from ._early import (make_feature_pipeline, make_modality_features, make_modalit
                      modality_columns)
 from ._intermediate import IntermediateFusionClassifier
 from ._late import LateFusionClassifier
-from ._registry import FUSION_MODES, FUSIONS, make_estimator
+from ._registry import FUSION_MODES, FUSIONS, NETWORK, make_estimator
 from ._weighted import BLENDS, WeightedFusionClassifier
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "FUSIONS",
     "FUSION_MODES",
     "IntermediateFusionClassifier",
+    "NETWORK",
     "LateFusionClassifier",
     "WeightedFusionClassifier",
     "fit_member",

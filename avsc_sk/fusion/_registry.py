@@ -6,13 +6,16 @@ from ._intermediate import IntermediateFusionClassifier
 from ._late import LateFusionClassifier
 from ._weighted import WeightedFusionClassifier
 
-__all__ = ["FUSIONS", "FUSION_MODES", "make_estimator"]
+__all__ = ["FUSIONS", "FUSION_MODES", "NETWORK", "make_estimator"]
 
 #: Fusion modes; a modality name (``audio``, ``video``, or any other in the data) is a single-modality mode.
 FUSIONS = ("audio", "video", "early", "intermediate", "late", "weighted")
 
 #: The modes that combine modalities (everything in FUSIONS but the single modalities).
 FUSION_MODES = ("early", "intermediate", "late", "weighted")
+
+#: The head of intermediate fusion, a network of its own, wherever a head is named (tables, manifests).
+NETWORK = "network"
 
 
 def make_estimator(fusion, modalities, *, input_stats=None, model="logreg", random_state=0):

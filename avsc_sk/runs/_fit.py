@@ -8,6 +8,7 @@ import numpy as np
 from .. import __version__
 from .._load import BUILTIN
 from .._pooling import SegmentClassifier
+from ..fusion import NETWORK
 from ..heads import chosen_params
 from ._build import build_estimator, fit_estimator
 from ._predict import _frame_count_warning, check_features
@@ -76,7 +77,8 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
     manifest = {
         "avsc_sk_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "fusion": config["fusion"], "model": config["model"], "seed": config.get("seed", 0),
+        "fusion": config["fusion"], "model": recorded_model(config["fusion"], config["model"]),
+        "seed": config.get("seed", 0),
         "config": config,
         "classes": [str(c) for c in model.classes_],
         "modalities": [list(m) for m in train.modalities],
@@ -93,6 +95,9 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         from ..experiments import selection_summary
 
         manifest["selection"] = selection_summary(model)
+        # The run is what the search fitted; config (and selection) keep that it was a search.
+        fusion = manifest["selection"]["fusion"]
+        manifest["fusion"], manifest["model"] = fusion, recorded_model(fusion, manifest["selection"]["model"])
     if evaluate is not None and evaluate.y is not None:
         frames = _frame_count_warning(manifest, evaluate)
         evaluate = check_features(manifest, evaluate)
@@ -103,6 +108,11 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
                                 *scoring_warnings(model.classes_, train.clip_ids, evaluate,
                                                   trained=f"the training split {train.split}")]
     return model, manifest
+
+
+def recorded_model(fusion, model):
+    """The head a run of ``fusion`` used: ``model``, or :data:`NETWORK` for intermediate fusion."""
+    return NETWORK if fusion == "intermediate" else model
 
 
 def _n_jobs_key(estimator):

@@ -66,7 +66,7 @@ def run_stats(manifest):
 def save_run(run_dir, model, manifest, *, force=False):
     """Write a run directory atomically: complete, or not there at all."""
     synthetic = " on SYNTHETIC data" if manifest.get("synthetic") else ""
-    header = f"avsc-sk {manifest['avsc_sk_version']} run config ({manifest['fusion']}{synthetic})\n" \
+    header = f"avsc-sk {manifest['avsc_sk_version']} run config ({manifest['config'].get('fusion', manifest['fusion'])}{synthetic})\n" \
              f"reproduce: avsc-sk fit --config {Path(run_dir) / _CONFIG} --out NEW_RUN_DIR"
     import skops.io as sio  # imported here: it adds seconds to every command's start-up
 
