@@ -165,9 +165,11 @@ CASES = [(f, m) for f in FUSIONS if f != "intermediate" for m in HEADS] + [("int
 @pytest.mark.parametrize("fusion, model", CASES, ids=[f"{f}-{m}" if m else f for f, m in CASES])
 def test_fit_predict_evaluate(tiny, tmp_path, capsys, fusion, model):
     args = ["--fusion", fusion, *(["--model", model] if model else []), *pins(fusion, model)]
-    fit_predict_evaluate(capsys, tmp_path, tiny, args)
+    manifest, _ = fit_predict_evaluate(capsys, tmp_path, tiny, args)
     config = tomllib.loads((tmp_path / "run" / "config.toml").read_text())
     assert config["fusion"] == fusion and config["model"] == (model or "logreg")
+    # The head recorded is the head used: intermediate fusion is a network of its own.
+    assert (manifest["fusion"], manifest["model"]) == (fusion, model or "network")
 
 
 # ------------------------------------------------------------------ every shipped fit config
