@@ -232,7 +232,8 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
     def predict_proba(self, X):
         """Class probabilities, columns in ``classes_`` order."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=[np.float32, np.float64], ensure_all_finite="allow-nan")
+        # float64, as the heads predict: probabilities that do not depend on how many clips are predicted at once.
+        X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan")
         Xs, missing = self._inputs(X)
         check_missing(missing, "intermediate fusion")
         logits = self.network_.logits(Xs)

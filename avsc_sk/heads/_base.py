@@ -176,7 +176,10 @@ class InnerCVHead(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X):
         """Class probabilities, columns in ``classes_`` order."""
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False)
+        # In float64 whatever the training dtype: float32 products differ in their last bit with
+        # the number of rows a BLAS call gets, so a clip's probabilities would depend on how many
+        # clips were predicted with it (--n-jobs chunks); in float64 they agree to ~1e-16.
+        X = validate_data(self, X, reset=False, dtype=np.float64)
         return self._predict_proba(X)
 
     def _predict_proba(self, X):
