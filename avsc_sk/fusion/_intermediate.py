@@ -59,9 +59,12 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
     random_state : int or None, default=None
         Seeds initialisation, batch order, dropout and the validation split: the same seed
         gives the same network on the same machine.
-    cv_groups : {"location", "none"}, default="location"
+    cv_groups : {"auto", "location", "none"}, default="auto"
         ``"none"``: the hold-out ignores ``groups`` and shares locations with training (its
-        loss is optimistic), for data whose classes are recorded at too few locations.
+        loss is optimistic), for data whose classes are recorded at too few locations;
+        ``"auto"``: grouped where a location can be held out without taking a class's last
+        clips, else that stratified hold-out with one :class:`~avsc_sk.errors.CVFallbackWarning`
+        (the reason in ``cv_fallback_``); ``"location"``: grouped or a DataError.
 
     Attributes
     ----------
@@ -72,6 +75,8 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
     n_epochs_ : int
         Epochs run; ``best_epoch_`` the one whose weights were kept.
     loss_curve_, validation_loss_curve_ : list of float
+    cv_fallback_ : str or None
+        Why the hold-out fell back to a stratified one sharing locations, or ``None``.
     classes_ : ndarray
     n_features_in_ : int
 
@@ -85,7 +90,7 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
 
     def __init__(self, modalities=None, stats=("mean",), hidden=512, embed=128, shared=128, dropout=0.2,
                  weight_decay=1e-4, learning_rate=1e-3, batch_size=256, max_epochs=100, patience=10,
-                 validation_fraction=0.1, random_state=None, cv_groups="location", input_stats=None):
+                 validation_fraction=0.1, random_state=None, cv_groups="auto", input_stats=None):
         self.modalities = modalities
         self.stats = stats
         self.input_stats = input_stats
@@ -152,8 +157,10 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
         frac = float(self.validation_fraction)
         if frac <= 0 or n < 20:
             return np.arange(n), None
-        return check_holdout_split(y, groups, test_size=frac, random_state=seed, cv_groups=self.cv_groups,
-                                   what="intermediate fusion's early-stopping hold-out")
+        train, test, self.cv_fallback_ = check_holdout_split(
+            y, groups, test_size=frac, random_state=seed, cv_groups=self.cv_groups,
+            what="intermediate fusion's early-stopping hold-out", return_fallback=True)
+        return train, test
 
     def fit(self, X, y, groups=None):
         """Train the network.
@@ -179,6 +186,7 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
         rng = np.random.default_rng(seed)
         Xs, missing = self._inputs(X, fit=True)
         check_missing(missing, "intermediate fusion")
+        self.cv_fallback_ = None
         tr, va = self._split(y, None if groups is None else np.asarray(groups), seed)
         net = MLPNetwork([x.shape[1] for x in Xs], self.hidden, self.embed, self.shared, len(self.classes_),
                          self.dropout, rng)

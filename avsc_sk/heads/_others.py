@@ -9,7 +9,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
 
 from .._sklearn_private import Interval, StrOptions
-from ._base import COUNT, FOLDS, NON_NEGATIVE, POSITIVE, InnerCVHead, aligned, fold_log_loss, inner_splits
+from ._base import COUNT, FOLDS, NON_NEGATIVE, POSITIVE, InnerCVHead, aligned, fold_log_loss
 
 __all__ = ["KNNHead", "LGBMHead", "MLPHead"]
 
@@ -57,9 +57,9 @@ class KNNHead(InnerCVHead):
 
     _chosen = {"n_neighbors": "n_neighbors_"}
     _parameter_constraints = {"n_neighbors": [COUNT, None], "ks": ["array-like"], "cv": [FOLDS],
-                              "random_state": ["random_state"], "cv_groups": [StrOptions({"location", "none"})]}
+                              "random_state": ["random_state"], "cv_groups": [StrOptions({"auto", "location", "none"})]}
 
-    def __init__(self, n_neighbors=None, ks=(5, 10, 20, 40, 80), cv=5, random_state=0, cv_groups="location"):
+    def __init__(self, n_neighbors=None, ks=(5, 10, 20, 40, 80), cv=5, random_state=0, cv_groups="auto"):
         self.n_neighbors = n_neighbors
         self.ks = ks
         self.cv = cv
@@ -69,7 +69,7 @@ class KNNHead(InnerCVHead):
     def _fit(self, X, y, groups):
         k = self.n_neighbors
         if k is None:
-            splits = inner_splits(y, groups, self.cv, self.random_state, self.cv_groups)
+            splits = self._inner_splits(y, groups)
             # No more neighbours than the smallest training part holds (or, without folds, than all).
             limit = len(y) if splits is None else min(len(train) for train, _ in splits)
             ks = sorted({min(int(v), limit) for v in self.ks})
@@ -108,10 +108,10 @@ class MLPHead(InnerCVHead):
     _chosen = {"alpha": "alpha_"}
     _parameter_constraints = {"alpha": [NON_NEGATIVE, None], "alphas": ["array-like"],
                               "hidden_layer_sizes": ["array-like"], "max_iter": [COUNT], "cv": [FOLDS],
-                              "random_state": ["random_state"], "cv_groups": [StrOptions({"location", "none"})]}
+                              "random_state": ["random_state"], "cv_groups": [StrOptions({"auto", "location", "none"})]}
 
     def __init__(self, alpha=None, alphas=(1e-4, 1e-3, 1e-2, 1e-1, 1.0), hidden_layer_sizes=(256,), max_iter=200,
-                 cv=3, random_state=0, cv_groups="location"):
+                 cv=3, random_state=0, cv_groups="auto"):
         self.alpha = alpha
         self.alphas = alphas
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -128,7 +128,7 @@ class MLPHead(InnerCVHead):
     def _fit(self, X, y, groups):
         alpha = self.alpha
         if alpha is None:
-            splits = inner_splits(y, groups, self.cv, self.random_state, self.cv_groups)
+            splits = self._inner_splits(y, groups)
             alpha = _choose(self, self._model, sorted(float(a) for a in self.alphas), X, y, splits)
         else:
             self.cv_scores_ = {}
@@ -172,10 +172,10 @@ class LGBMHead(InnerCVHead):
                               "colsample_bytree": [Interval(Real, 0, 1, closed="right")],
                               "subsample": [Interval(Real, 0, 1, closed="right")], "min_child_samples": [COUNT],
                               "max_rounds": [COUNT], "stopping_rounds": [COUNT], "cv": [FOLDS],
-                              "random_state": ["random_state"], "cv_groups": [StrOptions({"location", "none"})], "n_jobs": [Integral, None]}
+                              "random_state": ["random_state"], "cv_groups": [StrOptions({"auto", "location", "none"})], "n_jobs": [Integral, None]}
 
     def __init__(self, n_estimators=None, learning_rate=0.05, num_leaves=15, colsample_bytree=0.3, subsample=0.8,
-                 min_child_samples=20, max_rounds=1000, stopping_rounds=30, cv=5, random_state=0, n_jobs=1, cv_groups="location"):
+                 min_child_samples=20, max_rounds=1000, stopping_rounds=30, cv=5, random_state=0, n_jobs=1, cv_groups="auto"):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -199,7 +199,7 @@ class LGBMHead(InnerCVHead):
         rounds = self.n_estimators
         if rounds is None:
             rounds = 100  # too few clips for a validation fold: LightGBM's default
-            splits = inner_splits(y, groups, self.cv, self.random_state, self.cv_groups)
+            splits = self._inner_splits(y, groups)
             if splits is not None:
                 train, test = splits[0]
                 if len(np.unique(y[train])) == len(self.classes_):

@@ -10,7 +10,7 @@ from sklearn.svm import SVC, LinearSVC
 from .._sklearn_private import StrOptions
 from ..errors import ConfigError
 
-from ._base import COUNT, FOLDS, POSITIVE, InnerCVHead, fold_log_loss, inner_splits
+from ._base import COUNT, FOLDS, POSITIVE, InnerCVHead, fold_log_loss
 
 __all__ = ["SVMHead"]
 
@@ -79,10 +79,10 @@ class SVMHead(InnerCVHead):
     _parameter_constraints = {"kernel": [StrOptions({"rbf", "linear"})], "C": [POSITIVE, None],
                               "gamma": [POSITIVE, StrOptions({"scale"}), None], "Cs": ["array-like", None],
                               "gamma_scales": ["array-like"], "cv": [FOLDS], "patience": [COUNT],
-                              "random_state": ["random_state"], "cv_groups": [StrOptions({"location", "none"})]}
+                              "random_state": ["random_state"], "cv_groups": [StrOptions({"auto", "location", "none"})]}
 
     def __init__(self, kernel="rbf", C=None, gamma=None, Cs=None, gamma_scales=(1 / 3, 1.0, 3.0), cv=5, patience=1,
-                 random_state=0, cv_groups="location"):
+                 random_state=0, cv_groups="auto"):
         self.kernel = kernel
         self.C = C
         self.gamma = gamma
@@ -120,7 +120,7 @@ class SVMHead(InnerCVHead):
         gamma = None if self.kernel == "linear" else scale if self.gamma in (None, "scale") else float(self.gamma)
         Cs = sorted(float(c) for c in (_DEFAULT_CS[self.kernel] if self.Cs is None else self.Cs))
         C = Cs[len(Cs) // 2] if self.C is None else float(self.C)
-        splits = inner_splits(y, groups, self.cv, self.random_state, self.cv_groups)
+        splits = self._inner_splits(y, groups)
         tried = {}  # (C, gamma) -> (out-of-fold log loss, calibrator)
 
         def score(c, g):
