@@ -17,7 +17,8 @@ def add_parser(sub):
     p.add_argument("--config", type=Path, help="a TOML config, e.g. pipelines/early.toml")
     p.add_argument("--fusion", help=f"a modality name or one of {', '.join(FUSIONS)}, or auto: the one with the "
                                     "lowest grouped CV log loss (overrides the config)")
-    p.add_argument("--model", help=f"the head: {', '.join(HEADS)}, or auto (overrides the config)")
+    p.add_argument("--model", help=f"the head: {', '.join(HEADS)}, or auto (overrides the config; default logreg). "
+                                   "Intermediate fusion is its own network and takes none: --model is refused there")
     p.add_argument("--budget", type=float, metavar="S",
                    help="with --fusion auto or --model auto: seconds the search and refit may take by the "
                         "cost model (default 300; also a wall-clock cap on the search)")
@@ -98,7 +99,7 @@ def run(args):
         if selection["stopped_by_wall_clock"]:
             warn(f"the search ran past --budget {selection['budget_s']:g} s of wall clock and skipped candidates; "
                  "the choice may differ on a faster machine, raise --budget")
-    head = "its own network" if config["fusion"] == "intermediate" else config["model"]
+    head = "its own network" if config["fusion"] == "intermediate" else manifest["model"]
     line = f"fitted {config['fusion']} ({head}) on {train.n_clips} clips in {manifest['timings']['fit_s']:.1f} s"
     scores = manifest["scores"]
     if scores:

@@ -13,7 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import AvscError, ConfigError
-from ..fusion import FUSION_MODES, make_estimator, modality_columns
+from ..fusion import FUSION_MODES, NETWORK, make_estimator, modality_columns
 from ..heads import HEADS, fit_with_groups
 from ..model_selection import check_cv_groups, check_cv_splits, set_cv_groups
 from ._budget import afford, estimate_fit_seconds, halving_schedule
@@ -26,7 +26,6 @@ CANDIDATE_COLUMNS = ("fusion", "model", "rank", "mean_log_loss", "std_log_loss",
                      "n_clips", "rung", "fit_time_s", "estimated_s", "cut_by_budget", "status")
 
 #: The head of intermediate fusion, a network of its own, in tables and ``best_model_``.
-NETWORK = "network"
 
 
 class AutoSelectionWarning(UserWarning):

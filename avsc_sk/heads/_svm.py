@@ -23,8 +23,8 @@ def _scores(model, X):
     return D[:, None] if D.ndim == 1 else D
 
 
-def _calibrator():
-    return LogisticRegression(C=1.0, max_iter=1000)
+def _calibrator(class_weight=None):
+    return LogisticRegression(C=1.0, max_iter=1000, class_weight=class_weight)
 
 
 class SVMHead(InnerCVHead):
@@ -59,6 +59,11 @@ class SVMHead(InnerCVHead):
     patience : int, default=1
     random_state : int or None, default=0
         Seed of the inner fold assignment and of LinearSVC.
+    cv_groups : {"auto", "location", "none"}, default="auto"
+        The inner folds' policy (see :class:`~avsc_sk.heads.InnerCVHead`).
+    class_weight : "balanced", dict or None, default=None
+        As the SVM's own (each class's ``C`` scaled by its weight), and the calibrator's, so
+        the probabilities keep the balanced priors too.
 
     Attributes
     ----------
@@ -79,10 +84,11 @@ class SVMHead(InnerCVHead):
     _parameter_constraints = {"kernel": [StrOptions({"rbf", "linear"})], "C": [POSITIVE, None],
                               "gamma": [POSITIVE, StrOptions({"scale"}), None], "Cs": ["array-like", None],
                               "gamma_scales": ["array-like"], "cv": [FOLDS], "patience": [COUNT],
-                              "random_state": ["random_state"], "cv_groups": [StrOptions({"auto", "location", "none"})]}
+                              "random_state": ["random_state"], "cv_groups": [StrOptions({"auto", "location", "none"})],
+                              "class_weight": [StrOptions({"balanced"}), dict, None]}
 
     def __init__(self, kernel="rbf", C=None, gamma=None, Cs=None, gamma_scales=(1 / 3, 1.0, 3.0), cv=5, patience=1,
-                 random_state=0, cv_groups="auto"):
+                 random_state=0, cv_groups="auto", class_weight=None):
         self.kernel = kernel
         self.C = C
         self.gamma = gamma
@@ -92,11 +98,12 @@ class SVMHead(InnerCVHead):
         self.patience = patience
         self.random_state = random_state
         self.cv_groups = cv_groups
+        self.class_weight = class_weight
 
     def _model(self, C, gamma):
         if self.kernel == "linear":
-            return LinearSVC(C=C, random_state=self.random_state)
-        return SVC(C=C, kernel="rbf", gamma=gamma, decision_function_shape="ovo")
+            return LinearSVC(C=C, random_state=self.random_state, class_weight=self.class_weight)
+        return SVC(C=C, kernel="rbf", gamma=gamma, decision_function_shape="ovo", class_weight=self.class_weight)
 
     def _oof(self, X, y, splits, C, gamma):
         """Out-of-fold calibrated log loss of one candidate, and its calibrator."""
@@ -110,7 +117,7 @@ class SVMHead(InnerCVHead):
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 model = self._model(C, gamma).fit(X[train], y[train])
             D[test] = _scores(model, X[test])
-        calibrator = _calibrator().fit(D, y)
+        calibrator = _calibrator(self.class_weight).fit(D, y)
         return fold_log_loss(y, calibrator.predict_proba(D), self.classes_), calibrator
 
     def _fit(self, X, y, groups):
@@ -145,7 +152,8 @@ class SVMHead(InnerCVHead):
             warnings.simplefilter("ignore", ConvergenceWarning)
             self.estimator_ = self._model(C, gamma).fit(X, y)
         # Too few samples for inner folds: calibrated on the training margins themselves.
-        self.calibrator_ = tried[(C, gamma)][1] if tried else _calibrator().fit(_scores(self.estimator_, X), y)
+        self.calibrator_ = tried[(C, gamma)][1] if tried else _calibrator(self.class_weight).fit(
+            _scores(self.estimator_, X), y)
 
     def _predict_proba(self, X):
         return self.calibrator_.predict_proba(_scores(self.estimator_, X))

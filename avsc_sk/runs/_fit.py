@@ -10,6 +10,7 @@ from .. import __version__
 from .._load import BUILTIN
 from .._pooling import SegmentClassifier
 from ..errors import CVFallbackWarning
+from ..fusion import model_name
 from ..heads import chosen_params
 from ..model_selection import cv_fallbacks
 from ._build import build_estimator, fit_estimator
@@ -85,7 +86,9 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
     manifest = {
         "avsc_sk_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "fusion": config["fusion"], "model": config["model"], "seed": config.get("seed", 0),
+        # The classifier used: the head, or for intermediate fusion its network (never a head it did not use).
+        "fusion": config["fusion"], "model": model_name(config["fusion"], config.get("model")),
+        "seed": config.get("seed", 0),
         "config": config,
         "classes": [str(c) for c in model.classes_],
         "modalities": [list(m) for m in train.modalities],
