@@ -40,12 +40,15 @@ def _estimators():
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    return {"PCA": PCA, "StandardScaler": StandardScaler, "LogisticRegression": LogisticRegression,
-            "LGBMClassifier": LGBMClassifier}
+    from ._decomposition import CappedPCA
+
+    return {"PCA": PCA, "CappedPCA": CappedPCA, "StandardScaler": StandardScaler,
+            "LogisticRegression": LogisticRegression, "LGBMClassifier": LGBMClassifier}
 
 
-#: Estimator names a ``[params]`` table may build.
-ESTIMATORS = ("PCA", "StandardScaler", "LogisticRegression", "LGBMClassifier")
+#: Estimator names a ``[params]`` table may build. ``CappedPCA`` keeps at most ``n_components``
+#: (fewer on folds with fewer clips or dimensions): the one for a config that must work on any data.
+ESTIMATORS = ("PCA", "CappedPCA", "StandardScaler", "LogisticRegression", "LGBMClassifier")
 
 
 def _check(config, source):
