@@ -95,7 +95,8 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
         their fits' times, whatever ``n_jobs`` ran at once), and every
         mode's fit (predict) time the one pooling of the training (evaluation) clips, i.e.
         what the mode costs on its own. ``df.attrs`` holds ``synthetic``, ``n_train``, ``n_test``,
-        ``model`` and the fitted weighted-fusion weights.
+        ``model``, the fitted weighted-fusion weights and ``cv_fallback`` (why late and weighted fusion's folds
+        fell back to stratified ones, or ``None``).
     """
     if train.y is None or test.y is None:
         raise DataError("compare needs labelled train and test splits; the features have no scene labels")
@@ -140,7 +141,8 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     # with the out-of-fold probabilities late and weighted fusion learn from.
     need_oof = any(f in ("late", "weighted") for f in fusions)
     members = [name for name in names if need_oof or name in fusions]
-    splits = grouped_splits(Ztr, ytr, groups, cv, random_state) if need_oof else []
+    splits, fallback = grouped_splits(Ztr, ytr, groups, cv, random_state, return_fallback=True) if need_oof else \
+        ([], None)
     # One pool of tasks, each modality's fit on all clips and its fold fits, so that n_jobs
     # workers stay busy across modalities.
     k = len(splits)
@@ -229,7 +231,8 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
         })
     df = pd.DataFrame(rows, columns=list(COMPARE_COLUMNS))
     df.attrs.update({"synthetic": bool(train.synthetic or test.synthetic), "n_train": int(train.n_clips),
-                     "n_test": int(test.n_clips), "model": model, "weights": weights, "n_boot": int(n_boot)})
+                     "n_test": int(test.n_clips), "model": model, "weights": weights, "n_boot": int(n_boot),
+                     "cv_fallback": fallback})
     return df
 
 
@@ -283,6 +286,8 @@ def format_compare(df, *, markdown=True):
     if n_missing:
         foot.append(f"{n_missing} evaluation clip(s) lack a modality and were predicted from the ones present")
     foot.append("late/weighted fit time includes the shared per-modality pipelines (trained once, reused).")
+    if a.get("cv_fallback"):
+        foot.append(f"late/weighted out-of-fold probabilities: {a['cv_fallback']}")
     if markdown:
         lines = [head, "", "| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
         lines += ["| " + " | ".join(row) + " |" for row in body]
