@@ -3,7 +3,7 @@
 A configuration is a small TOML document::
 
     fusion = "early"          # a modality name or a fusion mode
-    model = "logreg"          # the head
+    model = "logreg"          # the head (default logreg; intermediate fusion takes none)
     seed = 0
     segment_frames = 0        # > 0: segment mode (every group of this many frames is a sample)
     cv_groups = "location"    # optional; "none": internal folds share locations (optimistic)
@@ -28,7 +28,8 @@ from .errors import ConfigError
 __all__ = ["DEFAULT_CONFIG", "ESTIMATORS", "load_config", "apply_overrides", "dump_config", "build_params",
            "check_param_keys"]
 
-DEFAULT_CONFIG = {"fusion": "early", "model": "logreg", "seed": 0, "segment_frames": 0, "params": {}}
+# model None: the mode's own classifier, logreg for the pipelines; intermediate fusion takes no model.
+DEFAULT_CONFIG = {"fusion": "early", "model": None, "seed": 0, "segment_frames": 0, "params": {}}
 _TYPES = {"fusion": str, "model": str, "seed": int, "segment_frames": int, "params": dict, "cv_groups": str,
           "budget": float}  # seconds for fusion or model "auto"; absent: AutoFusionClassifier's default
 
@@ -39,12 +40,15 @@ def _estimators():
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
 
-    return {"PCA": PCA, "StandardScaler": StandardScaler, "LogisticRegression": LogisticRegression,
-            "LGBMClassifier": LGBMClassifier}
+    from ._decomposition import CappedPCA
+
+    return {"PCA": PCA, "CappedPCA": CappedPCA, "StandardScaler": StandardScaler,
+            "LogisticRegression": LogisticRegression, "LGBMClassifier": LGBMClassifier}
 
 
-#: Estimator names a ``[params]`` table may build.
-ESTIMATORS = ("PCA", "StandardScaler", "LogisticRegression", "LGBMClassifier")
+#: Estimator names a ``[params]`` table may build. ``CappedPCA`` keeps at most ``n_components``
+#: (fewer on folds with fewer clips or dimensions): the one for a config that must work on any data.
+ESTIMATORS = ("PCA", "CappedPCA", "StandardScaler", "LogisticRegression", "LGBMClassifier")
 
 
 def _check(config, source):

@@ -30,8 +30,9 @@ def run_demo(fusions=("audio", "video", "early"), *, model="logreg", seed=0, n_j
     test = load_split(None, "test", stats=stats)
     rows, runs = [], {}
     for fusion in fusions:
-        params = {"head__n_jobs": n_jobs} if model == "logreg" and n_jobs not in (None, 1) else {}
-        config = {"fusion": fusion, "model": model, "seed": seed, "segment_frames": 0, "params": params}
+        head = None if fusion == "intermediate" else model  # the network is its own head
+        params = {"head__n_jobs": n_jobs} if head == "logreg" and n_jobs not in (None, 1) else {}
+        config = {"fusion": fusion, "model": head, "seed": seed, "segment_frames": 0, "params": params}
         t0 = time.perf_counter()
         fitted, manifest = fit_run(config, train, evaluate=test)
         runs[fusion] = (fitted, manifest)

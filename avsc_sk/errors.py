@@ -15,6 +15,7 @@ __all__ = [
     "SchedulerError",
     "AvscWarning",
     "SplitWarning",
+    "CVFallbackWarning",
 ]
 
 
@@ -52,3 +53,13 @@ class AvscWarning(UserWarning):
 
 class SplitWarning(AvscWarning):
     """Cross-validation folds differ from what was asked: fewer folds, or no location groups."""
+
+
+class CVFallbackWarning(SplitWarning):
+    """An internal cross-validation could not group its folds by location and used stratified ones.
+
+    Given by a choice made inside a fit the user did not ask to cross-validate (a head's
+    regularisation, late and weighted fusion's out-of-fold probabilities, the MLP's
+    early-stopping hold-out): what was chosen on those folds is optimistic. Fitted estimators
+    record the reason in ``cv_fallback_``; ``avsc-sk fit`` in the manifest's ``cv_fallbacks``.
+    """

@@ -3,6 +3,7 @@
 from sklearn.compose import ColumnTransformer
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from avsc_sk._decomposition import CappedPCA
 from avsc_sk._pooling import FramePooler, SegmentClassifier
 from avsc_sk.experiments import AutoFusionClassifier
 from avsc_sk.heads import KNNHead, LGBMHead, LogisticRegressionHead, MLPHead, SVMHead
@@ -22,6 +23,7 @@ def _pooled(cls, **params):
 # Small and fast: the checks fit each estimator dozens of times on tiny data.
 ESTIMATORS = [
     FramePooler(),
+    CappedPCA(n_components=2),
     SegmentClassifier(),
     SegmentClassifier(segment_frames=1),
     LateFusionClassifier(cv=2),
@@ -34,6 +36,7 @@ ESTIMATORS = [
     SVMHead(kernel="linear", Cs=(0.1, 1.0), cv=2),
     SVMHead(Cs=(1.0, 10.0), gamma_scales=(1.0, 3.0), cv=2),
     KNNHead(ks=(3, 5), cv=2),
+    KNNHead(ks=(3, 5), cv=2, class_weight="balanced"),  # its own class-weighted neighbours inside
     LGBMHead(max_rounds=20, stopping_rounds=5, cv=2),
     MLPHead(alphas=(1e-4, 1e-2), hidden_layer_sizes=(32,), max_iter=300, cv=2),
     IntermediateFusionClassifier(hidden=32, embed=16, shared=16, learning_rate=1e-2, max_epochs=40,

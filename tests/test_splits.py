@@ -13,10 +13,11 @@ from sklearn.model_selection import GridSearchCV
 from avsc_sk.cli import main
 from avsc_sk.data import SCENES, FeatureSet, write_features
 from avsc_sk.datasets import load_fold1_metadata
-from avsc_sk.errors import ConfigError, DataError, SplitWarning
+from avsc_sk.errors import ConfigError, CVFallbackWarning, DataError, SplitWarning
 from avsc_sk.fusion import make_estimator
-from avsc_sk.model_selection import (OPTIMISTIC, LocationKFold, check_cv_splits, check_holdout_split, cv_plan,
-                                     set_cv_groups)
+from avsc_sk.heads import LogisticRegressionHead
+from avsc_sk.model_selection import (OPTIMISTIC, LocationKFold, check_cv_splits, check_holdout_split, cv_fallbacks,
+                                     cv_plan, set_cv_groups)
 
 SMALL_MLP = dict(hidden=32, embed=8, shared=8, max_epochs=5, patience=3, batch_size=32, learning_rate=1e-2)
 
@@ -226,24 +227,61 @@ def test_fusion_fewer_folds_say_so_once(mode):
         assert len(est.cv_splits_) == 3 and _every_training_part_holds_every_class(fs.y, est.cv_splits_)
 
 
+# Members' C given: the fusion's own folds are what these tests are about, and a head choosing C is tested alone.
+_PINNED = {"late": {"audio__head__C": 1.0, "video__head__C": 1.0, "cv": 3},
+           "weighted": {"audio__head__C": 1.0, "video__head__C": 1.0, "cv": 3}, "intermediate": SMALL_MLP}
+
+
 @pytest.mark.parametrize("mode", ["late", "weighted", "intermediate"])
-def test_fusion_refuses_when_no_grouped_split_keeps_every_class(mode):
+def test_fusion_refuses_when_asked_for_grouped_folds_no_grouped_split_allows(mode):
     # Late and weighted: the issue's set; the MLP's hold-out needs only one fold, so every scene at one location.
     fs = _clips([1] * 10 if mode == "intermediate" else ONE_OR_TWO)
     with pytest.raises(DataError, match=r"(1 location).*cv_groups='none'"):
-        _estimator(mode, fs).fit(fs.X, fs.y, groups=fs.groups)
+        _estimator(mode, fs, cv_groups="location").fit(fs.X, fs.y, groups=fs.groups)
     # The way out: folds that share locations, asked for, so no warning.
     with warnings.catch_warnings():
         warnings.simplefilter("error", SplitWarning)
-        est = _estimator(mode, fs, cv_groups="none").fit(fs.X, fs.y, groups=fs.groups)
-    assert np.isfinite(est.predict_proba(fs.X)).all()
+        est = _estimator(mode, fs, cv_groups="none").set_params(**_PINNED[mode]).fit(fs.X, fs.y, groups=fs.groups)
+    assert np.isfinite(est.predict_proba(fs.X)).all() and est.cv_fallback_ is None
+
+
+@pytest.mark.parametrize("mode", ["head", "late", "weighted", "intermediate"])
+def test_internal_folds_fall_back_when_every_class_is_at_one_location(mode):
+    # A choice made inside a fit (C, the stacker's out-of-fold input, the early-stopping hold-out) never makes
+    # the fit refuse: stratified folds instead, one CVFallbackWarning saying why, and the reason kept.
+    fs = _clips([1] * 10)
+    what = {"head": "a head's inner cross-validation", "late": "late fusion's internal cross-validation",
+            "weighted": "weighted fusion's internal cross-validation",
+            "intermediate": "intermediate fusion's early-stopping hold-out"}[mode]
+    if mode == "head":
+        est = LogisticRegressionHead(Cs=(0.01, 1.0), cv=3)
+        X = fs.X
+    else:
+        est = make_estimator(mode, fs.modalities).set_params(**_PINNED[mode])
+        X = fs.X
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        est.fit(X, fs.y, groups=fs.groups)
+    fallbacks = [str(w.message) for w in record if issubclass(w.category, CVFallbackWarning)]
+    assert len(fallbacks) == 1 and _split_warnings(record) == fallbacks  # the one split warning, given once
+    assert fallbacks[0].startswith(f"{what}: no split by recording location keeps every class in every training "
+                                   "part (") and "airport (1 location)" in fallbacks[0]
+    assert "stratified folds that share locations instead, so what it chose on them is optimistic" in fallbacks[0]
+    assert est.cv_fallback_ == fallbacks[0] and cv_fallbacks(est) == fallbacks
+    assert np.isfinite(est.predict_proba(X)).all()
+    if mode == "head":
+        assert set(est.cv_scores_) == {0.01, 1.0}  # C was chosen (on the stratified folds), not defaulted
+    if mode == "late":
+        assert len(est.cv_splits_) == 3 and _every_training_part_holds_every_class(fs.y, est.cv_splits_)
+        # its heads share locations as the fusion's folds do, quietly: the stacker chose its C on them
+        assert est.stack_.final_estimator_.cv_groups == "none"
 
 
 def test_late_fusion_never_stacks_on_folds_missing_a_class():
-    # The issue's inverted stacker: one location per scene. Refused, never fitted silently.
+    # The issue's inverted stacker: one location per scene. Grouped folds asked for: refused, never fitted silently.
     fs = _clips([1] * 10)
     with pytest.raises(DataError, match="late fusion's internal cross-validation: no split by recording location"):
-        make_estimator("late", fs.modalities).fit(fs.X, fs.y, groups=fs.groups)
+        make_estimator("late", fs.modalities).set_params(cv_groups="location").fit(fs.X, fs.y, groups=fs.groups)
 
 
 # -- through the command line -----------------------------------------------------------------------------
@@ -324,16 +362,64 @@ def test_tune_cli_fine_data_no_warning(tmp_path, capsys):
     assert json.loads((out / "summary.json").read_text())["folds"]["n_splits"] == 3
 
 
-def test_fit_cli_late_refuses_then_takes_cv_groups_none(tmp_path, capsys):
-    root, _ = _root(tmp_path, ONE_OR_TWO)
-    status, io = _run(capsys, "fit", "--fusion", "late", "--features", root, "--split", "train",
-                      "--out", tmp_path / "run")
-    assert status == 2 and "late fusion's internal cross-validation" in io.err and "--cv-groups none" in io.err
-    status, io = _run(capsys, "fit", "--fusion", "late", "--cv-groups", "none", "--features", root, "--split", "train",
+def _warning_lines(err):
+    return [line for line in err.splitlines() if line.startswith("avsc-sk: warning:")]
+
+
+@pytest.mark.parametrize("fusion", ["early", "late"])
+def test_fit_cli_falls_back_warns_once_and_records_it(tmp_path, capsys, fusion):
+    # fit did not ask for cross-validation: the head's (or late fusion's) internal folds fall back, say so in
+    # one line, and the manifest records it; `tune` on the same data refuses (below), as does --cv-groups location.
+    root, _ = _root(tmp_path, [1] * 10)
+    pins = ["--params.head__Cs", "[0.01, 1.0]", "--params.head__cv", "3"] if fusion == "early" else \
+        ["--params.audio__head__C", "1.0", "--params.video__head__C", "1.0", "--params.cv", "3"]
+    status, io = _run(capsys, "fit", "--fusion", fusion, "--features", root, "--split", "train", *pins,
                       "--out", tmp_path / "run")
     assert status == 0, io.err
+    warned = _warning_lines(io.err)
+    what = "a head's inner cross-validation" if fusion == "early" else "late fusion's internal cross-validation"
+    assert len(warned) == 1 and warned[0].startswith(f"avsc-sk: warning: {what}: no split by recording location")
+    assert "optimistic" in warned[0] and len(io.err.strip().splitlines()) == 1
+    manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert manifest["cv_fallbacks"] == [warned[0].removeprefix("avsc-sk: warning: ")]
+    assert "cv_groups" not in manifest["config"]  # nothing was asked for; the fallback is what happened
+    if fusion == "early":
+        assert "chosen on inner folds, some sharing locations" in io.out
+
+    status, io = _run(capsys, "fit", "--fusion", fusion, "--cv-groups", "location", "--features", root, "--split",
+                      "train", *pins, "--out", tmp_path / "strict")
+    assert status == 2 and not (tmp_path / "strict").exists()
+    lines = io.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"avsc-sk: error: {what}: no split by recording location")
+
+
+def test_fit_cli_fine_data_records_no_fallback(tmp_path, capsys):
+    root, _ = _root(tmp_path, [3] * 10)
+    status, io = _run(capsys, "fit", "--fusion", "early", "--features", root, "--split", "train",
+                      "--params.head__C", "1.0", "--out", tmp_path / "run")
+    assert status == 0, io.err
+    assert _warning_lines(io.err) == []
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["cv_fallbacks"] == []
+
+
+def test_tune_cli_still_refuses_data_that_fit_falls_back_on(tmp_path, capsys):
+    root, grid = _root(tmp_path, [1] * 10)
+    status, io = _run(capsys, "tune", grid, "--features", root, "--split", "train", "--cv", 3, "--quiet",
+                      "--out", tmp_path / "t")
+    lines = io.err.strip().splitlines()
+    assert status == 2 and len(lines) == 1 and not (tmp_path / "t").exists()
+    assert lines[0].startswith("avsc-sk: error: tune's cross-validation: no split by recording location")
+
+
+def test_fit_cli_late_takes_cv_groups_none_without_warning(tmp_path, capsys):
+    root, _ = _root(tmp_path, ONE_OR_TWO)
+    status, io = _run(capsys, "fit", "--fusion", "late", "--cv-groups", "none", "--features", root, "--split", "train",
+                      "--params.audio__head__C", "1.0", "--params.video__head__C", "1.0", "--out", tmp_path / "run")
+    assert status == 0, io.err
+    assert _warning_lines(io.err) == []
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["config"]["cv_groups"] == "none"  # the run records that its stacker saw shared locations
+    assert manifest["cv_fallbacks"] == []  # asked for, not fallen back to
 
 
 def test_a_given_splitter_whose_fold_trains_without_a_class_is_refused():

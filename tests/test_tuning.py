@@ -342,3 +342,39 @@ def test_a_grid_key_typo_is_one_line_naming_the_nearest_key(tmp_path, feature_fi
                         "--quiet", "--out", tmp_path / "t"], capsys)
     assert status == 2
     assert io.err.strip().splitlines() == [f"avsc-sk: error: {message}"]
+
+
+# -- shipped grids on small data (issue 22 item 6) ------------------------------------------------------------
+
+PIPELINES = __import__("pathlib").Path(__file__).resolve().parents[1] / "pipelines"
+
+
+@pytest.fixture(scope="module")
+def wide_small_file(tmp_path_factory):
+    # 144 pooled dimensions and 90 training clips: 3-fold training parts of about 60 clips, under the
+    # shipped grids' 128 PCA components (and above them in dimensions, so the clips are what limits).
+    train = small_featureset("train", n_per_class=9, n_frames=2, dims=(96, 48))
+    test = small_featureset("test", n_per_class=2, n_frames=2, dims=(96, 48))
+    path = tmp_path_factory.mktemp("wide") / "wide.h5"
+    write_features(path, {"train": train, "test": test})
+    return path
+
+
+@pytest.mark.parametrize("grid", ["grid-early-lgbm.toml", "grid-early.toml"])
+def test_shipped_pca_grids_work_on_folds_under_128_clips(tmp_path, wide_small_file, capsys, grid):
+    # A fixed PCA(n_components=128) failed on every such fold: every candidate of grid-early-lgbm (an error),
+    # half of grid-early's (a warning). The grids now keep at most 128 components, fewer where a fold has fewer.
+    out = tmp_path / "t"
+    # grid-early's 28 candidates sampled down to 6 (seeded; some of them with the PCA) to keep the test short.
+    search = ["--search", "random", "--n-iter", 6] if grid == "grid-early.toml" else []
+    status, io = _tune([PIPELINES / grid, "--features", wide_small_file, "--split", "train", "--cv", 3, *search,
+                        "--eval-split", "", "--quiet", "--out", out], capsys)
+    assert status == 0, io.err
+    assert "failed" not in io.err
+    results = pd.read_csv(out / "cv_results.csv")
+    assert results["mean_test_neg_log_loss"].notna().all()
+    if search:  # the PCA is searched: some of the candidates scored have it
+        assert results["param_pca"].astype(str).str.startswith("CappedPCA(n_components=128)").sum() >= 2
+    else:  # the PCA is fixed: every candidate has it, and the refit config keeps it
+        assert 'pca = { estimator = "CappedPCA", n_components = 128 }' in (out / "best.toml").read_text()
+    assert json.loads((out / "summary.json").read_text())["n_candidates"] == (6 if search else 4)

@@ -32,8 +32,11 @@ def add_features_args(parser, *, split=None, missing=True, default="the built-in
 
 def add_class_weight(parser):
     parser.add_argument("--class-weight", choices=("balanced",), default=None,
-                        help="'balanced': weigh classes inversely to their frequency, for imbalanced labels; sets "
-                             "the head's class_weight (e.g. params.head__class_weight) where the head has one")
+                        help="'balanced': weigh classes inversely to their frequency, for imbalanced labels. Every "
+                             "head takes it (logreg, linsvm, svm: the class's loss; lgbm, mlp: its samples; knn: "
+                             "its neighbours' votes), and intermediate fusion's network; saved as ordinary params, "
+                             "e.g. params.head__class_weight. Late fusion's stacker and weighted fusion's blend "
+                             "stay unweighted")
 
 
 def add_force(parser):

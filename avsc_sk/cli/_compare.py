@@ -22,7 +22,7 @@ def add_parser(sub):
     p.add_argument("--train-split", default=None,
                    help="split to train on (default: train+val, or the one of them the features hold)")
     p.add_argument("--eval-split", default="test", help="labelled split to score on (default: test)")
-    p.add_argument("--model", default="logreg", choices=HEADS, help="head of the pipelines (default: logreg)")
+    p.add_argument("--model", default="logreg", choices=HEADS, help="head of the pipelines (default: logreg); intermediate fusion is its own network and takes none")
     p.add_argument("--fusions", default=None, metavar="MODES",
                    help="comma-separated modes, e.g. audio,video,early,intermediate,late,weighted "
                         f"(default: every modality of the data, then {','.join(FUSION_MODES)})")

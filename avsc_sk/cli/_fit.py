@@ -17,7 +17,8 @@ def add_parser(sub):
     p.add_argument("--config", type=Path, help="a TOML config, e.g. pipelines/early.toml")
     p.add_argument("--fusion", help=f"a modality name or one of {', '.join(FUSIONS)}, or auto: the one with the "
                                     "lowest grouped CV log loss (overrides the config)")
-    p.add_argument("--model", help=f"the head: {', '.join(HEADS)}, or auto (overrides the config)")
+    p.add_argument("--model", help=f"the head: {', '.join(HEADS)}, or auto (overrides the config; default logreg). "
+                                   "Intermediate fusion is its own network and takes none: --model is refused there")
     p.add_argument("--budget", type=float, metavar="S",
                    help="with --fusion auto or --model auto: seconds the search and refit may take by the "
                         "cost model (default 300; also a wall-clock cap on the search)")
@@ -25,8 +26,11 @@ def add_parser(sub):
     p.add_argument("--segment-frames", type=int, metavar="K",
                    help="segment mode: every K frames are one training sample (overrides the config)")
     p.add_argument("--cv-groups", choices=("location", "none"),
-                   help="internal folds of late/weighted/intermediate fusion: grouped by recording location "
-                        "(default), or 'none': stratified folds that share locations (optimistic)")
+                   help="every internal fold (a head's choice of C, late/weighted fusion's out-of-fold "
+                        "probabilities, intermediate fusion's hold-out): 'location' groups them by recording "
+                        "location or refuses data that cannot be; 'none': stratified folds that share locations "
+                        "(optimistic). Default: grouped where every class can stay in training, else stratified "
+                        "with one warning, recorded in the manifest's cv_fallbacks")
     add_class_weight(p)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. params.head__C=0.5 (repeatable)")
@@ -105,7 +109,10 @@ def run(args):
     print(line)
     chosen = manifest.get("chosen")
     if chosen:
-        print("head parameters (chosen on location-grouped inner folds unless set): "
+        where = "inner folds, some sharing locations (see the warning)" if manifest.get("cv_fallbacks") else \
+            "stratified inner folds that share locations" if config.get("cv_groups") == "none" else \
+            "location-grouped inner folds"
+        print(f"head parameters (chosen on {where} unless set): "
               + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in chosen.items()))
     print(f"saved run to {args.out}")
     return 0

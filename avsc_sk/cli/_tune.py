@@ -125,9 +125,12 @@ def run(args):
         print(banner)
     progress = None if args.quiet else ProgressLine()
     synthetic = " on SYNTHETIC data" if train.synthetic else ""
-    header = f"avsc-sk tune {args.grid.name}: {config['fusion']} ({config['model']}){synthetic}, " \
+    from ..fusion import model_name
+
+    model = model_name(config["fusion"], config.get("model"))
+    header = f"avsc-sk tune {args.grid.name}: {config['fusion']} ({model}){synthetic}, " \
              f"{args.search} search, {folds.describe()}"
-    summary = {"grid": str(args.grid), "fusion": config["fusion"], "model": config["model"], "search": args.search,
+    summary = {"grid": str(args.grid), "fusion": config["fusion"], "model": model, "search": args.search,
                "cv": args.cv, "scoring": args.scoring, "backend": args.backend, "n_clips": int(train.n_clips),
                "synthetic": bool(train.synthetic), "features": str(args.features) if args.features else None,
                "split": split, "folds": folds.as_dict()}

@@ -101,10 +101,11 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
     input_stats : tuple of str, optional
         ``FeatureSet.stats`` when X holds statistics over frames rather than the frames
         (passed to every candidate, see :func:`avsc_sk.fusion.make_estimator`).
-    cv_groups : {"location", "none"}, default="location"
-        The folds' policy (:func:`avsc_sk.model_selection.check_cv_splits`), for the selection's
-        folds and every candidate's internal ones; ``"none"`` shares locations between folds
-        (optimistic scores).
+    cv_groups : {"auto", "location", "none"}, default="auto"
+        The folds' policy (:func:`avsc_sk.model_selection.cv_plan`). The selection's own folds
+        are a search the user asked for: grouped by location, or refused, unless ``"none"``
+        shares locations between them (optimistic scores). Every candidate's internal folds
+        take the same value: ``"auto"`` lets them fall back to stratified folds with a warning.
     random_state : int or None, default=0
         Seeds every candidate, the folds and the order of the clips the rungs take.
     verbose : int, default=0
@@ -139,7 +140,7 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, modalities=None, fusions="auto", models="auto", cv=5, budget=300.0, eta=3, min_clips=None,
-                 input_stats=None, cv_groups="location", random_state=0, verbose=0):
+                 input_stats=None, cv_groups="auto", random_state=0, verbose=0):
         self.modalities = modalities
         self.fusions = fusions
         self.models = models
@@ -261,7 +262,8 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
                                 "cut_by_budget": len(cut), "estimated_s": round(estimated, 1)})
             idx = np.sort(order[:size])
             Xs, ys, gs = (X, y, groups) if size == n_all else (X[idx], y[idx], None if groups is None else groups[idx])
-            splits = check_cv_splits(ys, gs, n_splits=cv, random_state=self.random_state, cv_groups=self.cv_groups,
+            selection = "none" if self.cv_groups == "none" else "location"  # asked for: never a silent fallback
+            splits = check_cv_splits(ys, gs, n_splits=cv, random_state=self.random_state, cv_groups=selection,
                                      what=f"auto selection (rung {r + 1}, {size} clips)")
             self.rungs_[-1]["folds"] = len(splits)  # the splitter may use fewer than cv
             scored = []
@@ -392,7 +394,7 @@ def selection_summary(auto):
     scored = sum(rung >= 0 for rung in res["rung"])
     if res["rung"][best] >= 0:
         rung = auto.rungs_[res["rung"][best] - 1]
-        kind = "location-grouped" if auto.cv_groups == "location" else "ungrouped (optimistic)"
+        kind = "ungrouped (optimistic)" if auto.cv_groups == "none" else "location-grouped"
         reason = (f"lowest mean log loss ({res['mean_log_loss'][best]:.4f}) at the last rung reached "
                   f"({rung['n_clips']} clips, {rung['folds']} {kind} folds); {scored} of "
                   f"{len(res['fusion'])} candidates scored by successive halving over {len(auto.rungs_)} rung(s) "

@@ -14,7 +14,7 @@ from sklearn.metrics import f1_score
 
 from ..errors import ConfigError, DataError
 from ..evaluation import balanced_accuracy, bootstrap_ci, mcnemar, unpack_predictions
-from ..fusion import FUSION_MODES, fit_member, fold_proba, grouped_splits, make_estimator
+from ..fusion import FUSION_MODES, fit_member, fold_proba, grouped_splits, make_estimator, model_name
 from ..heads import class_weight_params, fit_with_groups
 
 __all__ = ["COMPARE_COLUMNS", "compare_fusions", "format_compare"]
@@ -22,7 +22,8 @@ __all__ = ["COMPARE_COLUMNS", "compare_fusions", "format_compare"]
 #: Columns of the table :func:`compare_fusions` returns, in order.
 COMPARE_COLUMNS = ("mode", "accuracy", "accuracy_low", "accuracy_high", "balanced_accuracy", "log_loss",
                    "log_loss_low", "log_loss_high", "log_loss_ref3", "log_loss_ref3_low", "log_loss_ref3_high",
-                   "macro_f1", "fit_time_s", "predict_time_s", "vs", "mcnemar_p", "n_missing")
+                   "macro_f1", "fit_time_s", "predict_time_s", "vs", "mcnemar_p", "n_missing", "head",
+                   "class_weight")
 
 
 def _scores(y, P, classes, n_boot, seed):
@@ -75,8 +76,9 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
         modality's fit on all of ``train`` and its out-of-fold fits. The results do not
         depend on it.
     class_weight : "balanced", dict or None, default=None
-        The heads' ``class_weight`` (see :func:`avsc_sk.heads.class_weight_params`); intermediate
-        fusion, its own network, takes none.
+        Every mode's heads' ``class_weight``, and intermediate fusion's network's (see
+        :func:`avsc_sk.heads.class_weight_params`); the ``class_weight`` column says, per mode,
+        what was weighted (late fusion's stacker and weighted fusion's blend are not).
 
     Returns
     -------
@@ -87,12 +89,14 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
         percentile-bootstrap bounds, balanced accuracy, macro F1, fit and predict seconds, ``vs``
         (the best single modality, by accuracy) and ``mcnemar_p`` (McNemar's
         test on per-clip correctness against it; empty for the single modalities
-        themselves), and ``n_missing`` (evaluation clips lacking some modality). Fit time of
+        themselves), ``n_missing`` (evaluation clips lacking some modality), ``head`` (the
+        classifier: the head, or ``network`` for intermediate fusion) and ``class_weight``. Fit time of
         late and weighted fusion counts the shared pipelines' training as well (the sum of
         their fits' times, whatever ``n_jobs`` ran at once), and every
         mode's fit (predict) time the one pooling of the training (evaluation) clips, i.e.
         what the mode costs on its own. ``df.attrs`` holds ``synthetic``, ``n_train``, ``n_test``,
-        ``model`` and the fitted weighted-fusion weights.
+        ``model``, the fitted weighted-fusion weights and ``cv_fallback`` (why late and weighted fusion's folds
+        fell back to stratified ones, or ``None``).
     """
     if train.y is None or test.y is None:
         raise DataError("compare needs labelled train and test splits; the features have no scene labels")
@@ -137,7 +141,8 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     # with the out-of-fold probabilities late and weighted fusion learn from.
     need_oof = any(f in ("late", "weighted") for f in fusions)
     members = [name for name in names if need_oof or name in fusions]
-    splits = grouped_splits(Ztr, ytr, groups, cv, random_state) if need_oof else []
+    splits, fallback = grouped_splits(Ztr, ytr, groups, cv, random_state, return_fallback=True) if need_oof else \
+        ([], None)
     # One pool of tasks, each modality's fit on all clips and its fold fits, so that n_jobs
     # workers stay busy across modalities.
     k = len(splits)
@@ -187,10 +192,9 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
             t_pred = time.perf_counter() - t0
         else:
             # Intermediate fusion is its own network: the head applies to the other modes only.
-            head = "logreg" if mode == "intermediate" else model
-            est = make_estimator(mode, pooled_layout, model=head, random_state=random_state)
-            if mode != "intermediate":
-                est = _with_class_weight(est, class_weight)
+            head = None if mode == "intermediate" else model
+            est = _with_class_weight(make_estimator(mode, pooled_layout, model=head, random_state=random_state),
+                                     class_weight)
             t0 = time.perf_counter()
             fit_with_groups(est, Ztr, ytr, groups)
             t_fit = time.perf_counter() - t0 + t_pool_fit
@@ -223,10 +227,12 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
             "macro_f1": float(f1_score(yte, pred, labels=classes, average="macro", zero_division=0)),
             "fit_time_s": float(t_fit), "predict_time_s": float(t_pred),
             "vs": "" if best is None or mode in names else best, "mcnemar_p": test_p, "n_missing": n_missing,
+            "head": model_name(mode, model), "class_weight": _weighted_what(mode, class_weight),
         })
     df = pd.DataFrame(rows, columns=list(COMPARE_COLUMNS))
     df.attrs.update({"synthetic": bool(train.synthetic or test.synthetic), "n_train": int(train.n_clips),
-                     "n_test": int(test.n_clips), "model": model, "weights": weights, "n_boot": int(n_boot)})
+                     "n_test": int(test.n_clips), "model": model, "weights": weights, "n_boot": int(n_boot),
+                     "cv_fallback": fallback})
     return df
 
 
@@ -235,6 +241,15 @@ def _with_class_weight(estimator, class_weight):
     if class_weight is None:
         return estimator
     return estimator.set_params(**class_weight_params(estimator, class_weight))
+
+
+def _weighted_what(mode, class_weight):
+    """What ``class_weight`` weighted in ``mode``, for the table: every mode weighs its classifiers alike."""
+    if class_weight is None:
+        return "none"
+    text = class_weight if isinstance(class_weight, str) else "given"
+    return {"late": f"{text} (heads; stacker unweighted)", "weighted": f"{text} (heads; blend unweighted)",
+            "intermediate": f"{text} (network)"}.get(mode, f"{text} (head)")
 
 
 def _fmt_p(p):
@@ -251,15 +266,17 @@ def format_compare(df, *, markdown=True):
     a = df.attrs
     what = "synthetic data (not real results)" if a.get("synthetic") else "features"
     head = (f"Fusion comparison on {what}: train {a.get('n_train', '?')} clips, evaluate {a.get('n_test', '?')} "
-            f"clips, head {a.get('model', '?')}; 95% bootstrap intervals ({a.get('n_boot', '?')} resamples); "
+            f"clips, head {a.get('model', '?')} (intermediate: its own network); 95% bootstrap intervals "
+            f"({a.get('n_boot', '?')} resamples); "
             "McNemar p against the best single modality.")
     cols = ["mode", "accuracy (95% CI)", "balanced acc", "log_loss (95% CI)", "log_loss_ref3", "macro F1", "fit s",
-            "predict s", "vs", "McNemar p"]
+            "predict s", "vs", "McNemar p", "class weight"]
     body = [[r["mode"], f"{r['accuracy']:.3f} [{r['accuracy_low']:.3f}, {r['accuracy_high']:.3f}]",
              f"{r['balanced_accuracy']:.3f}",
              f"{r['log_loss']:.3f} [{r['log_loss_low']:.3f}, {r['log_loss_high']:.3f}]",
              f"{r['log_loss_ref3']:.3f}", f"{r['macro_f1']:.3f}",
-             f"{r['fit_time_s']:.1f}", f"{r['predict_time_s']:.2f}", r["vs"], _fmt_p(r["mcnemar_p"])]
+             f"{r['fit_time_s']:.1f}", f"{r['predict_time_s']:.2f}", r["vs"], _fmt_p(r["mcnemar_p"]),
+             str(r.get("class_weight", "none"))]
             for _, r in df.iterrows()]
     foot = ["log_loss: exact, from the models' probabilities; log_loss_ref3: over them rounded to 3 decimals, "
             "as prediction.csv prints them and the reference scoring reads them."]
@@ -269,6 +286,8 @@ def format_compare(df, *, markdown=True):
     if n_missing:
         foot.append(f"{n_missing} evaluation clip(s) lack a modality and were predicted from the ones present")
     foot.append("late/weighted fit time includes the shared per-modality pipelines (trained once, reused).")
+    if a.get("cv_fallback"):
+        foot.append(f"late/weighted out-of-fold probabilities: {a['cv_fallback']}")
     if markdown:
         lines = [head, "", "| " + " | ".join(cols) + " |", "|" + "|".join("---" for _ in cols) + "|"]
         lines += ["| " + " | ".join(row) + " |" for row in body]

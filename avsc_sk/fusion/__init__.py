@@ -5,7 +5,7 @@ from ._early import (make_feature_pipeline, make_modality_features, make_modalit
                      modality_columns)
 from ._intermediate import IntermediateFusionClassifier
 from ._late import LateFusionClassifier
-from ._registry import FUSION_MODES, FUSIONS, NETWORK, make_estimator
+from ._registry import FUSION_MODES, FUSIONS, NETWORK, make_estimator, model_name
 from ._weighted import BLENDS, WeightedFusionClassifier
 
 __all__ = [
@@ -20,6 +20,8 @@ __all__ = [
     "fold_proba",
     "grouped_splits",
     "make_estimator",
+    "model_name",
+    "NETWORK",
     "make_feature_pipeline",
     "make_modality_features",
     "make_modality_pipeline",

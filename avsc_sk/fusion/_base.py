@@ -16,15 +16,15 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .._sklearn_private import BaseComposition, InvalidParameterError
 from ..data import missing_mask  # the one definition of a missing modality, shared with FeatureSet
 from ..errors import ConfigError, DataError
-from ..model_selection import check_cv_splits
+from ..model_selection import cv_plan
 from ..heads import fit_with_groups
 
 __all__ = ["FusionClassifier", "grouped_splits", "estimator_columns", "missing_mask", "default_estimators", "check_estimators",
            "fit_member", "fold_proba", "oof_member", "with_cv_groups", "member_blocks", "ModalityFusion"]
 
 
-def grouped_splits(X, y, groups=None, cv=5, random_state=None, cv_groups="location",
-                   what="internal cross-validation"):
+def grouped_splits(X, y, groups=None, cv=5, random_state=None, cv_groups="auto",
+                   what="internal cross-validation", return_fallback=False):
     """Materialise the internal cross-validation folds as a list of ``(train, test)`` index arrays.
 
     An int ``cv`` asks :func:`avsc_sk.model_selection.check_cv_splits` (the one fold policy):
@@ -43,14 +43,18 @@ def grouped_splits(X, y, groups=None, cv=5, random_state=None, cv_groups="locati
         class is refused).
     random_state : int or None, default=None
         Seed of the shuffled fold assignment; ``None`` keeps it unshuffled (deterministic).
-    cv_groups : {"location", "none"}, default="location"
-        ``"none"``: stratified folds that share locations (optimistic out-of-fold probabilities).
+    cv_groups : {"auto", "location", "none"}, default="auto"
+        ``"none"``: stratified folds that share locations (optimistic out-of-fold probabilities);
+        ``"auto"``: those when no grouped split keeps every class in training, with a
+        :class:`~avsc_sk.errors.CVFallbackWarning`; ``"location"``: a DataError then.
     what : str
         Names the cross-validation in warnings and errors.
+    return_fallback : bool, default=False
+        Also return the fallback's reason (``None`` when the folds are what was asked for).
 
     Returns
     -------
-    list of (ndarray, ndarray)
+    list of (ndarray, ndarray), or (list, str or None) with ``return_fallback``
     """
     if not isinstance(cv, numbers.Integral) or isinstance(cv, bool):
         if not hasattr(cv, "split"):
@@ -63,10 +67,11 @@ def grouped_splits(X, y, groups=None, cv=5, random_state=None, cv_groups="locati
                 raise DataError(f"{what}: fold {i + 1} of {len(splits)} from cv={cv!r} trains without "
                                 f"{', '.join(map(str, absent))}, so its out-of-fold probabilities never name them; "
                                 "pass cv as a number of folds (checked, fewer when needed)")
-        return splits
+        return (splits, None) if return_fallback else splits
     if cv < 2:
         raise ConfigError(f"cv={cv}: internal cross-validation needs at least 2 folds")
-    return check_cv_splits(y, groups, n_splits=int(cv), random_state=random_state, cv_groups=cv_groups, what=what)
+    plan = cv_plan(y, groups, n_splits=int(cv), random_state=random_state, cv_groups=cv_groups, what=what)
+    return (plan.splits, plan.fallback) if return_fallback else plan.splits
 
 
 def estimator_columns(estimator, n_features):
@@ -110,15 +115,16 @@ def check_estimators(estimators, random_state=None):
 
 
 def with_cv_groups(estimator, cv_groups):
-    """``estimator``, or with ``cv_groups="none"`` a clone whose nested heads' inner CV shares locations too.
+    """``estimator``, or with ``cv_groups`` other than ``"auto"`` a clone whose nested heads take it too.
 
     Asking a fusion for folds that share locations is asking it of every cross-validation
-    inside it; otherwise a head's location-grouped inner CV would still refuse the same data.
+    inside it (otherwise a head's grouped inner CV would still warn on the same data); asking
+    it for grouped folds or a refusal (``"location"``) is asking that of its heads too.
     """
-    if cv_groups != "none" or not hasattr(estimator, "get_params"):
+    if cv_groups == "auto" or not hasattr(estimator, "get_params"):
         return estimator
     keys = [k for k in estimator.get_params(deep=True) if k == "cv_groups" or k.endswith("__cv_groups")]
-    return clone(estimator).set_params(**dict.fromkeys(keys, "none")) if keys else estimator
+    return clone(estimator).set_params(**dict.fromkeys(keys, cv_groups)) if keys else estimator
 
 
 def check_missing(missing, what):
@@ -282,9 +288,11 @@ class ModalityFusion(FusionClassifier, BaseComposition):
         return estimators
 
     def _inner_cv_groups(self, groups, warned):
-        # Without groups the fusion's own folds have said the leak once: its heads then share
-        # locations as it does, quietly, instead of each saying it again.
-        return "none" if self.cv_groups == "none" or (groups is None and warned) else self.cv_groups
+        # Without groups, or when they fell back to stratified folds, the fusion's own folds have
+        # said the leak once: its heads then share locations as it does, quietly, instead of each
+        # saying it again.
+        shared = groups is None or getattr(self, "cv_fallback_", None) is not None
+        return "none" if self.cv_groups == "none" or (shared and warned) else self.cv_groups
 
     def _inner(self, estimators, groups, warned):
         """``estimators`` with ``cv_groups="none"`` passed on to their heads when the fusion's folds share locations."""
@@ -308,11 +316,13 @@ class ModalityFusion(FusionClassifier, BaseComposition):
         """Pool ``X`` once, then fit every modality estimator on its block (and its OOF probabilities)."""
         estimators, Z = self._pool_fit(X, y)
         oof = splits = None
+        self.cv_fallback_ = None
         if need_oof:
-            # The fusion's own folds are checked before any member is fitted, so a split that
-            # cannot keep every class is refused naming the fusion, not a member's inner CV.
-            splits = grouped_splits(Z, y, groups, self.cv, self.random_state, self.cv_groups,
-                                    f"{self._what}'s internal cross-validation")
+            # The fusion's own folds are decided before any member is fitted, so a split that
+            # cannot keep every class is reported naming the fusion, not a member's inner CV.
+            splits, self.cv_fallback_ = grouped_splits(Z, y, groups, self.cv, self.random_state, self.cv_groups,
+                                                       f"{self._what}'s internal cross-validation",
+                                                       return_fallback=True)
         estimators = self._inner(estimators, groups, splits is not None)
         self.estimators_ = [fit_member(name, est, _take(Z, b), y, groups=groups)
                             for (name, est), b in zip(estimators, self.blocks_)]

@@ -99,9 +99,12 @@ class LateFusionClassifier(ModalityFusion):
         (:func:`make_pooler`), tunable as ``pooler__audio__stats``. ``None``: no pooling.
     n_jobs : int, optional
         Parallel jobs over the internal folds of each modality (joblib; ``None`` is 1).
-    cv_groups : {"location", "none"}, default="location"
-        ``"none"``: internal folds that ignore ``groups`` and share locations (optimistic
-        out-of-fold probabilities), for data whose classes are recorded at too few locations;
+    cv_groups : {"auto", "location", "none"}, default="auto"
+        ``"auto"``: internal folds grouped by ``groups`` where every class can stay in every
+        training part, else stratified folds that share locations (optimistic out-of-fold
+        probabilities) with one :class:`~avsc_sk.errors.CVFallbackWarning`, the reason kept in
+        ``cv_fallback_`` (the heads inside then share locations too, quietly); ``"location"``:
+        grouped or a DataError; ``"none"``: stratified folds. ``"location"`` and ``"none"`` are
         passed on to every head inside (members and stacker) that takes ``cv_groups``.
 
     Attributes
@@ -118,6 +121,8 @@ class LateFusionClassifier(ModalityFusion):
         The internal folds used.
     fill_ : list of ndarray
         Stacked-feature stand-in for a missing modality (see Notes).
+    cv_fallback_ : str or None
+        Why the internal folds fell back to stratified ones (``cv_groups="auto"``), or ``None``.
     modality_names_ : list of str
     classes_ : ndarray
     n_features_in_ : int
@@ -136,7 +141,7 @@ class LateFusionClassifier(ModalityFusion):
     _what = "late fusion"
 
     def __init__(self, estimators=None, final_estimator=None, cv=5, random_state=None, pooler=None, n_jobs=None,
-                 cv_groups="location"):
+                 cv_groups="auto"):
         self.estimators = estimators
         self.final_estimator = final_estimator
         self.cv = cv
@@ -145,7 +150,7 @@ class LateFusionClassifier(ModalityFusion):
         self.n_jobs = n_jobs
         self.cv_groups = cv_groups
 
-    def _final(self, cv_groups="location"):
+    def _final(self, cv_groups="auto"):
         if self.final_estimator is None:
             # The stacker chooses its own C on location-grouped folds, like every head.
             return LogisticRegressionHead(random_state=self.random_state, cv_groups=cv_groups)
@@ -171,8 +176,9 @@ class LateFusionClassifier(ModalityFusion):
         if len(np.unique(y)) < 2:
             raise ValueError("late fusion needs clips of at least 2 classes; the data contains only one class")
         estimators, Z = self._pool_fit(X, y)
-        self.cv_splits_ = grouped_splits(Z, y, groups, self.cv, self.random_state, self.cv_groups,
-                                         "late fusion's internal cross-validation")
+        self.cv_splits_, self.cv_fallback_ = grouped_splits(Z, y, groups, self.cv, self.random_state, self.cv_groups,
+                                                            "late fusion's internal cross-validation",
+                                                            return_fallback=True)
         estimators = self._inner(estimators, groups, warned=True)
         final = self._final(self._inner_cv_groups(groups, warned=True))
         # The stacking itself is scikit-learn's, on the small pooled matrix: each member is its
@@ -236,9 +242,13 @@ class LateFusionClassifier(ModalityFusion):
                               "pass oof_proba")
         self = cls(**{"estimators": [(name, clone(est)) for name, est in members], **params})
         Z, y, oof = self._adopt(members, oof_proba, X, y)
-        self.cv_splits_ = grouped_splits(Z, y, groups, self.cv, self.random_state, self.cv_groups,
-                                         "late fusion's internal cross-validation") if cv_splits is None else \
-            [(np.asarray(train), np.asarray(test)) for train, test in cv_splits]
+        self.cv_fallback_ = None
+        if cv_splits is None:
+            self.cv_splits_, self.cv_fallback_ = grouped_splits(
+                Z, y, groups, self.cv, self.random_state, self.cv_groups, "late fusion's internal cross-validation",
+                return_fallback=True)
+        else:
+            self.cv_splits_ = [(np.asarray(train), np.asarray(test)) for train, test in cv_splits]
         final = self._final(self._inner_cv_groups(groups, warned=True))
         # The selectors learn nothing but the width of Z; the members keep their fitted state.
         fitted = [(name, Pipeline([("select", _selector(name, block).fit(Z)), ("model", est)]))

@@ -68,10 +68,11 @@ class MLPNetwork:
         return h3 @ p["W4"] + p["b4"]
 
     # -- training ------------------------------------------------------------------------
-    def train_step(self, Xs, y, rng, lr, weight_decay, t, beta1=0.9, beta2=0.999, eps=1e-8):
+    def train_step(self, Xs, y, rng, lr, weight_decay, t, beta1=0.9, beta2=0.999, eps=1e-8, sample_weight=None):
         """Forward + backward on one batch in train mode, then one Adam update; returns the batch loss.
 
         ``weight_decay`` is L2 added to the gradient of every parameter, as ``torch.optim.Adam`` does.
+        ``sample_weight`` (one per clip of the batch) makes the loss the weighted mean cross-entropy.
         """
         p = self.params
         B = y.shape[0]
@@ -99,12 +100,13 @@ class MLPNetwork:
         logits = logits - logits.max(axis=1, keepdims=True)
         e = np.exp(logits)
         prob = e / e.sum(axis=1, keepdims=True)
-        loss = -float(np.mean(np.log(np.maximum(prob[np.arange(B), y], 1e-12))))
+        share = np.full(B, 1.0 / B) if sample_weight is None else sample_weight / sample_weight.sum()
+        loss = -float(np.sum(share * np.log(np.maximum(prob[np.arange(B), y], 1e-12))))
 
         g = {}
         dlog = prob
         dlog[np.arange(B), y] -= 1.0
-        dlog /= B
+        dlog *= share[:, None].astype(dlog.dtype)
         g["W4"] = r3.T @ dlog
         g["b4"] = dlog.sum(axis=0)
         dh3 = (dlog @ p["W4"].T) * (h3 > 0)

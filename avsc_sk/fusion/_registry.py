@@ -6,7 +6,7 @@ from ._intermediate import IntermediateFusionClassifier
 from ._late import LateFusionClassifier
 from ._weighted import WeightedFusionClassifier
 
-__all__ = ["FUSIONS", "FUSION_MODES", "NETWORK", "make_estimator"]
+__all__ = ["FUSIONS", "FUSION_MODES", "NETWORK", "make_estimator", "model_name"]
 
 #: Fusion modes; a modality name (``audio``, ``video``, or any other in the data) is a single-modality mode.
 FUSIONS = ("audio", "video", "early", "intermediate", "late", "weighted")
@@ -14,11 +14,16 @@ FUSIONS = ("audio", "video", "early", "intermediate", "late", "weighted")
 #: The modes that combine modalities (everything in FUSIONS but the single modalities).
 FUSION_MODES = ("early", "intermediate", "late", "weighted")
 
-#: The head of intermediate fusion, a network of its own, wherever a head is named (tables, manifests).
+#: What intermediate fusion records as its ``model``: it has no head, the network classifies.
 NETWORK = "network"
 
 
-def make_estimator(fusion, modalities, *, input_stats=None, model="logreg", random_state=0):
+def model_name(fusion, model=None):
+    """The classifier a mode ends in, as outputs record it: the head (default logreg), or :data:`NETWORK`."""
+    return NETWORK if fusion == "intermediate" else (model or "logreg")
+
+
+def make_estimator(fusion, modalities, *, input_stats=None, model=None, random_state=0):
     """An unfitted estimator for one fusion mode over features laid out as ``modalities``.
 
     Parameters
@@ -32,10 +37,11 @@ def make_estimator(fusion, modalities, *, input_stats=None, model="logreg", rand
         ``FeatureSet.stats``: the statistics over frames X holds per modality, as
         ``read_features(..., stats=...)`` computed them while reading. The pipelines' pooling then
         selects among them (its ``stats`` stay tunable within those read). ``None``: X holds frames.
-    model : str, default="logreg"
+    model : str, optional
         The head (see :func:`avsc_sk.heads.make_head`) of the single-modality, early, late
-        and weighted pipelines. Intermediate fusion is a network of its own: any other head than
-        the default is a ConfigError.
+        and weighted pipelines; ``None`` is ``"logreg"``. Intermediate fusion is a network of
+        its own and takes none: any head, ``"logreg"`` included, is a ConfigError (``None``
+        or :data:`NETWORK` are accepted).
     random_state : int or None, default=0
 
     Returns
@@ -51,15 +57,18 @@ def make_estimator(fusion, modalities, *, input_stats=None, model="logreg", rand
         modalities, input_stats = modalities.modalities, modalities.stats if input_stats is None else input_stats
     modalities = tuple((str(n), int(f), int(d)) for n, f, d in modalities)
     names = [m[0] for m in modalities]
+    if fusion != "intermediate" and model is None:
+        model = "logreg"
     if fusion in names:
         return make_feature_pipeline(modalities, fusion, input_stats=input_stats, model=model,
                                      random_state=random_state)
     if fusion == "early":
         return make_feature_pipeline(modalities, input_stats=input_stats, model=model, random_state=random_state)
     if fusion == "intermediate":
-        if model != "logreg":  # the default head; anything else would be silently ignored
-            raise ConfigError(f"--model {model}: intermediate fusion is a network of its own and takes no head; "
-                              "drop --model, or use it with --fusion early, late or weighted")
+        if model not in (None, NETWORK):  # a head given here would be silently unused, and recorded
+            raise ConfigError(f"model {model!r}: intermediate fusion is a network of its own and takes no head; "
+                              "drop --model (or the config's model key), or use that head with --fusion early, "
+                              "late or weighted")
         return IntermediateFusionClassifier(modalities=modalities, input_stats=input_stats, random_state=random_state)
     if fusion in ("late", "weighted"):
         estimators = [(name, make_modality_pipeline(model=model, random_state=random_state)) for name in names]

@@ -156,9 +156,12 @@ class WeightedFusionClassifier(ModalityFusion):
         :class:`LateFusionClassifier`); tunable as ``pooler__audio__stats``. ``None``: no pooling.
     n_jobs : int, optional
         Parallel jobs over the internal folds of each modality (joblib; ``None`` is 1).
-    cv_groups : {"location", "none"}, default="location"
-        ``"none"``: internal folds that ignore ``groups`` and share locations (optimistic
-        out-of-fold probabilities), for data whose classes are recorded at too few locations;
+    cv_groups : {"auto", "location", "none"}, default="auto"
+        ``"auto"``: internal folds grouped by ``groups`` where every class can stay in every
+        training part, else stratified folds that share locations (optimistic out-of-fold
+        probabilities) with one :class:`~avsc_sk.errors.CVFallbackWarning`, the reason kept in
+        ``cv_fallback_`` (the heads inside then share locations too, quietly); ``"location"``:
+        grouped or a DataError; ``"none"``: stratified folds. ``"location"`` and ``"none"`` are
         passed on to every head inside that takes ``cv_groups``.
 
     Attributes
@@ -175,6 +178,8 @@ class WeightedFusionClassifier(ModalityFusion):
         Only with ``per_class=True``.
     temperature_ : float
         The sharpness used (1.0 for the arithmetic blend).
+    cv_fallback_ : str or None
+        Why the internal folds fell back to stratified ones (``cv_groups="auto"``), or ``None``.
     modality_names_ : list of str
     classes_ : ndarray
     n_features_in_ : int
@@ -193,7 +198,7 @@ class WeightedFusionClassifier(ModalityFusion):
     """
 
     def __init__(self, estimators=None, weights=None, per_class=False, reg=1.0, blend="geometric",
-                 temperature=None, cv=5, random_state=None, pooler=None, n_jobs=None, cv_groups="location"):
+                 temperature=None, cv=5, random_state=None, pooler=None, n_jobs=None, cv_groups="auto"):
         self.estimators = estimators
         self.weights = weights
         self.per_class = per_class

@@ -20,7 +20,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._sklearn_private import Interval
 from ..errors import AvscWarning, SplitWarning
-from ..model_selection import check_cv_splits
+from ..model_selection import cv_plan
 
 # Constraints shared by the heads (scikit-learn's parameter validation: a bad value set from a
 # config is refused when the estimator is built, naming the key).
@@ -79,12 +79,20 @@ def fit_with_groups(estimator, X, y, groups=None):
     return estimator.fit(X, y, **_group_params(estimator, groups))
 
 
-def inner_splits(y, groups, cv, random_state, cv_groups="location"):
+def inner_splits(y, groups, cv, random_state, cv_groups="auto"):
     """The inner folds of a head, or ``None`` when the data are too small to hold ``cv`` folds.
 
     Without ``groups`` every clip is its own group (one :class:`UngroupedWarning`): that is
-    only right when clips are independent, which clips from one location are not.
+    only right when clips are independent, which clips from one location are not. With
+    ``cv_groups="auto"`` (the heads' default) a head whose classes are recorded at too few
+    locations uses stratified folds instead, with one :class:`~avsc_sk.errors.CVFallbackWarning`:
+    the head's choice is hidden inside a fit and must not make it refuse.
     """
+    plan = _inner_plan(y, groups, cv, random_state, cv_groups)
+    return None if plan is None else plan.splits
+
+
+def _inner_plan(y, groups, cv, random_state, cv_groups):
     y = np.asarray(y)
     _, counts = np.unique(y, return_counts=True)
     n_splits = min(int(cv), int(counts.min()))
@@ -93,22 +101,25 @@ def inner_splits(y, groups, cv, random_state, cv_groups="location"):
     elif groups is None:
         warnings.warn("a head chose its hyper-parameters without recording locations (no groups): each clip "
                       "was its own group; pass fit(X, y, groups=locations) for location-grouped inner folds",
-                      UngroupedWarning, stacklevel=3)
+                      UngroupedWarning, stacklevel=4)
     else:
         groups = np.asarray(groups)
         if len(groups) != len(y):
             raise ValueError(f"{len(groups)} groups for {len(y)} samples; pass one group per sample")
-        n_splits = min(n_splits, len(np.unique(groups)))
+        n_locations = len(np.unique(groups))
+        # No more folds than locations, quietly; but one location leaves "auto" its stratified fallback.
+        if cv_groups == "location" or n_locations >= 2:
+            n_splits = min(n_splits, n_locations)
     if n_splits < 2:
         # Nothing to choose on: say so, rather than let the head's fall-back value pass for a choice.
         warnings.warn(f"a head could not choose its hyper-parameters: {len(y)} training clips "
                       f"(smallest class {int(counts.min())}) cannot fill 2 inner folds"
                       + ("" if groups is None else f" by {len(np.unique(groups))} location(s)")
                       + "; it used its fall-back value (give the value in the config, or train on more clips)",
-                      SplitWarning, stacklevel=3)
+                      SplitWarning, stacklevel=4)
         return None
-    return check_cv_splits(y, groups, n_splits=n_splits, random_state=random_state, cv_groups=cv_groups,
-                           what="a head's inner cross-validation")
+    return cv_plan(y, groups, n_splits=n_splits, random_state=random_state, cv_groups=cv_groups,
+                   what="a head's inner cross-validation")
 
 
 def aligned(P, fitted_classes, classes, fill=0.0):
@@ -132,8 +143,10 @@ class InnerCVHead(ClassifierMixin, BaseEstimator):
     Subclasses implement ``_fit(X, y, groups)`` setting ``estimator_`` (a fitted classifier
     whose ``predict_proba`` columns are ``classes_``) and their chosen ``*_`` attributes, and
     list those in ``_chosen`` (``{"C": "C_"}``): :attr:`chosen_` reports them. Every head takes
-    ``cv_groups`` (``"location"``, or ``"none"`` for stratified inner folds that share locations),
-    the policy of :func:`avsc_sk.model_selection.check_cv_splits`.
+    ``cv_groups``, the policy of :func:`avsc_sk.model_selection.cv_plan`: ``"auto"`` (default:
+    grouped by location where every class can stay in training, else stratified folds with a
+    :class:`~avsc_sk.errors.CVFallbackWarning`, the reason kept in ``cv_fallback_``),
+    ``"location"`` (grouped or refused) or ``"none"`` (stratified folds that share locations).
     """
 
     # Pipelines (and searches) route the recording locations to the head by default.
@@ -164,8 +177,15 @@ class InnerCVHead(ClassifierMixin, BaseEstimator):
         if len(self.classes_) < 2:
             raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; the data contains only "
                              "one class")
+        self.cv_fallback_ = None
         self._fit(X, y, groups)
         return self
+
+    def _inner_splits(self, y, groups):
+        """The inner folds (see :func:`inner_splits`), keeping a fallback's reason in ``cv_fallback_``."""
+        plan = _inner_plan(y, groups, self.cv, self.random_state, self.cv_groups)
+        self.cv_fallback_ = None if plan is None else plan.fallback
+        return None if plan is None else plan.splits
 
     @property
     def chosen_(self):

@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from .._sklearn_private import StrOptions
-from ._base import COUNT, FOLDS, POSITIVE, InnerCVHead, aligned, fold_log_loss, inner_splits
+from ._base import COUNT, FOLDS, POSITIVE, InnerCVHead, aligned, fold_log_loss
 
 __all__ = ["LogisticRegressionHead"]
 
@@ -91,8 +91,10 @@ class LogisticRegressionHead(InnerCVHead):
         Inner folds fitted in parallel (joblib; ``None`` is 1).
     random_state : int or None, default=0
         Seed of the inner fold assignment and of the solver.
-    cv_groups : {"location", "none"}, default="location"
-        Inner folds grouped by ``groups``, or (``"none"``) stratified only.
+    cv_groups : {"auto", "location", "none"}, default="auto"
+        Inner folds grouped by ``groups`` where every class can stay in training, else stratified
+        with a :class:`~avsc_sk.errors.CVFallbackWarning` (``"auto"``); grouped or refused
+        (``"location"``); or stratified only (``"none"``).
     class_weight : "balanced", dict or None, default=None
         As :class:`~sklearn.linear_model.LogisticRegression`'s, for the path and the final fit;
         ``"balanced"`` weighs classes inversely to their frequency (imbalanced label sets).
@@ -108,6 +110,9 @@ class LogisticRegressionHead(InnerCVHead):
         Fitted on all the data with ``C_``.
     n_iter_ : ndarray
         Solver iterations of that final fit.
+    cv_fallback_ : str or None
+        Why the inner folds fell back to stratified ones that share locations (``C_`` is then
+        chosen optimistically), or ``None``.
     classes_ : ndarray
     n_features_in_ : int
     """
@@ -115,11 +120,11 @@ class LogisticRegressionHead(InnerCVHead):
     _chosen = {"C": "C_"}
     _parameter_constraints = {"C": [POSITIVE, None], "Cs": ["array-like"], "cv": [FOLDS], "patience": [COUNT],
                               "max_iter": [COUNT], "tol": [POSITIVE], "n_jobs": [Integral, None],
-                              "random_state": ["random_state"], "cv_groups": [StrOptions({"location", "none"})],
+                              "random_state": ["random_state"], "cv_groups": [StrOptions({"auto", "location", "none"})],
                               "class_weight": [StrOptions({"balanced"}), dict, None]}
 
     def __init__(self, C=None, Cs=DEFAULT_CS, cv=5, patience=2, max_iter=1000, tol=1e-4, n_jobs=None,
-                 random_state=0, cv_groups="location", class_weight=None):
+                 random_state=0, cv_groups="auto", class_weight=None):
         self.C = C
         self.Cs = Cs
         self.cv = cv
@@ -141,7 +146,7 @@ class LogisticRegressionHead(InnerCVHead):
         start = []
         if self.C is None:
             self.C_ = float(min(self.Cs))
-            splits = inner_splits(y, groups, self.cv, self.random_state, self.cv_groups)
+            splits = self._inner_splits(y, groups)
             if splits is not None:
                 Cs = sorted(float(c) for c in self.Cs)
                 means, coefs = _path(X, y, splits, Cs, self.classes_, self.patience, self._params(), self.n_jobs)

@@ -10,10 +10,11 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neighbors import KNeighborsClassifier
 from sklearn.neural_network import MLPClassifier
+from sklearn.utils.class_weight import compute_class_weight, compute_sample_weight
 
 from .._sklearn_private import Interval, StrOptions
-from ..errors import AvscWarning
-from ._base import COUNT, FOLDS, NON_NEGATIVE, POSITIVE, InnerCVHead, aligned, fold_log_loss, inner_splits
+from ..errors import AvscWarning, ConfigError
+from ._base import COUNT, FOLDS, NON_NEGATIVE, POSITIVE, InnerCVHead, aligned, fold_log_loss
 
 __all__ = ["KNNHead", "LGBMHead", "MLPHead", "MLPConvergenceWarning"]
 
@@ -29,20 +30,30 @@ def _eval_data(X, y):
     return {"eval_set": [(X, y)]}
 
 
-def _cv_log_loss(estimator, X, y, splits, classes):
-    """Mean held-out log loss of ``estimator`` over ``splits``."""
+_CLASS_WEIGHT = [StrOptions({"balanced"}), dict, None]
+
+
+def _fit(estimator, X, y, class_weight=None):
+    """``estimator.fit(X, y)``, each sample weighted by its class's ``class_weight`` when given."""
+    if class_weight is None:
+        return estimator.fit(X, y)
+    return estimator.fit(X, y, sample_weight=compute_sample_weight(class_weight, y))
+
+
+def _cv_log_loss(estimator, X, y, splits, classes, class_weight=None):
+    """Mean held-out log loss of ``estimator`` over ``splits`` (fitted with ``class_weight`` as sample weights)."""
     losses = []
     for train, test in splits:
         with warnings.catch_warnings():
             # The candidates are compared at the same epoch budget (the MLP's max_iter): an inner
             # fit stopped by it is scored as it predicts, not reported once per fold.
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model = clone(estimator).fit(X[train], y[train])
+            model = _fit(clone(estimator), X[train], y[train], class_weight)
         losses.append(fold_log_loss(y[test], aligned(model.predict_proba(X[test]), model.classes_, classes), classes))
     return float(np.mean(losses))
 
 
-def _choose(head, name, make, values, X, y, splits):
+def _choose(head, name, make, values, X, y, splits, class_weight=None):
     """The value of ``values`` whose ``make(value)`` has the lowest inner log loss (``values[0]`` if no folds).
 
     Sets ``head.cv_scores_`` to one ``{name: value, "log_loss": loss}`` record per value, in order.
@@ -51,8 +62,35 @@ def _choose(head, name, make, values, X, y, splits):
     if splits is None:
         return values[0]
     for value in values:
-        head.cv_scores_.append({name: value, "log_loss": _cv_log_loss(make(value), X, y, splits, head.classes_)})
+        loss = _cv_log_loss(make(value), X, y, splits, head.classes_, class_weight)
+        head.cv_scores_.append({name: value, "log_loss": loss})
     return min(head.cv_scores_, key=lambda record: record["log_loss"])[name]
+
+
+class _VoteWeightedKNN(KNeighborsClassifier):
+    """Distance-weighted neighbours whose votes also count their class's ``class_weight``.
+
+    scikit-learn's neighbours take no sample weights; weighting each neighbour's vote by its
+    class's weight is what a sample weight would do to the vote, so ``"balanced"`` makes a rare
+    class's neighbours count as much in total as a frequent one's.
+    """
+
+    def __init__(self, n_neighbors=5, *, class_weight=None):
+        super().__init__(n_neighbors=n_neighbors, weights="distance")
+        self.class_weight = class_weight
+
+    def fit(self, X, y):
+        super().fit(X, y)
+        self.vote_weights_ = np.ones(len(self.classes_)) if self.class_weight is None else \
+            compute_class_weight(self.class_weight, classes=self.classes_, y=np.asarray(y))
+        return self
+
+    def predict_proba(self, X):
+        P = super().predict_proba(X) * self.vote_weights_
+        return P / P.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
 
 class KNNHead(InnerCVHead):
@@ -66,6 +104,11 @@ class KNNHead(InnerCVHead):
     cv : int, default=5
     random_state : int or None, default=0
         Seed of the inner fold assignment.
+    cv_groups : {"auto", "location", "none"}, default="auto"
+        The inner folds' policy (see :class:`~avsc_sk.heads.InnerCVHead`).
+    class_weight : "balanced", dict or None, default=None
+        Each neighbour's vote also counts its class's weight (``"balanced"``: inversely to the
+        class's frequency), in the inner CV and the final model.
 
     Attributes
     ----------
@@ -80,28 +123,33 @@ class KNNHead(InnerCVHead):
 
     _chosen = {"n_neighbors": "n_neighbors_"}
     _parameter_constraints = {"n_neighbors": [COUNT, None], "ks": ["array-like"], "cv": [FOLDS],
-                              "random_state": ["random_state"], "cv_groups": [StrOptions({"location", "none"})]}
+                              "random_state": ["random_state"], "cv_groups": [StrOptions({"auto", "location", "none"})],
+                              "class_weight": _CLASS_WEIGHT}
 
-    def __init__(self, n_neighbors=None, ks=(5, 10, 20, 40, 80), cv=5, random_state=0, cv_groups="location"):
+    def __init__(self, n_neighbors=None, ks=(5, 10, 20, 40, 80), cv=5, random_state=0, cv_groups="auto",
+                 class_weight=None):
         self.n_neighbors = n_neighbors
         self.ks = ks
         self.cv = cv
         self.random_state = random_state
         self.cv_groups = cv_groups
+        self.class_weight = class_weight
+
+    def _model(self, k):
+        return _VoteWeightedKNN(n_neighbors=k, class_weight=self.class_weight)
 
     def _fit(self, X, y, groups):
         k = self.n_neighbors
         if k is None:
-            splits = inner_splits(y, groups, self.cv, self.random_state, self.cv_groups)
+            splits = self._inner_splits(y, groups)
             # No more neighbours than the smallest training part holds (or, without folds, than all).
             limit = len(y) if splits is None else min(len(train) for train, _ in splits)
             ks = sorted({min(int(v), limit) for v in self.ks})
-            k = _choose(self, "n_neighbors", lambda v: KNeighborsClassifier(n_neighbors=v, weights="distance"), ks,
-                        X, y, splits)
+            k = _choose(self, "n_neighbors", self._model, ks, X, y, splits)
         else:
             self.cv_scores_ = []
         self.n_neighbors_ = int(k)  # a given value is used as given: too large is scikit-learn's error
-        self.estimator_ = KNeighborsClassifier(n_neighbors=self.n_neighbors_, weights="distance").fit(X, y)
+        self.estimator_ = self._model(self.n_neighbors_).fit(X, y)
 
 
 class MLPHead(InnerCVHead):
@@ -117,6 +165,11 @@ class MLPHead(InnerCVHead):
     cv : int, default=3
         Inner folds: an MLP fit costs more than the other heads'.
     random_state : int or None, default=0
+    cv_groups : {"auto", "location", "none"}, default="auto"
+        The inner folds' policy (see :class:`~avsc_sk.heads.InnerCVHead`).
+    class_weight : "balanced", dict or None, default=None
+        Sample weights of each class's weight (``"balanced"``: inversely to the class's
+        frequency), in the inner CV and the final fit (scikit-learn 1.7 or later).
 
     Attributes
     ----------
@@ -134,10 +187,11 @@ class MLPHead(InnerCVHead):
     _chosen = {"alpha": "alpha_"}
     _parameter_constraints = {"alpha": [NON_NEGATIVE, None], "alphas": ["array-like"],
                               "hidden_layer_sizes": ["array-like"], "max_iter": [COUNT], "cv": [FOLDS],
-                              "random_state": ["random_state"], "cv_groups": [StrOptions({"location", "none"})]}
+                              "random_state": ["random_state"], "cv_groups": [StrOptions({"auto", "location", "none"})],
+                              "class_weight": _CLASS_WEIGHT}
 
     def __init__(self, alpha=None, alphas=(1e-4, 1e-3, 1e-2, 1e-1, 1.0), hidden_layer_sizes=(256,), max_iter=200,
-                 cv=3, random_state=0, cv_groups="location"):
+                 cv=3, random_state=0, cv_groups="auto", class_weight=None):
         self.alpha = alpha
         self.alphas = alphas
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -145,6 +199,7 @@ class MLPHead(InnerCVHead):
         self.cv = cv
         self.random_state = random_state
         self.cv_groups = cv_groups
+        self.class_weight = class_weight
 
     def _model(self, alpha):
         # MLPClassifier's own early stopping holds out an ungrouped random split: off; max_iter bounds it.
@@ -152,16 +207,21 @@ class MLPHead(InnerCVHead):
                              random_state=self.random_state)
 
     def _fit(self, X, y, groups):
+        if self.class_weight is not None and "sample_weight" not in inspect.signature(MLPClassifier.fit).parameters:
+            raise ConfigError(f"class_weight={self.class_weight!r}: the mlp head weighs classes through "
+                              "MLPClassifier's sample_weight, which needs scikit-learn 1.7 or later; upgrade "
+                              "scikit-learn, or use another head (logreg, linsvm, svm, lgbm, knn)")
         alpha = self.alpha
         if alpha is None:
-            splits = inner_splits(y, groups, self.cv, self.random_state, self.cv_groups)
-            alpha = _choose(self, "alpha", self._model, sorted(float(a) for a in self.alphas), X, y, splits)
+            splits = self._inner_splits(y, groups)
+            alpha = _choose(self, "alpha", self._model, sorted(float(a) for a in self.alphas), X, y, splits,
+                            self.class_weight)
         else:
             self.cv_scores_ = []
         self.alpha_ = float(alpha)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # said below, once, in the house style
-            self.estimator_ = self._model(self.alpha_).fit(X, y)
+            self.estimator_ = _fit(self._model(self.alpha_), X, y, self.class_weight)
         self.n_iter_ = self.estimator_.n_iter_
         if self.n_iter_ >= self.max_iter:
             warnings.warn(f"the MLP head used all max_iter={self.max_iter} epochs without converging; raise its "
@@ -189,6 +249,10 @@ class LGBMHead(InnerCVHead):
     random_state : int or None, default=0
     n_jobs : int, default=1
         LightGBM threads: 1 is deterministic and safe under parallel searches.
+    cv_groups : {"auto", "location", "none"}, default="auto"
+        The inner folds' policy (see :class:`~avsc_sk.heads.InnerCVHead`).
+    class_weight : "balanced", dict or None, default=None
+        LightGBM's own (the samples of each class weighted), for early stopping and the final fit.
 
     Attributes
     ----------
@@ -208,10 +272,12 @@ class LGBMHead(InnerCVHead):
                               "colsample_bytree": [Interval(Real, 0, 1, closed="right")],
                               "subsample": [Interval(Real, 0, 1, closed="right")], "min_child_samples": [COUNT],
                               "max_rounds": [COUNT], "stopping_rounds": [COUNT], "cv": [FOLDS],
-                              "random_state": ["random_state"], "cv_groups": [StrOptions({"location", "none"})], "n_jobs": [Integral, None]}
+                              "random_state": ["random_state"], "cv_groups": [StrOptions({"auto", "location", "none"})], "n_jobs": [Integral, None],
+                              "class_weight": _CLASS_WEIGHT}
 
     def __init__(self, n_estimators=None, learning_rate=0.05, num_leaves=15, colsample_bytree=0.3, subsample=0.8,
-                 min_child_samples=20, max_rounds=1000, stopping_rounds=30, cv=5, random_state=0, n_jobs=1, cv_groups="location"):
+                 min_child_samples=20, max_rounds=1000, stopping_rounds=30, cv=5, random_state=0, n_jobs=1, cv_groups="auto",
+                 class_weight=None):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -224,19 +290,20 @@ class LGBMHead(InnerCVHead):
         self.random_state = random_state
         self.cv_groups = cv_groups
         self.n_jobs = n_jobs
+        self.class_weight = class_weight
 
     def _model(self, n_estimators):
         return LGBMClassifier(n_estimators=n_estimators, learning_rate=self.learning_rate, num_leaves=self.num_leaves,
                               colsample_bytree=self.colsample_bytree, subsample=self.subsample, subsample_freq=1,
                               min_child_samples=self.min_child_samples, random_state=self.random_state,
-                              n_jobs=self.n_jobs, verbose=-1)
+                              n_jobs=self.n_jobs, class_weight=self.class_weight, verbose=-1)
 
     def _fit(self, X, y, groups):
         rounds = self.n_estimators
         self.cv_scores_ = []
         if rounds is None:
             rounds = 100  # too few clips for a validation fold: LightGBM's default
-            splits = inner_splits(y, groups, self.cv, self.random_state, self.cv_groups)
+            splits = self._inner_splits(y, groups)
             if splits is not None:
                 train, test = splits[0]
                 if len(np.unique(y[train])) == len(self.classes_):

@@ -62,10 +62,14 @@ def make_head(name="logreg", *, random_state=0):
 def class_weight_params(estimator, class_weight="balanced"):
     """The ``set_params`` keys that give every head inside ``estimator`` this ``class_weight``.
 
-    A head is a step named ``head`` (or an estimator inside it, ``head__estimator``); the keys
-    are ordinary estimator parameters, e.g. ``head__class_weight`` for early fusion or
-    ``audio__head__class_weight`` and ``video__head__class_weight`` for late fusion, so a
-    config holding them reproduces the model.
+    Every named head takes one (logreg and the SVMs weigh each class's loss, lgbm its samples,
+    mlp its samples through ``sample_weight``, knn each neighbour's vote), and so does
+    intermediate fusion's network (its cross-entropy). A head is a step named ``head`` (or an
+    estimator inside it, ``head__estimator``); the keys are ordinary estimator parameters,
+    e.g. ``head__class_weight`` for early fusion, ``audio__head__class_weight`` and
+    ``video__head__class_weight`` for late fusion, ``class_weight`` for intermediate fusion,
+    so a config holding them reproduces the model. Late fusion's stacker and weighted
+    fusion's blend learn from the weighted heads' probabilities unweighted.
 
     Parameters
     ----------
@@ -80,12 +84,14 @@ def class_weight_params(estimator, class_weight="balanced"):
     Raises
     ------
     ConfigError
-        If no head of ``estimator`` takes a ``class_weight`` (only ``logreg`` does).
+        If nothing in ``estimator`` takes a ``class_weight`` (a custom head without one).
     """
-    keys = [k for k in estimator.get_params(deep=True)
+    params = estimator.get_params(deep=True)
+    keys = [k for k in params
             if k == "head__class_weight" or k.endswith(("__head__class_weight", "head__estimator__class_weight"))]
+    if not keys and "class_weight" in estimator.get_params(deep=False):
+        keys = ["class_weight"]  # intermediate fusion: the network is its own head
     if not keys:
-        raise ConfigError(f"{type(estimator).__name__} has no head with a class_weight parameter (of the heads "
-                          "only logreg has one; intermediate fusion is its own network): choose --model logreg, "
-                          "or leave out --class-weight")
+        raise ConfigError(f"{type(estimator).__name__} has no head with a class_weight parameter (a custom head "
+                          "without one?): give it a head that takes class_weight, or leave out --class-weight")
     return dict.fromkeys(keys, class_weight)

@@ -10,7 +10,7 @@ from sklearn.svm import SVC, LinearSVC
 from .._sklearn_private import StrOptions
 from ..errors import ConfigError
 
-from ._base import COUNT, FOLDS, POSITIVE, InnerCVHead, fold_log_loss, inner_splits
+from ._base import COUNT, FOLDS, POSITIVE, InnerCVHead, fold_log_loss
 
 __all__ = ["SVMHead"]
 
@@ -23,8 +23,8 @@ def _scores(model, X):
     return D[:, None] if D.ndim == 1 else D
 
 
-def _calibrator():
-    return LogisticRegression(C=1.0, max_iter=1000)
+def _calibrator(class_weight=None):
+    return LogisticRegression(C=1.0, max_iter=1000, class_weight=class_weight)
 
 
 class SVMHead(InnerCVHead):
@@ -59,6 +59,11 @@ class SVMHead(InnerCVHead):
     patience : int, default=1
     random_state : int or None, default=0
         Seed of the inner fold assignment and of LinearSVC.
+    cv_groups : {"auto", "location", "none"}, default="auto"
+        The inner folds' policy (see :class:`~avsc_sk.heads.InnerCVHead`).
+    class_weight : "balanced", dict or None, default=None
+        As the SVM's own (each class's ``C`` scaled by its weight), and the calibrator's, so
+        the probabilities keep the balanced priors too.
 
     Attributes
     ----------
@@ -82,10 +87,11 @@ class SVMHead(InnerCVHead):
     _parameter_constraints = {"kernel": [StrOptions({"rbf", "linear"})], "C": [POSITIVE, None],
                               "gamma": [POSITIVE, StrOptions({"scale"}), None], "Cs": ["array-like", None],
                               "gamma_scales": ["array-like"], "cv": [FOLDS], "patience": [COUNT],
-                              "random_state": ["random_state"], "cv_groups": [StrOptions({"location", "none"})]}
+                              "random_state": ["random_state"], "cv_groups": [StrOptions({"auto", "location", "none"})],
+                              "class_weight": [StrOptions({"balanced"}), dict, None]}
 
     def __init__(self, kernel="rbf", C=None, gamma=None, Cs=None, gamma_scales=(1 / 3, 1.0, 3.0), cv=5, patience=1,
-                 random_state=0, cv_groups="location"):
+                 random_state=0, cv_groups="auto", class_weight=None):
         self.kernel = kernel
         self.C = C
         self.gamma = gamma
@@ -95,11 +101,12 @@ class SVMHead(InnerCVHead):
         self.patience = patience
         self.random_state = random_state
         self.cv_groups = cv_groups
+        self.class_weight = class_weight
 
     def _model(self, C, gamma):
         if self.kernel == "linear":
-            return LinearSVC(C=C, random_state=self.random_state)
-        return SVC(C=C, kernel="rbf", gamma=gamma, decision_function_shape="ovo")
+            return LinearSVC(C=C, random_state=self.random_state, class_weight=self.class_weight)
+        return SVC(C=C, kernel="rbf", gamma=gamma, decision_function_shape="ovo", class_weight=self.class_weight)
 
     def _oof(self, X, y, splits, C, gamma):
         """Out-of-fold calibrated log loss of one candidate, and its calibrator."""
@@ -113,7 +120,7 @@ class SVMHead(InnerCVHead):
                 warnings.simplefilter("ignore", ConvergenceWarning)
                 model = self._model(C, gamma).fit(X[train], y[train])
             D[test] = _scores(model, X[test])
-        calibrator = _calibrator().fit(D, y)
+        calibrator = _calibrator(self.class_weight).fit(D, y)
         return fold_log_loss(y, calibrator.predict_proba(D), self.classes_), calibrator
 
     def _fit(self, X, y, groups):
@@ -123,7 +130,7 @@ class SVMHead(InnerCVHead):
         gamma = None if self.kernel == "linear" else scale if self.gamma in (None, "scale") else float(self.gamma)
         Cs = sorted(float(c) for c in (_DEFAULT_CS[self.kernel] if self.Cs is None else self.Cs))
         C = Cs[len(Cs) // 2] if self.C is None else float(self.C)
-        splits = inner_splits(y, groups, self.cv, self.random_state, self.cv_groups)
+        splits = self._inner_splits(y, groups)
         tried = {}  # (C, gamma) -> (out-of-fold log loss, calibrator), in the order tried
 
         def score(c, g):
@@ -148,7 +155,8 @@ class SVMHead(InnerCVHead):
             warnings.simplefilter("ignore", ConvergenceWarning)
             self.estimator_ = self._model(C, gamma).fit(X, y)
         # Too few samples for inner folds: calibrated on the training margins themselves.
-        self.calibrator_ = tried[(C, gamma)][1] if tried else _calibrator().fit(_scores(self.estimator_, X), y)
+        self.calibrator_ = tried[(C, gamma)][1] if tried else _calibrator(self.class_weight).fit(
+            _scores(self.estimator_, X), y)
 
     def _predict_proba(self, X):
         return self.calibrator_.predict_proba(_scores(self.estimator_, X))

@@ -15,7 +15,13 @@ hyper-parameters) asks this module for its folds, so there is one policy to chec
   :class:`~avsc_sk.errors.DataError`;
 * ``cv_groups="none"`` (``--cv-groups none``) is the explicit way out: stratified folds
   that share locations, whose scores are marked :data:`OPTIMISTIC`. Without groups the
-  same happens, with a warning, never silently.
+  same happens, with a warning, never silently;
+* ``cv_groups="auto"``, the default of every estimator's *internal* cross-validation (a
+  head's choice of C, late and weighted fusion's out-of-fold probabilities, the MLP's
+  hold-out), groups by location where the data allow and otherwise falls back to
+  stratified folds with one :class:`~avsc_sk.errors.CVFallbackWarning`, recorded in
+  :attr:`CVPlan.fallback`: a choice the user did not ask for never makes a command refuse.
+  ``"location"`` (what ``tune`` and an explicit ``--cv-groups location`` ask for) refuses.
 """
 
 import numbers
@@ -25,13 +31,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator, StratifiedGroupKFold, StratifiedKFold
 
-from ..errors import ConfigError, DataError, SplitWarning
+from ..errors import ConfigError, CVFallbackWarning, DataError, SplitWarning
 
 __all__ = ["CV_GROUPS", "OPTIMISTIC", "CVPlan", "LocationKFold", "check_cv_groups", "check_cv_splits",
-           "check_holdout_split", "cv_plan", "set_cv_groups"]
+           "check_holdout_split", "cv_fallbacks", "cv_plan", "set_cv_groups"]
 
-#: Values of ``cv_groups`` / ``--cv-groups``: group folds by recording location, or do not group them.
-CV_GROUPS = ("location", "none")
+#: Values of ``cv_groups``: group folds by location where possible, else fall back to stratified folds
+#: (``"auto"``, internal cross-validation's default); group them or refuse (``"location"``); do not group them.
+CV_GROUPS = ("auto", "location", "none")
 
 #: The mark every output showing scores from ungrouped folds carries.
 OPTIMISTIC = "locations shared between folds: optimistic"
@@ -59,6 +66,9 @@ class CVPlan:
     missing_from_training : list
         Classes absent from some training part of the folds used (always empty: such folds
         are not used; recorded so outputs can say so).
+    fallback : str or None
+        With ``cv_groups="auto"``: why no grouped split was possible and stratified folds were
+        used instead (the warning's text); ``None`` when the folds are what was asked for.
     """
 
     splits: list
@@ -68,6 +78,7 @@ class CVPlan:
     random_state: object = None
     reduced_for: dict = field(default_factory=dict)
     missing_from_training: list = field(default_factory=list)
+    fallback: str = None
 
     @property
     def splitter(self):
@@ -87,14 +98,14 @@ class CVPlan:
                 "n_splits_requested": self.requested, "seed": self.random_state,
                 "reduced_for": {str(k): int(v) for k, v in self.reduced_for.items()},
                 "missing_from_training": [str(c) for c in self.missing_from_training],
-                "note": None if self.grouped else OPTIMISTIC}
+                "note": None if self.grouped else OPTIMISTIC, "fallback": self.fallback}
 
 
 def check_cv_groups(cv_groups):
     """``cv_groups`` if it is one of :data:`CV_GROUPS`; a ConfigError otherwise."""
     if not isinstance(cv_groups, str) or cv_groups not in CV_GROUPS:
         raise ConfigError(f"cv_groups={cv_groups!r}: expected one of {', '.join(map(repr, CV_GROUPS))} "
-                          "(--cv-groups location|none)")
+                          "(--cv-groups location|none; left out, internal folds fall back when they must)")
     return cv_groups
 
 
@@ -114,11 +125,11 @@ def _units(y, groups, cv_groups, what):
         groups = np.asarray(groups)
         if len(groups) != len(y):
             raise DataError(f"{what}: {len(groups)} groups for {len(y)} clips; pass one recording location per clip")
-    if cv_groups == "location" and groups is None:
+    if cv_groups in ("auto", "location") and groups is None:
         warnings.warn(f"{what}: no recording locations (groups) given, so each clip is its own group; clips of one "
                       f"location then fall on both sides of a fold ({OPTIMISTIC}); pass groups=FeatureSet.groups, "
                       "or cv_groups='none' to choose this", SplitWarning, stacklevel=4)
-    grouped = cv_groups == "location" and groups is not None
+    grouped = cv_groups in ("auto", "location") and groups is not None
     return y, (groups if grouped else np.arange(len(y))), grouped
 
 
@@ -159,6 +170,21 @@ def _names(counts, unit, limit=6):
     return text + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
+class _NoGroupedSplit(DataError):
+    """No split by location keeps every class in training; ``why`` says which classes stop it."""
+
+    def __init__(self, message, why):
+        super().__init__(message)
+        self.why = why
+
+
+def _fallback(what, why):
+    """The one-line warning (and record) of an internal cross-validation that could not group by location."""
+    return (f"{what}: no split by recording location keeps every class in every training part ({why}); it used "
+            f"stratified folds that share locations instead, so what it chose on them is optimistic; pass "
+            f"{_WAY_OUT} to choose this, or --cv-groups location to refuse such data")
+
+
 def cv_plan(y, groups=None, *, n_splits=5, random_state=0, cv_groups="location", what="cross-validation"):
     """Decide the folds and say how: :func:`check_cv_splits` with the decision recorded.
 
@@ -166,8 +192,11 @@ def cv_plan(y, groups=None, *, n_splits=5, random_state=0, cv_groups="location",
     ----------
     y, groups, n_splits, random_state
         As in :func:`check_cv_splits`.
-    cv_groups : {"location", "none"}, default="location"
+    cv_groups : {"location", "auto", "none"}, default="location"
         ``"none"``: stratified folds ignoring ``groups`` (their scores are optimistic).
+        ``"auto"``: as ``"location"`` where a grouped split keeps every class in training,
+        else stratified folds, with one :class:`~avsc_sk.errors.CVFallbackWarning` and the
+        reason in :attr:`CVPlan.fallback`.
     what : str, default="cross-validation"
         Names the cross-validation in warnings and errors.
 
@@ -178,9 +207,23 @@ def cv_plan(y, groups=None, *, n_splits=5, random_state=0, cv_groups="location",
     Raises
     ------
     DataError
-        When no split into 2 or more folds keeps every class in every training part.
+        When no split into 2 or more folds keeps every class in every training part
+        (with ``"auto"``: not even a stratified one).
     """
     n_splits = _check_n_splits(n_splits)
+    check_cv_groups(cv_groups)
+    if cv_groups != "auto":
+        return _plan(y, groups, n_splits, random_state, cv_groups, what)
+    try:
+        return _plan(y, groups, n_splits, random_state, "location", what)
+    except _NoGroupedSplit as exc:
+        message = _fallback(what, exc.why)
+    plan = _plan(y, groups, n_splits, random_state, "none", what)
+    warnings.warn(message, CVFallbackWarning, stacklevel=2)
+    return CVPlan(plan.splits, plan.n_splits, plan.requested, False, random_state, plan.reduced_for, [], message)
+
+
+def _plan(y, groups, n_splits, random_state, cv_groups, what):
     y, units, grouped = _units(y, groups, cv_groups, what)
     classes = np.unique(y)
     counts = _unit_counts(y, units)
@@ -207,10 +250,10 @@ def cv_plan(y, groups=None, *, n_splits=5, random_state=0, cv_groups="location",
             short = lacking or {c: n for c, n in counts.items() if n < 2}
             why = f"some training part always lacks {_names(short or counts, unit)}"
         if grouped:
-            raise DataError(f"{what}: no split by recording location into 2 or more folds keeps every class in "
-                            f"every training part: {why}; every class needs clips from 2 or more locations. Add "
-                            f"recordings from more locations, or pass {_WAY_OUT} for stratified folds that share "
-                            f"locations ({OPTIMISTIC})")
+            raise _NoGroupedSplit(f"{what}: no split by recording location into 2 or more folds keeps every class "
+                                  f"in every training part: {why}; every class needs clips from 2 or more locations. "
+                                  f"Add recordings from more locations, or pass {_WAY_OUT} for stratified folds that "
+                                  f"share locations ({OPTIMISTIC})", why)
         raise DataError(f"{what}: no stratified split into 2 or more folds keeps every class in every training "
                         f"part: {why}; every class needs 2 or more clips. Add clips of those classes or leave "
                         "them out")
@@ -235,8 +278,10 @@ def check_cv_splits(y, groups=None, *, n_splits=5, random_state=0, cv_groups="lo
         location counts) when some training part would lack a class.
     random_state : int or None, default=0
         Seed of the shuffled fold assignment; ``None``: not shuffled (deterministic too).
-    cv_groups : {"location", "none"}, default="location"
-        ``"none"``: stratified folds that ignore ``groups`` (scores :data:`OPTIMISTIC`).
+    cv_groups : {"location", "auto", "none"}, default="location"
+        ``"none"``: stratified folds that ignore ``groups`` (scores :data:`OPTIMISTIC`);
+        ``"auto"``: those instead of refusing, with a :class:`~avsc_sk.errors.CVFallbackWarning`
+        (see :func:`cv_plan`).
     what : str, default="cross-validation"
         Names the cross-validation in warnings and errors.
 
@@ -253,7 +298,8 @@ def check_cv_splits(y, groups=None, *, n_splits=5, random_state=0, cv_groups="lo
     return cv_plan(y, groups, n_splits=n_splits, random_state=random_state, cv_groups=cv_groups, what=what).splits
 
 
-def check_holdout_split(y, groups=None, *, test_size=0.1, random_state=0, cv_groups="location", what="hold-out"):
+def check_holdout_split(y, groups=None, *, test_size=0.1, random_state=0, cv_groups="location", what="hold-out",
+                        return_fallback=False):
     """One grouped, stratified hold-out ``(train_index, test_index)`` whose training part holds every class.
 
     The hold-out is one fold of the same policy (``round(1 / test_size)`` folds): the first,
@@ -263,13 +309,16 @@ def check_holdout_split(y, groups=None, *, test_size=0.1, random_state=0, cv_gro
     Parameters
     ----------
     y, groups, random_state, cv_groups, what
-        As in :func:`check_cv_splits`.
+        As in :func:`check_cv_splits` (``"auto"``: a stratified hold-out sharing locations,
+        with a :class:`~avsc_sk.errors.CVFallbackWarning`, when no location can be held out).
     test_size : float, default=0.1
         Share of the clips held out, in (0, 1).
+    return_fallback : bool, default=False
+        Also return the fallback's reason (``None`` when the hold-out is what was asked for).
 
     Returns
     -------
-    (ndarray, ndarray)
+    (ndarray, ndarray), or (ndarray, ndarray, str or None) with ``return_fallback``
 
     Raises
     ------
@@ -278,6 +327,21 @@ def check_holdout_split(y, groups=None, *, test_size=0.1, random_state=0, cv_gro
     """
     if not isinstance(test_size, numbers.Real) or not 0.0 < test_size < 1.0:
         raise ConfigError(f"test_size={test_size!r}: expected a share in (0, 1)")
+    check_cv_groups(cv_groups)
+    fallback = None
+    if cv_groups != "auto":
+        train, test = _holdout(y, groups, test_size, random_state, cv_groups, what)
+    else:
+        try:
+            train, test = _holdout(y, groups, test_size, random_state, "location", what)
+        except _NoGroupedSplit as exc:
+            fallback = _fallback(what, exc.why)
+            train, test = _holdout(y, groups, test_size, random_state, "none", what)
+            warnings.warn(fallback, CVFallbackWarning, stacklevel=2)
+    return (train, test, fallback) if return_fallback else (train, test)
+
+
+def _holdout(y, groups, test_size, random_state, cv_groups, what):
     want = max(2, int(round(1.0 / test_size)))
     y, units, grouped = _units(y, groups, cv_groups, what)
     classes = np.unique(y)
@@ -290,13 +354,17 @@ def check_holdout_split(y, groups=None, *, test_size=0.1, random_state=0, cv_gro
                 if k < want:
                     warnings.warn(f"{what}: {len(test)} of {len(y)} clips held out (1 of {k} folds), not "
                                   f"{test_size:g} of them: only {n_units} {unit}s to hold out whole",
-                                  SplitWarning, stacklevel=2)
+                                  SplitWarning, stacklevel=3)
                 return train, test
     short = {c: n for c, n in counts.items() if n < 2} or counts
     fix = f"pass {_WAY_OUT} or validation_fraction=0 (no early stopping)" if grouped else \
         "pass validation_fraction=0 (no early stopping)"
-    raise DataError(f"{what}: every {unit} that could be held out takes the last clips of some class from the "
-                    f"training part ({_names(short, unit)}); add recordings from more {unit}s, or {fix}")
+    message = (f"{what}: every {unit} that could be held out takes the last clips of some class from the "
+               f"training part ({_names(short, unit)}); add recordings from more {unit}s, or {fix}")
+    if grouped:
+        raise _NoGroupedSplit(message, f"every location that could be held out takes the last clips of "
+                                       f"{_names(short, unit)}")
+    raise DataError(message)
 
 
 class LocationKFold(BaseCrossValidator):
@@ -309,7 +377,9 @@ class LocationKFold(BaseCrossValidator):
     Parameters
     ----------
     n_splits : int, default=5
-    cv_groups : {"location", "none"}, default="location"
+    cv_groups : {"location", "auto", "none"}, default="location"
+        ``"location"`` refuses data no grouped split suits (a search the user asked for);
+        ``"auto"`` falls back to stratified folds with a warning (see :func:`cv_plan`).
     random_state : int or None, default=0
         Seed of the shuffled fold assignment; ``None``: not shuffled.
     what : str, default="cross-validation"
@@ -362,3 +432,35 @@ def set_cv_groups(estimator, cv_groups):
     if keys:
         estimator.set_params(**{k: cv_groups for k in keys})
     return estimator
+
+
+def cv_fallbacks(estimator):
+    """Every ``cv_fallback_`` reason recorded inside a fitted estimator, each once, in the order found.
+
+    The estimators whose internal cross-validation fell back to stratified folds (``cv_groups="auto"``)
+    keep the reason as ``cv_fallback_``; this walks the fitted estimator (pipeline steps, fusion
+    members, stackers, searches' best estimators) and collects them, for a run's manifest.
+
+    Returns
+    -------
+    list of str
+    """
+    found, seen = [], set()
+
+    def walk(obj):
+        if isinstance(obj, (list, tuple)):
+            for item in obj:
+                walk(item)
+            return
+        if not hasattr(obj, "get_params") or id(obj) in seen:
+            return
+        seen.add(id(obj))
+        state = vars(obj)
+        reason = state.get("cv_fallback_")
+        if reason and reason not in found:
+            found.append(reason)
+        for value in state.values():
+            walk(value)
+
+    walk(estimator)
+    return found

@@ -67,9 +67,9 @@ def build_estimator(config, modalities, *, input_stats=None):
         raise ConfigError(f"segment_frames = {segment} needs frames, but the features hold the statistics "
                           f"{list(input_stats)}; read them with stats=None")
     layout = segment_modalities(modalities, segment) if segment else modalities
-    if "auto" in (config["fusion"], config["model"]):
+    if "auto" in (config["fusion"], config.get("model")):
         return _auto_estimator(config, layout, segment, input_stats)
-    estimator = make_estimator(config["fusion"], layout, input_stats=input_stats, model=config["model"],
+    estimator = make_estimator(config["fusion"], layout, input_stats=input_stats, model=config.get("model"),
                                random_state=seed)
     params = build_params(config.get("params", {}))
     check_param_keys(estimator, params)
@@ -111,7 +111,8 @@ def _auto_estimator(config, modalities, segment, input_stats):
     kwargs = {} if config.get("budget") is None else {"budget": float(config["budget"])}
     if config.get("cv_groups") is not None:
         kwargs["cv_groups"] = config["cv_groups"]
-    return AutoFusionClassifier(modalities=tuple(modalities), fusions=config["fusion"], models=config["model"],
+    return AutoFusionClassifier(modalities=tuple(modalities), fusions=config["fusion"],
+                                models=config.get("model") or "logreg",
                                 input_stats=input_stats, random_state=config.get("seed", 0), **kwargs)
 
 

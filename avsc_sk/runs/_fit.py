@@ -2,14 +2,17 @@
 
 import platform
 import time
+import warnings
 
 import numpy as np
 
 from .. import __version__
 from .._load import BUILTIN
 from .._pooling import SegmentClassifier
-from ..fusion import NETWORK
+from ..errors import CVFallbackWarning
+from ..fusion import model_name
 from ..heads import chosen_params
+from ..model_selection import cv_fallbacks
 from ._build import build_estimator, fit_estimator
 from ._predict import _frame_count_warning, check_features
 from ._score import score_model, scoring_warnings
@@ -59,6 +62,12 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         internal folds) and of scoring ``evaluate``. Predictions and
         scores do not depend on it; the model's ``n_jobs`` parameter is set back afterwards.
 
+    Notes
+    -----
+    ``manifest["cv_fallbacks"]`` lists, once each, the internal cross-validations that could
+    not group their folds by recording location and used stratified folds instead (the
+    :class:`~avsc_sk.errors.CVFallbackWarning` texts): what they chose is optimistic.
+
     Returns
     -------
     model : fitted estimator
@@ -70,14 +79,15 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
     if key and n_jobs != 1:
         estimator.set_params(**{key: n_jobs})
     t0 = time.perf_counter()
-    model = fit_estimator(estimator, train)
+    model, fallbacks = _fit_noting_fallbacks(estimator, train)
     fit_s = time.perf_counter() - t0
     if key:
         model.set_params(**{key: saved})  # a runtime choice, not part of the model
     manifest = {
         "avsc_sk_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "fusion": config["fusion"], "model": recorded_model(config["fusion"], config["model"]),
+        # The classifier used: the head, or for intermediate fusion its network (never a head it did not use).
+        "fusion": config["fusion"], "model": model_name(config["fusion"], config.get("model")),
         "seed": config.get("seed", 0),
         "config": config,
         "classes": [str(c) for c in model.classes_],
@@ -87,6 +97,9 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         "versions": _versions(),
         # What the heads chose on grouped inner folds (or were given), e.g. {"head__C": 0.003}.
         "chosen": chosen_params(model),
+        # Internal folds (a head's choice of C, late/weighted fusion's out-of-fold probabilities, the
+        # MLP's hold-out) that could not be grouped by location and shared locations instead.
+        "cv_fallbacks": fallbacks,
         "timings": {"fit_s": round(fit_s, 3)},
         "scores": {},
         "warnings": [],
@@ -97,7 +110,7 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         manifest["selection"] = selection_summary(model)
         # The run is what the search fitted; config (and selection) keep that it was a search.
         fusion = manifest["selection"]["fusion"]
-        manifest["fusion"], manifest["model"] = fusion, recorded_model(fusion, manifest["selection"]["model"])
+        manifest["fusion"], manifest["model"] = fusion, model_name(fusion, manifest["selection"]["model"])
     if evaluate is not None and evaluate.y is not None:
         frames = _frame_count_warning(manifest, evaluate)
         evaluate = check_features(manifest, evaluate)
@@ -110,9 +123,21 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
     return model, manifest
 
 
-def recorded_model(fusion, model):
-    """The head a run of ``fusion`` used: ``model``, or :data:`NETWORK` for intermediate fusion."""
-    return NETWORK if fusion == "intermediate" else model
+def _fit_noting_fallbacks(estimator, train):
+    """Fit, and list every internal cross-validation that fell back to stratified folds.
+
+    The warnings are collected as they pass (fold fits inside late fusion leave no fitted
+    estimator behind to ask) and given again unchanged; the fitted model's ``cv_fallback_``
+    records add what parallel workers said where this process could not hear it.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        model = fit_estimator(estimator, train)
+    heard = []
+    for w in caught:
+        if issubclass(w.category, CVFallbackWarning) and str(w.message) not in heard:
+            heard.append(str(w.message))
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+    return model, heard + [m for m in cv_fallbacks(model) if m not in heard]
 
 
 def _n_jobs_key(estimator):
