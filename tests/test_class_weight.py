@@ -10,7 +10,7 @@ import pytest
 from avsc_sk.cli import main
 from avsc_sk.data import FeatureSet, write_features
 from avsc_sk.fusion import NETWORK, IntermediateFusionClassifier, make_estimator
-from avsc_sk.heads import HEADS, class_weight_params, fit_with_groups, make_head
+from avsc_sk.heads import HEADS, class_weight_params, make_head
 
 # Every head's capacity given: what is tested is the weighting, not the choice (and it keeps the fits fast).
 PINNED = {"logreg": {"C": 1.0}, "linsvm": {"C": 1.0}, "svm": {"C": 1.0, "gamma": "scale"},

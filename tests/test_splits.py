@@ -270,7 +270,7 @@ def test_internal_folds_fall_back_when_every_class_is_at_one_location(mode):
     assert est.cv_fallback_ == fallbacks[0] and cv_fallbacks(est) == fallbacks
     assert np.isfinite(est.predict_proba(X)).all()
     if mode == "head":
-        assert set(est.cv_scores_) == {0.01, 1.0}  # C was chosen (on the stratified folds), not defaulted
+        assert {r["C"] for r in est.cv_scores_} == {0.01, 1.0}  # C was chosen (on the stratified folds), not defaulted
     if mode == "late":
         assert len(est.cv_splits_) == 3 and _every_training_part_holds_every_class(fs.y, est.cv_splits_)
         # its heads share locations as the fusion's folds do, quietly: the stacker chose its C on them
