@@ -42,7 +42,7 @@ def _params(fusion, model):
 
 
 def _config(fusion, model):
-    overrides = [f"fusion={json.dumps(fusion)}", f"model={json.dumps(model)}"]
+    overrides = [f"fusion={json.dumps(fusion)}"] + ([] if fusion == "intermediate" else [f"model={json.dumps(model)}"])
     overrides += [f"params.{k}={json.dumps(v)}" for k, v in _params(fusion, model).items()]
     return apply_overrides(load_config(), overrides)
 
