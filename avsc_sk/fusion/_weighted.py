@@ -160,6 +160,11 @@ class WeightedFusionClassifier(ModalityFusion):
         ``"none"``: internal folds that ignore ``groups`` and share locations (optimistic
         out-of-fold probabilities), for data whose classes are recorded at too few locations;
         passed on to every head inside that takes ``cv_groups``.
+    member_tuning : {"once", "nested"}, default="once"
+        Where the modality estimators' heads choose their hyper-parameters: ``"once"``, by their
+        grouped inner CV on all training clips (their final fit), then fixed in the out-of-fold
+        fits the weights learn from (see :func:`~avsc_sk.fusion.fit_members` for why this is
+        sound); ``"nested"``, again inside every internal fold (exact, several times dearer).
 
     Attributes
     ----------
@@ -193,7 +198,8 @@ class WeightedFusionClassifier(ModalityFusion):
     """
 
     def __init__(self, estimators=None, weights=None, per_class=False, reg=1.0, blend="geometric",
-                 temperature=None, cv=5, random_state=None, pooler=None, n_jobs=None, cv_groups="location"):
+                 temperature=None, cv=5, random_state=None, pooler=None, n_jobs=None, cv_groups="location",
+                 member_tuning="once"):
         self.estimators = estimators
         self.weights = weights
         self.per_class = per_class
@@ -205,6 +211,7 @@ class WeightedFusionClassifier(ModalityFusion):
         self.pooler = pooler
         self.n_jobs = n_jobs
         self.cv_groups = cv_groups
+        self.member_tuning = member_tuning
 
     _what = "weighted fusion"
 
@@ -243,7 +250,8 @@ class WeightedFusionClassifier(ModalityFusion):
         fixed = self._check_params(len(self._estimators()))
         need_oof = fixed is None or self.per_class or (self.temperature is None and self.blend == "geometric")
         Z, oof, _ = self._fit_members(X, y, groups, need_oof)
-        return self._finish(Z, y, oof, fixed)
+        # In double precision, whatever the members' predict_proba returns (as from_members).
+        return self._finish(Z, y, None if oof is None else [p.astype(np.float64) for p in oof], fixed)
 
     @classmethod
     def from_members(cls, members, oof_proba, X, y, **params):
@@ -260,7 +268,9 @@ class WeightedFusionClassifier(ModalityFusion):
             (on its modality's pooled columns; see :meth:`LateFusionClassifier.from_members`).
         oof_proba : list of ndarray of shape (n_clips, n_classes)
             Each member's out-of-fold ``predict_proba`` on location-grouped folds (as
-            :func:`grouped_splits` makes them), columns in ``np.unique(y)`` order.
+            :func:`grouped_splits` makes them), columns in ``np.unique(y)`` order: from clones
+            with the member's chosen hyper-parameters fixed, as ``fit`` makes them with
+            ``member_tuning="once"`` (:func:`~avsc_sk.fusion.fit_members` makes them either way).
         X : array-like of shape (n_clips, n_features)
             The training clips, pooled again here (pooling learns nothing).
         y : array-like of shape (n_clips,)
