@@ -8,7 +8,8 @@ from threadpoolctl import threadpool_limits
 
 from avsc_sk.data import FeatureSet
 from avsc_sk.errors import ConfigError
-from avsc_sk.fusion import LateFusionClassifier, WeightedFusionClassifier, fit_member, fold_proba, grouped_splits
+from avsc_sk.fusion import (LateFusionClassifier, WeightedFusionClassifier, fit_member, fixed_member, fold_proba,
+                          grouped_splits)
 from avsc_sk.fusion import make_estimator
 
 
@@ -134,3 +135,100 @@ def test_from_members_refuses_members_that_do_not_fit_the_data(split):
         WeightedFusionClassifier.from_members(wide, oof, train.X, train.y, pooler=params["pooler"])
     with pytest.raises(ConfigError, match="pass oof_proba"):
         LateFusionClassifier.from_members(members, None, train.X, train.y, cv_splits=splits, **params)
+
+
+# Member hyper-parameters chosen once (member_tuning="once", the default) or again in every fold ("nested").
+
+def _count_inner_cv(monkeypatch):
+    """Count the logistic heads' inner cross-validations (one per head fit that chooses its C)."""
+    import avsc_sk.heads._logreg as logreg
+
+    calls = []
+    real = logreg.inner_splits
+
+    def counting(y, *args, **kwargs):
+        calls.append(len(y))
+        return real(y, *args, **kwargs)
+
+    monkeypatch.setattr(logreg, "inner_splits", counting)
+    return calls
+
+
+@pytest.mark.parametrize("mode", ["late", "weighted"])
+def test_members_choose_their_C_once_and_the_fold_fits_reuse_it(split, mode, monkeypatch):
+    train, _ = split
+    calls = _count_inner_cv(monkeypatch)
+    est = make_estimator(mode, train.modalities).set_params(cv=3).fit(train.X, train.y, groups=train.groups)
+    # One inner CV per member, on every training clip, and (late) the stacker's; none in the 3 x 2 fold fits.
+    assert calls == [train.n_clips] * (2 + (mode == "late"))
+    calls.clear()
+    nested = make_estimator(mode, train.modalities).set_params(cv=3, member_tuning="nested")
+    nested.fit(train.X, train.y, groups=train.groups)
+    folds = grouped_splits(train.X, np.asarray(train.y), train.groups, 3, nested.random_state)
+    assert sorted(calls) == sorted([train.n_clips] * (2 + (mode == "late")) + [len(tr) for tr, _ in folds] * 2)
+
+
+def test_fixed_member_takes_the_chosen_values():
+    fs = _data()
+    est = make_estimator("late", fs.modalities)
+    template = est.estimators[0][1]
+    Z = clone(est.pooler).fit_transform(fs.X)[:, :8]
+    fitted = fit_member("audio", template, Z, np.asarray(fs.y), groups=fs.groups)
+    fixed = fixed_member(template, fitted)
+    assert template.get_params()["head__C"] is None  # the template is left as it was
+    assert fixed.get_params()["head__C"] == fitted.named_steps["head"].C_
+    refit = fixed.fit(Z, np.asarray(fs.y))
+    assert refit.named_steps["head"].cv_scores_ == {}  # no path: C was given
+
+
+@pytest.mark.parametrize("mode", ["late", "weighted"])
+def test_from_members_equals_fit_with_chosen_C(split, mode):
+    # The members' C left to choose: their out-of-fold clones are fitted at each member's chosen C.
+    train, test = split
+    est = make_estimator(mode, train.modalities).set_params(cv=3)
+    fitted = clone(est).fit(train.X, train.y, groups=train.groups)
+    pooler = clone(est.pooler).fit(train.X)
+    Z, y, groups = pooler.transform(train.X), np.asarray(train.y), np.asarray(train.groups)
+    classes = np.unique(y)
+    splits = grouped_splits(Z, y, groups, 3, est.random_state)
+    members, oof = [], []
+    for name, template in est.estimators:
+        Zm = Z[:, pooler.output_indices_[name]]
+        member = fit_member(name, template, Zm, y, groups=groups)
+        fixed = fixed_member(template, member)
+        parts = [fold_proba(name, fixed, Zm, y, tr, te, classes, f"fold {i}", 3, groups)
+                 for i, (tr, te) in enumerate(splits)]
+        P = np.empty((len(y), len(classes)), dtype=parts[0].dtype)  # the members' own precision
+        for (_, te), part in zip(splits, parts):
+            P[te] = part
+        members.append((name, member))
+        oof.append(P)
+    extra = {"groups": train.groups, "cv_splits": splits} if mode == "late" else {}
+    shared = type(est).from_members(members, oof, train.X, train.y, **extra, **est.get_params(deep=False))
+    assert [m.named_steps["head"].C_ for m in shared.estimators_] == \
+        [m.named_steps["head"].C_ for m in fitted.estimators_]
+    np.testing.assert_array_equal(shared.predict_proba(test.X), fitted.predict_proba(test.X))
+
+
+@pytest.mark.parametrize("mode", ["late", "weighted"])
+def test_compare_shares_members_tuned_as_fit_tunes_them(split, mode, monkeypatch):
+    from avsc_sk.evaluation import bootstrap_ci
+    from avsc_sk.experiments import compare_fusions
+    from avsc_sk.heads import fit_with_groups
+
+    train, test = split
+    calls = _count_inner_cv(monkeypatch)
+    df = compare_fusions(train, test, fusions=["audio", mode], n_boot=10, cv=3)
+    assert len(calls) == 2 + (mode == "late")  # each member chose its C once, shared by both modes
+    est = fit_with_groups(make_estimator(mode, train.modalities).set_params(cv=3), train.X, train.y, train.groups)
+    # Scored as compare scores (float32 probabilities included): the same model gives the same figure.
+    ll = bootstrap_ci(np.asarray(test.y), est.predict_proba(test.X), "log_loss", n_boot=10, seed=0,
+                      classes=[str(c) for c in est.classes_])["estimate"]
+    assert df.set_index("mode")["log_loss"][mode] == ll
+
+
+def test_member_tuning_is_validated(split):
+    train, _ = split
+    with pytest.raises(ConfigError, match=r"member_tuning='twice': expected 'once'"):
+        make_estimator("weighted", train.modalities).set_params(member_tuning="twice").fit(
+            train.X, train.y, groups=train.groups)

@@ -8,13 +8,12 @@ import time
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.metrics import f1_score
 
 from ..errors import ConfigError, DataError
 from ..evaluation import balanced_accuracy, bootstrap_ci, mcnemar, unpack_predictions
-from ..fusion import FUSION_MODES, fit_member, fold_proba, grouped_splits, make_estimator, model_name
+from ..fusion import FUSION_MODES, fit_members, grouped_splits, make_estimator, model_name
 from ..heads import class_weight_params, fit_with_groups
 
 __all__ = ["COMPARE_COLUMNS", "compare_fusions", "format_compare"]
@@ -34,12 +33,6 @@ def _scores(y, P, classes, n_boot, seed):
     t, p, _, _ = unpack_predictions(y, P, classes)
     return [*(bootstrap_ci(y, P, metric, n_boot=n_boot, seed=seed, classes=classes)
               for metric in ("accuracy", "log_loss", "log_loss_ref3")), balanced_accuracy(t, p)]
-
-
-def _timed(fn, *args, **kwargs):
-    t0 = time.perf_counter()
-    out = fn(*args, **kwargs)
-    return out, time.perf_counter() - t0
 
 
 def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0, n_boot=1000, cv=5, n_jobs=None,
@@ -143,30 +136,15 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     members = [name for name in names if need_oof or name in fusions]
     splits, fallback = grouped_splits(Ztr, ytr, groups, cv, random_state, return_fallback=True) if need_oof else \
         ([], None)
-    # One pool of tasks, each modality's fit on all clips and its fold fits, so that n_jobs
-    # workers stay busy across modalities.
-    k = len(splits)
-    tasks = [(name, fold) for name in members for fold in [None, *range(k)]]
-    done = Parallel(n_jobs=n_jobs)(
-        delayed(_timed)(fit_member, name, templates[name], Ztr[:, blocks[name]], ytr, groups=groups)
-        if fold is None else
-        delayed(_timed)(fold_proba, name, templates[name], Ztr[:, blocks[name]], ytr, *splits[fold], classes,
-                        f"internal fold {fold + 1} of {k}", k, groups)
-        for name, fold in tasks)
-    shared = {name: {"t_oof": 0.0, "parts": []} for name in members}
-    for (name, fold), (out, t) in zip(tasks, done):
-        if fold is None:
-            shared[name].update(fitted=out, t_fit=t)
-        else:
-            shared[name]["parts"].append(out)
-            shared[name]["t_oof"] += t
-    for s in shared.values():
-        parts = s.pop("parts")
-        if parts:
-            # In the members' own precision, as StackingClassifier collects them.
-            s["oof"] = np.empty((len(ytr), len(classes)), dtype=np.result_type(*parts))
-            for (_, test_idx), part in zip(splits, parts):
-                s["oof"][test_idx] = part
+    # Fitted as late and weighted fusion's fit fits them (member_tuning: hyper-parameters chosen once
+    # on all clips, fixed in the fold fits), so the modes assembled from them equal their fit's.
+    fitted, oof, seconds = fit_members([(name, templates[name]) for name in members], Ztr,
+                                       [blocks[name] for name in members], ytr, groups, splits, classes,
+                                       member_tuning=pooled["late"].member_tuning, n_jobs=n_jobs)
+    shared = {name: {"fitted": est, "t_fit": t_fit, "t_oof": t_oof}
+              for name, est, (t_fit, t_oof) in zip(members, fitted, seconds)}
+    for name, P in zip(members, oof or []):
+        shared[name]["oof"] = P
 
     results, weights = {}, {}
     for mode in fusions:

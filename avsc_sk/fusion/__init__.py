@@ -1,6 +1,6 @@
 """Estimators and fusion: single-modality, early, intermediate, late and weighted fusion."""
 
-from ._base import fit_member, fold_proba, grouped_splits
+from ._base import MEMBER_TUNING, fit_member, fit_members, fixed_member, fold_proba, grouped_splits
 from ._early import (make_feature_pipeline, make_modality_features, make_modality_pipeline, make_pooler,
                      modality_columns)
 from ._intermediate import IntermediateFusionClassifier
@@ -12,11 +12,14 @@ __all__ = [
     "BLENDS",
     "FUSIONS",
     "FUSION_MODES",
+    "MEMBER_TUNING",
     "IntermediateFusionClassifier",
     "NETWORK",
     "LateFusionClassifier",
     "WeightedFusionClassifier",
     "fit_member",
+    "fit_members",
+    "fixed_member",
     "fold_proba",
     "grouped_splits",
     "make_estimator",

@@ -1,6 +1,7 @@
 """Pieces shared by the late, weighted and intermediate fusion estimators."""
 
 import numbers
+import time
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -17,10 +18,15 @@ from .._sklearn_private import BaseComposition, InvalidParameterError
 from ..data import missing_mask  # the one definition of a missing modality, shared with FeatureSet
 from ..errors import ConfigError, DataError
 from ..model_selection import cv_plan
-from ..heads import fit_with_groups
+from ..heads import chosen_params, fit_with_groups
 
 __all__ = ["FusionClassifier", "grouped_splits", "estimator_columns", "missing_mask", "default_estimators", "check_estimators",
-           "fit_member", "fold_proba", "oof_member", "with_cv_groups", "member_blocks", "ModalityFusion"]
+           "fit_member", "fold_proba", "oof_member", "with_cv_groups", "member_blocks", "ModalityFusion",
+           "MEMBER_TUNING", "check_member_tuning", "fixed_member", "fit_members"]
+
+#: How late and weighted fusion choose their members' hyper-parameters (their ``member_tuning``):
+#: ``"once"`` on all training clips, then fixed in the out-of-fold fits; ``"nested"`` again in every fold.
+MEMBER_TUNING = ("once", "nested")
 
 
 def grouped_splits(X, y, groups=None, cv=5, random_state=None, cv_groups="auto",
@@ -212,6 +218,108 @@ def oof_member(name, estimator, Z, y, splits, classes, n_jobs=None, groups=None)
     return out
 
 
+def check_member_tuning(value):
+    """Refuse a ``member_tuning`` that is not one of :data:`MEMBER_TUNING`."""
+    if not isinstance(value, str) or value not in MEMBER_TUNING:
+        raise ConfigError(f"member_tuning={value!r}: expected 'once' (each member's hyper-parameters chosen on all "
+                          "training clips, fixed in its out-of-fold fits) or 'nested' (chosen again in every fold)")
+    return value
+
+
+def fixed_member(estimator, fitted):
+    """An unfitted clone of ``estimator`` with every head's hyper-parameters fixed at the values ``fitted`` used.
+
+    ``fitted`` is ``estimator`` fitted (e.g. by :func:`fit_member`); its heads' choices
+    (:func:`avsc_sk.heads.chosen_params`, ``{"head__C": 0.01}``) become the clone's parameters,
+    so fitting the clone runs no inner cross-validation for them. An estimator without heads
+    is cloned as it is.
+    """
+    return clone(estimator).set_params(**chosen_params(fitted))
+
+
+def _timed(fn, *args, **kwargs):
+    t0 = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - t0
+
+
+def fit_members(estimators, Z, blocks, y, groups, splits, classes, *, member_tuning="once", n_jobs=None):
+    """Fit every modality estimator on all clips and collect its out-of-fold probabilities over ``splits``.
+
+    With ``member_tuning="once"`` each member's fit on all clips (its heads choosing their
+    hyper-parameters by grouped inner CV on every training clip's locations) is also where
+    its hyper-parameters are chosen; the out-of-fold fits are clones with those values fixed
+    (:func:`fixed_member`), so they run no inner CV. This is sound because the stacker or
+    blend only learns from the out-of-fold probabilities, and what a fold's model predicts
+    for its held-out clips depends on those clips only through one or two scalars (a ``C``
+    chosen among a dozen) that all training clips chose: the same approximation as
+    ``cross_val_predict`` run after tuning a model on the whole training set, which leaks
+    far less than any fit on the held-out clips. ``"nested"`` chooses them again inside every
+    fold, on its training locations only: exact, and a head's inner CV per fold dearer
+    (5 folds of a 5-fold C path per member).
+
+    Parameters
+    ----------
+    estimators : list of (str, estimator)
+    Z : ndarray of shape (n_clips, n_pooled)
+    blocks : list of slice
+        Each estimator's columns of ``Z``.
+    y : ndarray of shape (n_clips,)
+    groups : array-like of shape (n_clips,), optional
+        The clips' locations, for the heads' choice (and, per fold, for what they still choose).
+    splits : list of (ndarray, ndarray)
+        The internal folds; empty: no out-of-fold probabilities.
+    classes : ndarray
+        Column order of the probabilities.
+    member_tuning : {"once", "nested"}, default="once"
+    n_jobs : int, optional
+        Parallel jobs over the fits (joblib; ``None`` is 1): the fits on all clips, then every
+        member's folds together.
+
+    Returns
+    -------
+    fitted : list of estimator
+        Each estimator fitted on all clips.
+    oof : list of ndarray or None
+        Each one's out-of-fold probabilities, in the members' own precision (as
+        StackingClassifier collects them); ``None`` without ``splits``.
+    seconds : list of (float, float)
+        Per member, the seconds of its fit on all clips and the sum of its fold fits'.
+    """
+    check_member_tuning(member_tuning)
+    groups = None if groups is None else np.asarray(groups)
+    k = len(splits)
+    full = [delayed(_timed)(fit_member, name, est, _take(Z, b), y, groups=groups)
+            for (name, est), b in zip(estimators, blocks)]
+
+    def folds(templates):
+        return [delayed(_timed)(fold_proba, name, est, _take(Z, b), y, tr, te, classes,
+                                f"internal fold {i + 1} of {k}", k, groups)
+                for (name, est), b in zip(templates, blocks) for i, (tr, te) in enumerate(splits)]
+
+    with Parallel(n_jobs=n_jobs) as parallel:
+        if member_tuning == "nested":
+            # Nothing waits on the fits on all clips: one pool keeps every worker busy.
+            done = parallel(full + folds(estimators))
+            done_full, done_folds = done[:len(full)], done[len(full):]
+        else:
+            done_full = parallel(full)
+            done_folds = parallel(folds([(name, fixed_member(est, fitted)) for (name, est), (fitted, _)
+                                         in zip(estimators, done_full)])) if k else []
+    fitted = [est for est, _ in done_full]
+    seconds = [(t, sum(t for _, t in done_folds[m * k:(m + 1) * k])) for m, (_, t) in enumerate(done_full)]
+    if not k:
+        return fitted, None, seconds
+    oof = []
+    for m in range(len(estimators)):
+        parts = [P for P, _ in done_folds[m * k:(m + 1) * k]]
+        P = np.empty((len(y), len(classes)), dtype=np.result_type(*parts))
+        for (_, te), part in zip(splits, parts):
+            P[te] = part
+        oof.append(P)
+    return fitted, oof, seconds
+
+
 def member_blocks(pooler, estimators, n_features):
     """Per estimator, the columns of the pooled matrix it reads: its modality's pooled block, or all of them.
 
@@ -252,7 +360,8 @@ class FusionClassifier(ClassifierMixin):
 class ModalityFusion(FusionClassifier, BaseComposition):
     """Shared machinery of late and weighted fusion: pool once, one estimator per modality block.
 
-    Subclasses set ``estimators``, ``pooler``, ``cv``, ``cv_groups``, ``n_jobs`` and ``random_state``. The
+    Subclasses set ``estimators``, ``pooler``, ``cv``, ``cv_groups``, ``member_tuning``, ``n_jobs`` and
+    ``random_state``. The
     per-modality estimators' parameters are reachable as ``<name>__<param>`` (e.g.
     ``audio__head__C``), the pooler's as ``pooler__<name>__<param>`` (``pooler__audio__stats``).
     """
@@ -301,6 +410,7 @@ class ModalityFusion(FusionClassifier, BaseComposition):
 
     def _pool_fit(self, X, y):
         """Pool ``X`` once (fitting ``pooler_``) and find each modality estimator's block of the result."""
+        check_member_tuning(self.member_tuning)
         estimators = self._estimators()
         if self.pooler is None:
             self.pooler_, Z = None, X
@@ -324,11 +434,8 @@ class ModalityFusion(FusionClassifier, BaseComposition):
                                                        f"{self._what}'s internal cross-validation",
                                                        return_fallback=True)
         estimators = self._inner(estimators, groups, splits is not None)
-        self.estimators_ = [fit_member(name, est, _take(Z, b), y, groups=groups)
-                            for (name, est), b in zip(estimators, self.blocks_)]
-        if need_oof:
-            oof = [oof_member(name, est, _take(Z, b), y, splits, self.classes_, self.n_jobs, groups)
-                   for (name, est), b in zip(estimators, self.blocks_)]
+        self.estimators_, oof, _ = fit_members(estimators, Z, self.blocks_, y, groups, splits or [], self.classes_,
+                                               member_tuning=self.member_tuning, n_jobs=self.n_jobs)
         self._set_missing_columns(Z.shape[1])
         return Z, oof, splits
 

@@ -12,7 +12,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..errors import ConfigError
 from ..heads import LogisticRegressionHead, fit_with_groups
-from ._base import ModalityFusion, fold_proba, grouped_splits, stack_features, with_cv_groups
+from ._base import ModalityFusion, fit_members, fold_proba, grouped_splits, stack_features, with_cv_groups
 
 __all__ = ["LateFusionClassifier"]
 
@@ -75,8 +75,13 @@ class LateFusionClassifier(ModalityFusion):
     * the frames are pooled once, by ``pooler``, before the stack sees them (pooling learns
       nothing, so this is exact), and every modality estimator sees only its own pooled
       columns: a fold copies a few MB instead of the frame matrix;
-    * every fold's modality estimator gets that fold's ``groups``, so a head that chooses its
-      own hyper-parameters does so inside the fold, on its training locations only.
+    * each modality estimator's hyper-parameters (a head's ``C``, ``gamma``, ``k``, rounds or
+      ``alpha``) are chosen once, by its head's grouped inner CV on all of the training clips
+      (which is also its final fit), and the out-of-fold fits reuse them fixed
+      (``member_tuning="once"``; see :func:`~avsc_sk.fusion.fit_members` for why this is
+      sound). ``member_tuning="nested"`` chooses them again inside every internal fold, on its
+      training locations only, as StackingClassifier would: exact, and several times dearer
+      (every fold runs the head's whole inner CV).
 
     Parameters
     ----------
@@ -106,6 +111,10 @@ class LateFusionClassifier(ModalityFusion):
         ``cv_fallback_`` (the heads inside then share locations too, quietly); ``"location"``:
         grouped or a DataError; ``"none"``: stratified folds. ``"location"`` and ``"none"`` are
         passed on to every head inside (members and stacker) that takes ``cv_groups``.
+    member_tuning : {"once", "nested"}, default="once"
+        Where the modality estimators' heads choose their hyper-parameters: ``"once"``, on all
+        training clips, then fixed in the out-of-fold fits; ``"nested"``, again inside every
+        internal fold.
 
     Attributes
     ----------
@@ -141,7 +150,7 @@ class LateFusionClassifier(ModalityFusion):
     _what = "late fusion"
 
     def __init__(self, estimators=None, final_estimator=None, cv=5, random_state=None, pooler=None, n_jobs=None,
-                 cv_groups="auto"):
+                 cv_groups="auto", member_tuning="once"):
         self.estimators = estimators
         self.final_estimator = final_estimator
         self.cv = cv
@@ -149,6 +158,7 @@ class LateFusionClassifier(ModalityFusion):
         self.pooler = pooler
         self.n_jobs = n_jobs
         self.cv_groups = cv_groups
+        self.member_tuning = member_tuning
 
     def _final(self, cv_groups="auto"):
         if self.final_estimator is None:
@@ -180,6 +190,12 @@ class LateFusionClassifier(ModalityFusion):
                                                             "late fusion's internal cross-validation",
                                                             return_fallback=True)
         estimators = self._inner(estimators, groups, warned=True)
+        if self.member_tuning == "once":
+            # Members chosen and fitted on all clips, then out-of-fold fits at their chosen values:
+            # what from_members assembles, so fit and from_members share one path.
+            self.estimators_, oof, _ = fit_members(estimators, Z, self.blocks_, y, groups, self.cv_splits_,
+                                                   self.classes_, member_tuning="once", n_jobs=self.n_jobs)
+            return self._assemble(Z, y, oof, groups)
         final = self._final(self._inner_cv_groups(groups, warned=True))
         # The stacking itself is scikit-learn's, on the small pooled matrix: each member is its
         # modality estimator behind a selector of that modality's pooled columns.
@@ -218,8 +234,11 @@ class LateFusionClassifier(ModalityFusion):
             on its modality's pooled columns (``pooler.fit_transform(X)[:, block]``, the block
             being the pooler's ``output_indices_[name]``), or on all of ``X`` without a pooler.
         oof_proba : list of ndarray of shape (n_clips, n_classes)
-            Each member's out-of-fold ``predict_proba`` over ``cv_splits`` (clone fitted on a
+            Each member's out-of-fold ``predict_proba`` over ``cv_splits`` (a clone fitted on a
             fold's training clips, predicting its test clips), columns in ``np.unique(y)`` order.
+            As ``fit`` makes them with ``member_tuning="once"``: clones with the member's chosen
+            hyper-parameters fixed (:func:`~avsc_sk.fusion.fixed_member`); with ``"nested"``,
+            clones of the unfitted estimators. :func:`~avsc_sk.fusion.fit_members` makes both.
         X : array-like of shape (n_clips, n_features)
             The training clips (a FeatureSet's ``X``), pooled again here (pooling learns nothing).
         y : array-like of shape (n_clips,)
@@ -249,6 +268,10 @@ class LateFusionClassifier(ModalityFusion):
                 return_fallback=True)
         else:
             self.cv_splits_ = [(np.asarray(train), np.asarray(test)) for train, test in cv_splits]
+        return self._assemble(Z, y, oof, groups)
+
+    def _assemble(self, Z, y, oof, groups):
+        """Stack the fitted ``estimators_`` as ``cv="prefit"`` members, the stacker fitted on ``oof``."""
         final = self._final(self._inner_cv_groups(groups, warned=True))
         # The selectors learn nothing but the width of Z; the members keep their fitted state.
         fitted = [(name, Pipeline([("select", _selector(name, block).fit(Z)), ("model", est)]))

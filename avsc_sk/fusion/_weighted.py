@@ -163,6 +163,11 @@ class WeightedFusionClassifier(ModalityFusion):
         ``cv_fallback_`` (the heads inside then share locations too, quietly); ``"location"``:
         grouped or a DataError; ``"none"``: stratified folds. ``"location"`` and ``"none"`` are
         passed on to every head inside that takes ``cv_groups``.
+    member_tuning : {"once", "nested"}, default="once"
+        Where the modality estimators' heads choose their hyper-parameters: ``"once"``, by their
+        grouped inner CV on all training clips (their final fit), then fixed in the out-of-fold
+        fits the weights learn from (see :func:`~avsc_sk.fusion.fit_members` for why this is
+        sound); ``"nested"``, again inside every internal fold (exact, several times dearer).
 
     Attributes
     ----------
@@ -198,7 +203,8 @@ class WeightedFusionClassifier(ModalityFusion):
     """
 
     def __init__(self, estimators=None, weights=None, per_class=False, reg=1.0, blend="geometric",
-                 temperature=None, cv=5, random_state=None, pooler=None, n_jobs=None, cv_groups="auto"):
+                 temperature=None, cv=5, random_state=None, pooler=None, n_jobs=None, cv_groups="auto",
+                 member_tuning="once"):
         self.estimators = estimators
         self.weights = weights
         self.per_class = per_class
@@ -210,6 +216,7 @@ class WeightedFusionClassifier(ModalityFusion):
         self.pooler = pooler
         self.n_jobs = n_jobs
         self.cv_groups = cv_groups
+        self.member_tuning = member_tuning
 
     _what = "weighted fusion"
 
@@ -248,7 +255,8 @@ class WeightedFusionClassifier(ModalityFusion):
         fixed = self._check_params(len(self._estimators()))
         need_oof = fixed is None or self.per_class or (self.temperature is None and self.blend == "geometric")
         Z, oof, _ = self._fit_members(X, y, groups, need_oof)
-        return self._finish(Z, y, oof, fixed)
+        # In double precision, whatever the members' predict_proba returns (as from_members).
+        return self._finish(Z, y, None if oof is None else [p.astype(np.float64) for p in oof], fixed)
 
     @classmethod
     def from_members(cls, members, oof_proba, X, y, **params):
@@ -265,7 +273,9 @@ class WeightedFusionClassifier(ModalityFusion):
             (on its modality's pooled columns; see :meth:`LateFusionClassifier.from_members`).
         oof_proba : list of ndarray of shape (n_clips, n_classes)
             Each member's out-of-fold ``predict_proba`` on location-grouped folds (as
-            :func:`grouped_splits` makes them), columns in ``np.unique(y)`` order.
+            :func:`grouped_splits` makes them), columns in ``np.unique(y)`` order: from clones
+            with the member's chosen hyper-parameters fixed, as ``fit`` makes them with
+            ``member_tuning="once"`` (:func:`~avsc_sk.fusion.fit_members` makes them either way).
         X : array-like of shape (n_clips, n_features)
             The training clips, pooled again here (pooling learns nothing).
         y : array-like of shape (n_clips,)
