@@ -141,16 +141,16 @@ def test_from_members_refuses_members_that_do_not_fit_the_data(split):
 
 def _count_inner_cv(monkeypatch):
     """Count the logistic heads' inner cross-validations (one per head fit that chooses its C)."""
-    import avsc_sk.heads._logreg as logreg
+    from avsc_sk.heads import LogisticRegressionHead
 
     calls = []
-    real = logreg.inner_splits
+    real = LogisticRegressionHead._inner_splits
 
-    def counting(y, *args, **kwargs):
+    def counting(self, y, groups):
         calls.append(len(y))
-        return real(y, *args, **kwargs)
+        return real(self, y, groups)
 
-    monkeypatch.setattr(logreg, "inner_splits", counting)
+    monkeypatch.setattr(LogisticRegressionHead, "_inner_splits", counting)
     return calls
 
 
@@ -178,7 +178,7 @@ def test_fixed_member_takes_the_chosen_values():
     assert template.get_params()["head__C"] is None  # the template is left as it was
     assert fixed.get_params()["head__C"] == fitted.named_steps["head"].C_
     refit = fixed.fit(Z, np.asarray(fs.y))
-    assert refit.named_steps["head"].cv_scores_ == {}  # no path: C was given
+    assert refit.named_steps["head"].cv_scores_ == []  # no path: C was given
 
 
 @pytest.mark.parametrize("mode", ["late", "weighted"])

@@ -180,7 +180,8 @@ def test_late_fusion_diagnosis_refits_with_the_locations():
     # 24 lines in one tune) before the original error. 2 locations per scene: each internal
     # training part keeps one, too few for the heads' own grouped folds.
     train = _data(n_loc=20, per_loc=3)
-    clf = make_estimator("late", train.modalities).set_params(cv=2)
+    # Folds asked to be grouped (else they fall back to stratified ones), heads choosing in every fold.
+    clf = make_estimator("late", train.modalities).set_params(cv=2, cv_groups="location", member_tuning="nested")
     with warnings.catch_warnings():
         warnings.simplefilter("error", UngroupedWarning)
         with pytest.raises(DataError, match="2 or more locations"):
