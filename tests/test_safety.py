@@ -25,18 +25,19 @@ from conftest import small_featureset
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# ``python -m avsc_sk`` with skops' dump slowed down after it has written the model: the run
-# directory is then half-made (its temporary directory exists) for long enough to kill it.
+# ``python -m avsc_sk`` with the run's config writer slowed down; it runs after the model file is
+# written, so the run directory is then half-made (its temporary directory holds the model) for
+# long enough to kill it.
 SLOW_SAVE = """
 import runpy, signal, sys, time
 # A shell's background job (pytest run with &) starts with SIGINT ignored; this test sends it.
 signal.signal(signal.SIGINT, signal.default_int_handler)
-import skops.io as sio
-_dump = sio.dump
-def dump(*args, **kwargs):
-    _dump(*args, **kwargs)
+import avsc_sk.runs._store as store
+_dump_config = store.dump_config
+def dump_config(*args, **kwargs):
     time.sleep(120)
-sio.dump = dump
+    return _dump_config(*args, **kwargs)
+store.dump_config = dump_config
 runpy.run_module("avsc_sk", run_name="__main__", alter_sys=True)
 """
 
@@ -118,15 +119,16 @@ def test_sigkill_or_ctrl_c_mid_write_keeps_previous_run(data, tmp_path):
 
 
 def test_crash_mid_write_keeps_previous_run(data, tmp_path, monkeypatch):
-    import skops.io as sio
+    import avsc_sk.runs._store as store
 
     before = _old_run(data, tmp_path)
 
-    def broken_dump(model, file, *a, **k):
-        Path(file).write_bytes(b"half a model")
+    def broken_dump_config(*a, **k):  # called once the new model file is in the temporary directory
+        assert list(tmp_path.glob(".run.*.tmp/model.skops"))
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(sio, "dump", broken_dump)
+    monkeypatch.setattr(store, "dump_config", broken_dump_config)
+    monkeypatch.setenv("AVSC_DEBUG", "1")  # the bug itself, not its one-line report
     with pytest.raises(RuntimeError, match="disk on fire"):
         main(["fit", "--features", str(data), "--split", "train", "--out", str(tmp_path / "run"), "--force"])
     _assert_old_run_intact(tmp_path, before)
@@ -147,7 +149,7 @@ def test_existing_prediction_kept_without_force(data, tmp_path, capsys):
 # LightGBM single-threaded: its OpenMP threads crawl on a busy machine (30 s instead of 0.1 s on 2 cores).
 @pytest.mark.parametrize("model, params", [
     ("logreg", []),
-    ("mlp", ["--set", "params.head__hidden_layer_sizes=[16]"]),
+    ("mlp", ["--set", "params.head__hidden_layer_sizes=[16]", "--set", "params.head__max_iter=1000"]),
     ("lgbm", ["--set", "params.head__n_estimators=20", "--set", "params.head__n_jobs=1"]),
 ])
 def test_same_seed_gives_byte_identical_predictions(model, params, data, tmp_path, capsys):
