@@ -66,7 +66,27 @@ def run(args):
         print(banner)
     print(format_scoring(None, frame, digits=args.digits, decimals=None), end="")
     print(precision_note(frame.attrs.get("decimals")))
+    text = set_scoring(frame)
+    if text:
+        print(text, end="")
     return 0
+
+
+def set_scoring(frame):
+    """Empirical coverage and set sizes of a file's ``prediction_set`` column, overall and per scene ('' without one)."""
+    from ..evaluation import SET_COLUMN, classes_of, coverage_table, parse_sets
+
+    if SET_COLUMN not in frame:
+        return ""
+    table = coverage_table(frame["scene_label"], parse_sets(frame[SET_COLUMN]),
+                           [c for c in classes_of(frame) if c in set(frame["scene_label"])])
+    row = table.loc["all"]
+    hits = int(round(row["coverage"] * row["n_clips"]))
+    lines = [f"prediction sets: empirical coverage {row['coverage']:.3f} ({hits} of {int(row['n_clips'])} clips' "
+             f"sets hold the true scene), mean set size {row['mean_size']:.2f}, singletons "
+             f"{row['share_singleton']:.3f}",
+             table.drop(index="all").to_string(float_format=lambda v: f"{v:.3f}")]
+    return "\n".join(lines) + "\n"
 
 
 def precision_note(decimals):

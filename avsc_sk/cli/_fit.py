@@ -38,6 +38,10 @@ def add_parser(sub):
     p.set_defaults(split=None)  # train+val, or the one of them the features hold
     p.add_argument("--eval-split", default="test",
                    help="labelled split to score the model on and record in the manifest ('' to skip)")
+    p.add_argument("--no-calibration", action="store_true",
+                   help="skip the prediction sets' calibration (about five more fits of the model, its "
+                        "hyper-parameters fixed, on location-grouped folds of the training clips); "
+                        "predict --coverage then refuses the run")
     p.add_argument("--out", type=Path, required=True, help="run directory to create")
     add_n_jobs(p, "late and weighted fusion fit their modalities' internal folds at once (processes); "
                   "the evaluation split is predicted in chunks (threads)")
@@ -80,7 +84,8 @@ def run(args):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", AutoSelectionWarning)  # said below, from the manifest, as one line
         model, manifest = fit_run(config, train, evaluate=evaluate, source=args.features,
-                                  max_frames=args.max_frames, n_jobs=args.n_jobs)
+                                  max_frames=args.max_frames, n_jobs=args.n_jobs,
+                                  calibrate=not args.no_calibration)
     if args.meta is not None:
         manifest["train"]["meta"] = str(args.meta)  # predict and report default to it with the run's features
     save_run(args.out, model, manifest, force=args.force)
@@ -114,5 +119,10 @@ def run(args):
             "location-grouped inner folds"
         print(f"head parameters (chosen on {where} unless set): "
               + ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in chosen.items()))
+    calibration = manifest.get("calibration")
+    if calibration:
+        folds = "location-grouped folds" if calibration["grouped"] else "folds sharing locations (optimistic)"
+        print(f"prediction sets calibrated on {calibration['n_clips']} out-of-fold training clips "
+              f"({calibration['folds']} {folds}) in {calibration['seconds']:.1f} s")
     print(f"saved run to {args.out}")
     return 0

@@ -19,10 +19,23 @@ def add_parser(sub):
     p.add_argument("--decimals", type=int, default=3, metavar="N",
                    help="decimals of the printed probabilities (default: 3, the reference format, whose log loss "
                         "is log_loss_ref3; e.g. 6 keeps evaluate's log loss within rounding of the exact log_loss)")
+    add_coverage_args(p)
     add_n_jobs(p, "clips are predicted in N chunks at once (threads)")
     add_force(p)
     add_trust_pickle(p)
     p.set_defaults(func=run)
+
+
+def add_coverage_args(parser):
+    """``--coverage C`` and ``--coverage-by {all,class}``: conformal prediction sets (checked by the library)."""
+    parser.add_argument("--coverage", default=None, metavar="C",
+                        help="add a last column prediction_set: per clip the scenes (joined by '|', most probable "
+                             "first) of a conformal prediction set that holds the true scene for a share C of "
+                             "clips, e.g. 0.9; calibrated on the run's location-grouped out-of-fold probabilities "
+                             "of its training clips (manifest.json: calibration)")
+    parser.add_argument("--coverage-by", default="all", metavar="{all,class}",
+                        help="'all' (default): one threshold from every calibration clip, coverage C over clips; "
+                             "'class' (Mondrian): one threshold per scene, coverage C for every scene")
 
 
 def add_n_jobs(parser, what):
@@ -48,6 +61,18 @@ def _n_jobs(text):
     if n == 0:
         raise argparse.ArgumentTypeError(f"{text!r}: expected a positive number of jobs, or -1 for every core")
     return n
+
+
+def check_coverage_args(args):
+    """Refuse a bad ``--coverage``/``--coverage-by`` before any work (the library checks them again)."""
+    from ..errors import ConfigError
+    from ..evaluation import check_coverage, check_coverage_by
+
+    check_coverage_by(args.coverage_by)
+    if args.coverage is None and args.coverage_by != "all":
+        raise ConfigError(f"--coverage-by {args.coverage_by} needs --coverage C, e.g. --coverage 0.9")
+    if args.coverage is not None:
+        check_coverage(args.coverage)
 
 
 def warn(message):
@@ -89,11 +114,12 @@ def run(args):
     check_output(args.out, force=args.force, what="prediction file")
     if not 1 <= args.decimals <= 17:  # before the long work; write_prediction checks it too
         raise ConfigError(f"--decimals {args.decimals}: expected 1 to 17 decimals (3 is the reference format)")
+    check_coverage_args(args)
     (fitted,) = load_runs([args.run_dir], trust_pickle=args.trust_pickle)
     data = load_split(features_for(fitted, args.features), args.split, max_frames=args.max_frames,
                       allow_missing_modality=args.allow_missing_modality, stats=run_stats(fitted.manifest),
                       meta=meta_for(fitted, args.features, args.meta))
-    frame = predict_frame(fitted, data, n_jobs=args.n_jobs)
+    frame = predict_frame(fitted, data, n_jobs=args.n_jobs, coverage=args.coverage, coverage_by=args.coverage_by)
     for message in feature_warnings(fitted.manifest, data, max_frames=args.max_frames):
         warn(message)
     from ..evaluation import write_prediction
@@ -105,4 +131,10 @@ def run(args):
     n_missing = int(data.missing().any(axis=1).sum())
     extra = f" ({n_missing} with a missing modality)" if n_missing else ""
     print(f"wrote {len(frame)} predictions{extra} for split {data.split} to {args.out}")
+    if args.coverage is not None:
+        from ..evaluation import SET_COLUMN, parse_sets, set_sizes
+
+        by = " per scene (Mondrian)" if args.coverage_by == "class" else ""
+        print(f"prediction sets at coverage {frame.attrs['coverage']:g}{by}: mean size "
+              f"{set_sizes(parse_sets(frame[SET_COLUMN])).mean():.2f} scenes (column {SET_COLUMN})")
     return 0

@@ -5,6 +5,20 @@ independent of the model that made them.
 """
 
 from ._calibration import brier_score, expected_calibration_error, reliability_table
+from ._conformal import (
+    COVERAGE_BY,
+    SET_SEPARATOR,
+    calibration_record,
+    check_coverage,
+    check_coverage_by,
+    conformal_quantile,
+    coverage_table,
+    format_sets,
+    nonconformity,
+    parse_sets,
+    prediction_sets,
+    set_sizes,
+)
 from ._metrics import (
     balanced_accuracy,
     LOG_LOSS,
@@ -20,6 +34,7 @@ from ._metrics import (
 from ._predictions import (
     DATA_COLUMN,
     PREDICTION_COLUMNS,
+    SET_COLUMN,
     attach_labels,
     classes_of,
     prediction_frame,
@@ -31,7 +46,20 @@ from ._predictions import (
 from ._stats import bootstrap_ci, holm, mcnemar, paired_bootstrap_diff
 
 __all__ = [
+    "COVERAGE_BY",
     "DATA_COLUMN",
+    "SET_COLUMN",
+    "SET_SEPARATOR",
+    "calibration_record",
+    "check_coverage",
+    "check_coverage_by",
+    "conformal_quantile",
+    "coverage_table",
+    "format_sets",
+    "nonconformity",
+    "parse_sets",
+    "prediction_sets",
+    "set_sizes",
     "LOG_LOSS",
     "LOG_LOSS_REF",
     "PREDICTION_COLUMNS",

@@ -6,7 +6,8 @@ columns ``aid, scene_pred[, scene_label]`` then one probability column per class
 changes that). Provenance (model, features) lives in the run manifest, not in this file, so that
 the reference scoring scripts read our files unchanged; predictions of synthetic data carry one
 more column, ``data`` = ``synthetic``, after the probabilities, where readers that take columns
-by name or by position both pass it by.
+by name or by position both pass it by. Conformal prediction sets (``predict --coverage``) take the
+very last column, ``prediction_set``: the scenes of each clip's set joined by ``|``, most probable first.
 """
 
 import io
@@ -21,12 +22,15 @@ from ..data import stem_of
 from ..errors import ConfigError, DataError
 
 __all__ = ["prediction_frame", "write_prediction", "read_prediction", "read_labels", "attach_labels",
-           "proba_of", "classes_of", "PREDICTION_COLUMNS", "DATA_COLUMN"]
+           "proba_of", "classes_of", "PREDICTION_COLUMNS", "DATA_COLUMN", "SET_COLUMN"]
 
 #: The columns a prediction file starts with (``scene_label`` is optional); one column per class follows.
 PREDICTION_COLUMNS = ("aid", "scene_pred", "scene_label")
 #: The last column of a prediction file made from synthetic data; its value is ``synthetic``.
 DATA_COLUMN = "data"
+#: The very last column of a prediction file with conformal prediction sets: scenes joined by ``|``.
+SET_COLUMN = "prediction_set"
+_EXTRA = (DATA_COLUMN, SET_COLUMN)
 
 
 def prediction_frame(clip_ids, proba, classes, y_true=None):
@@ -117,6 +121,8 @@ def write_prediction(path, frame, *, force=False, header_comment=None, synthetic
     out = frame[cols]
     if frame.attrs.get("synthetic") if synthetic is None else synthetic:
         out = out.assign(**{DATA_COLUMN: "synthetic"})
+    if SET_COLUMN in frame.columns:
+        out = out.assign(**{SET_COLUMN: frame[SET_COLUMN].to_numpy(dtype=object)})
     out.to_csv(buf, sep="\t", index=False, float_format=f"%.{int(decimals)}f", lineterminator="\n")
     with atomic_path(path, force=force) as tmp:
         tmp.write_text(buf.getvalue(), encoding="utf-8")
@@ -168,7 +174,7 @@ def _read_table(path, what, expected, keys):
 
 
 def _check_classes(classes, where):
-    fixed = sorted(set(classes) & {*PREDICTION_COLUMNS, DATA_COLUMN, ""})
+    fixed = sorted(set(classes) & {*PREDICTION_COLUMNS, *_EXTRA, ""})
     if fixed:
         raise DataError(f"{where}: class name {fixed[0]!r} is a fixed column of prediction files; rename that class")
     if len(set(classes)) != len(classes):
@@ -215,7 +221,7 @@ def read_prediction(path):
     table = _read_table(path, "prediction file", "aid scene_pred [scene_label] <one column per class>",
                         ("aid", "scene_pred", "scene_label"))
     cols = list(table.columns)
-    classes = [c for c in cols if c not in (*PREDICTION_COLUMNS, DATA_COLUMN)]
+    classes = [c for c in cols if c not in (*PREDICTION_COLUMNS, *_EXTRA)]
     missing = [c for c in ("aid", "scene_pred") if c not in cols]
     if missing or not classes:
         detail = f"missing column(s) {', '.join(missing)}" if missing else "no class columns"
@@ -252,6 +258,14 @@ def read_prediction(path):
             raise DataError(f"{path}: column {DATA_COLUMN} holds {sorted(kinds - {'synthetic', 'real'})[0]!r}; "
                             "expected 'synthetic' (predictions of avsc-sk's built-in data) or 'real'")
         frame.attrs["synthetic"] = "synthetic" in kinds
+    if SET_COLUMN in table:
+        sets = table[SET_COLUMN].str.strip()
+        members = {c for text in sets for c in text.split("|")}
+        bad = sorted(members - set(classes))
+        if bad:
+            raise DataError(f"{path}: column {SET_COLUMN} names {bad[0]!r}, which is not a class column; expected "
+                            "scenes joined by '|' (avsc-sk predict --coverage writes them)")
+        frame[SET_COLUMN] = sets.to_numpy(dtype=object)
     return frame
 
 
@@ -337,7 +351,7 @@ def attach_labels(frame, labels):
 
 def classes_of(frame):
     """The class columns of a prediction frame, in order: every column but the fixed ones."""
-    return [c for c in frame.columns if c not in (*PREDICTION_COLUMNS, DATA_COLUMN)]
+    return [c for c in frame.columns if c not in (*PREDICTION_COLUMNS, *_EXTRA)]
 
 
 def proba_of(frame):

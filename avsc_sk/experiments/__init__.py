@@ -2,6 +2,7 @@
 
 from ._auto import CANDIDATE_COLUMNS, AutoFusionClassifier, AutoSelectionWarning, format_candidates, selection_summary
 from ._budget import afford, estimate_fit_seconds, halving_schedule
+from ._conformal import calibration_probabilities
 from ._compare import COMPARE_COLUMNS, compare_fusions, format_compare
 
 __all__ = [
@@ -10,6 +11,7 @@ __all__ = [
     "afford",
     "AutoFusionClassifier",
     "AutoSelectionWarning",
+    "calibration_probabilities",
     "compare_fusions",
     "estimate_fit_seconds",
     "format_compare",

@@ -41,7 +41,7 @@ def _describe(data, source, max_frames):
     return out
 
 
-def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_jobs=1):
+def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_jobs=1, calibrate=True):
     """Build, fit and score the estimator ``config`` describes.
 
     Parameters
@@ -61,6 +61,12 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         Parallel jobs of the fit where the estimator has them (late and weighted fusion: their
         internal folds) and of scoring ``evaluate``. Predictions and
         scores do not depend on it; the model's ``n_jobs`` parameter is set back afterwards.
+    calibrate : bool, default=True
+        Also compute the conformal prediction sets' calibration (``manifest["calibration"]``):
+        every training clip's nonconformity score from a clone of the fitted model, hyper-parameters
+        fixed, trained on the other location-grouped folds
+        (:func:`avsc_sk.experiments.calibration_probabilities`). Costs about five fits of the model
+        without its hyper-parameter search.
 
     Notes
     -----
@@ -104,6 +110,9 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         "scores": {},
         "warnings": [],
     }
+    if calibrate:
+        manifest["calibration"] = calibrate_run(model, train, config, n_jobs=n_jobs)
+        manifest["timings"]["calibration_s"] = manifest["calibration"]["seconds"]
     if hasattr(model, "best_estimator_"):  # fusion or model "auto": what was chosen, and why
         from ..experiments import selection_summary
 
@@ -121,6 +130,22 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
                                 *scoring_warnings(model.classes_, train.clip_ids, evaluate,
                                                   trained=f"the training split {train.split}")]
     return model, manifest
+
+
+def calibrate_run(model, train, config, *, n_jobs=1, cv=5):
+    """The calibration record of a fitted run: grouped out-of-fold nonconformity scores of its training clips.
+
+    See :func:`avsc_sk.experiments.calibration_probabilities` (where they come from) and
+    :func:`avsc_sk.evaluation.calibration_record` (what is stored).
+    """
+    from ..evaluation import calibration_record
+    from ..experiments import calibration_probabilities
+
+    proba, info = calibration_probabilities(model, train.X, train.y, train.groups, cv=cv,
+                                            random_state=config.get("seed", 0),
+                                            cv_groups=config.get("cv_groups") or "auto", n_jobs=n_jobs)
+    info.pop("splits")
+    return calibration_record(proba, train.y, model.classes_, method="grouped out-of-fold", **info)
 
 
 def _fit_noting_fallbacks(estimator, train):

@@ -110,13 +110,37 @@ def feature_warnings(manifest, data, *, max_frames=None):
     return out
 
 
-def predict_frame(run, data, *, n_jobs=1):
+def predict_frame(run, data, *, n_jobs=1, coverage=None, coverage_by="all"):
     """Predict a FeatureSet with a loaded run; returns the reference prediction frame.
 
-    ``n_jobs`` > 1 predicts chunks of clips at once (see :func:`predict_proba_scenes`).
+    ``n_jobs`` > 1 predicts chunks of clips at once (see :func:`predict_proba_scenes`). With
+    ``coverage`` (strictly between 0 and 1) the frame gets a last column ``prediction_set``: each
+    clip's conformal prediction set from the run's calibration (:func:`run_calibration`), scenes
+    joined by ``|``, most probable first; ``coverage_by="class"`` takes one threshold per class.
     """
-    from ..evaluation import prediction_frame
+    from ..evaluation import SET_COLUMN, check_coverage, check_coverage_by, format_sets, prediction_frame, \
+        prediction_sets
 
+    if coverage is not None:  # before the long work
+        coverage, coverage_by = check_coverage(coverage), check_coverage_by(coverage_by)
+        calibration = run_calibration(run)
     data = check_features(run.manifest, data)
     proba = predict_proba_scenes(run.model, data.X, n_jobs=n_jobs)
-    return prediction_frame(data.clip_ids, proba, [str(c) for c in run.model.classes_], data.y)
+    classes = [str(c) for c in run.model.classes_]
+    frame = prediction_frame(data.clip_ids, proba, classes, data.y)
+    if coverage is not None:
+        frame[SET_COLUMN] = format_sets(prediction_sets(proba, classes, calibration, coverage, by=coverage_by))
+        frame.attrs.update(coverage=coverage, coverage_by=coverage_by)
+    return frame
+
+
+def run_calibration(run):
+    """The run's conformal calibration record (``manifest["calibration"]``), or a RunError saying how to get one."""
+    calibration = run.manifest.get("calibration")
+    if not calibration or not calibration.get("scores"):
+        from ..errors import RunError
+
+        raise RunError(f"run {run.path} holds no calibration for prediction sets (it was fitted with "
+                       "--no-calibration, or before avsc-sk computed one); re-fit it with avsc-sk fit --config "
+                       f"{run.path / 'config.toml'} --out NEW_RUN_DIR")
+    return calibration
