@@ -120,7 +120,8 @@ def run(args):
     city = pd.Series(data.city, index=data.clip_ids)
     missing = dict(zip(data.modality_names, data.missing().sum(axis=0).tolist()))
     report = build_report(frames, kinds=run_kinds(frames, runs), city=city, synthetic=synthetic,
-                          n_boot=args.n_boot, seed=args.seed, title=title, missing=missing)
+                          n_boot=args.n_boot, seed=args.seed, title=title, missing=missing,
+                          calibration={name: r.manifest.get("calibration") for name, r in zip(frames, runs)})
     files = write_report(report, args.out, force=args.force)
     banner = synthetic_banner(synthetic)
     if banner:
@@ -130,6 +131,15 @@ def run(args):
         print(f"{name:>14}: accuracy {row['accuracy']:.3f} [{row['accuracy_low']:.3f}, {row['accuracy_high']:.3f}]"
               f"  balanced accuracy {row['balanced_accuracy']:.3f}  log_loss {row['log_loss']:.3f}"
               f"  log_loss_ref3 {row['log_loss_ref3']:.3f}")
+    coverage = report.tables.get("coverage")
+    if coverage is not None and len(coverage):
+        for (name, by, nominal), row in coverage.xs(0.9, level="nominal", drop_level=False).iterrows():
+            kind = "per scene (Mondrian)" if by == "class" else "over clips"
+            print(f"{name:>14}: prediction sets at 0.9 {kind}: coverage {row['coverage']:.3f} "
+                  f"(lowest scene {row['min_scene_coverage']:.3f}), mean size {row['mean_size']:.2f}")
+    uncalibrated = [name for name, r in zip(frames, runs) if not r.manifest.get("calibration")]
+    if uncalibrated:
+        print(f"note: no prediction sets for {', '.join(uncalibrated)}: fitted without calibration")
     for note in report.notes:
         print(f"note: {note}")
     print(f"wrote {len(files)} files to {args.out} (open {Path(args.out) / 'report.html'})")

@@ -16,7 +16,10 @@ first run) with every other run.
 """
 
 from ._build import Report, build_report, write_report
+from ._browser import BROWSER_SCRIPT, browser_html, script_hash
 from ._conflicts import conflict_table, top_disagreements
+from ._coverage import (BROWSER_LEVEL, COVERAGE_LEVELS, build_coverage, conflict_browser_table, coverage_per_scene,
+                        coverage_summary, plot_set_sizes, set_size_table)
 from ._html import html_table, markdown_table
 from ._plots import DPI, FIGSIZES, MIN_BIN_CLIPS, plot_confusion_matrix, plot_f1_bars, plot_reliability
 from ._tables import (
@@ -36,4 +39,6 @@ __all__ = [
     "summary_table", "city_table", "calibration_table", "infer_kinds", "run_kind",
     "plot_confusion_matrix", "plot_f1_bars", "plot_reliability", "FIGSIZES", "DPI", "MIN_BIN_CLIPS",
     "markdown_table", "html_table",
+    "BROWSER_LEVEL", "BROWSER_SCRIPT", "COVERAGE_LEVELS", "build_coverage", "browser_html", "conflict_browser_table",
+    "coverage_per_scene", "coverage_summary", "plot_set_sizes", "script_hash", "set_size_table",
 ]

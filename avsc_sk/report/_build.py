@@ -11,7 +11,9 @@ import pandas as pd
 from .._io import atomic_dir, check_output
 from ..datasets import SYNTHETIC_BANNER
 from ..evaluation import format_scoring, per_class_table, score
+from ._browser import BROWSER_SCRIPT
 from ._conflicts import conflict_table, top_disagreements
+from ._coverage import build_coverage, coverage_sections
 from ._html import markdown_table, render_html, render_markdown
 from ._plots import MIN_BIN_CLIPS, plot_confusion_matrix, plot_f1_bars, plot_reliability
 from ._tables import (
@@ -73,7 +75,8 @@ class Report:
 
 
 def build_report(runs, *, kinds=None, reference=None, city=None, synthetic=False, n_boot=1000, seed=0,
-                 alpha=0.05, n_bins=15, top_k=15, title="avsc-sk report", plots=True, missing=None):
+                 alpha=0.05, n_bins=15, top_k=15, title="avsc-sk report", plots=True, missing=None,
+                 calibration=None):
     """Build every table, figure and number of a report.
 
     Parameters
@@ -100,6 +103,10 @@ def build_report(runs, *, kinds=None, reference=None, city=None, synthetic=False
         Also draw the figures.
     missing : dict of str to int, optional
         Clips lacking each modality (``--allow-missing-modality``); counted in the notes and numbers.
+    calibration : mapping of str to dict, optional
+        Per run its conformal calibration record (``manifest["calibration"]``): adds the coverage
+        tables and the set-size plot, and prediction sets in the conflict browser (see
+        :func:`avsc_sk.report.build_coverage`).
 
     Returns
     -------
@@ -155,6 +162,11 @@ def build_report(runs, *, kinds=None, reference=None, city=None, synthetic=False
         rep.notes.append("clips lacking a modality, predicted from the modalities present: "
                          + ", ".join(f"{n} without {m}" for m, n in missing.items()))
     rep.numbers.update(_numbers(rep, seed=seed, n_bins=n_bins))
+    tables, figures, numbers = build_coverage(runs, kinds, reference, calibration, plots=plots)
+    T.update(tables)
+    rep.figures.update(figures)
+    if numbers:
+        rep.numbers["prediction_sets"] = _plain(numbers)
     if plots:
         for name, frame in runs.items():
             rep.figures[f"confusion_{_safe(name)}"] = plot_confusion_matrix(
@@ -274,7 +286,9 @@ def _sections(rep, image_names):
         ("table", T["calibration"]),
         *([("image", ("reliability.png", "reliability diagram"))] if "reliability.png" in image_names else []),
     ]))
-    plots = [("image", (f, f[:-4].replace("_", " "))) for f in sorted(image_names) if f != "reliability.png"]
+    S.extend(coverage_sections(T, rep.numbers.get("prediction_sets", {}), image_names))
+    placed = {"reliability.png", "set_sizes.png"}  # shown in their own sections
+    plots = [("image", (f, f[:-4].replace("_", " "))) for f in sorted(image_names) if f not in placed]
     if plots:
         S.append(("Plots", plots))
     if rep.notes:
@@ -314,7 +328,7 @@ def write_report(report, out_dir, *, force=False):
         "\n".join(f"## {name}\n\n```\n{text}```\n\n{markdown_table(T[f'per_class/{name}'])}"
                   for name, text in report.scoring.items())
     for key in ("summary", "side_by_side", "comparisons", "mcnemar", "conflicts", "disagreements", "city",
-                "calibration"):
+                "calibration", "coverage", "coverage_per_scene", "set_sizes", "conflict_browser"):
         if key in T:
             files[f"{key}.csv"] = csv(T[key])
     if len(report.runs) > 1:
@@ -323,7 +337,8 @@ def write_report(report, out_dir, *, force=False):
         files["conflicts.md"] = head + markdown_table(T["conflicts"]) + "\n" + markdown_table(T["disagreements"])
     files["reliability.csv"] = csv(pd.concat({n: T[f"reliability/{n}"] for n in report.runs}, names=["run", "bin"]))
     files["report.md"] = render_markdown(sections, title=report.title, banner=banner)
-    files["report.html"] = render_html(sections, title=report.title, images=images, banner=banner)
+    files["report.html"] = render_html(sections, title=report.title, images=images, banner=banner,
+                                       scripts=[BROWSER_SCRIPT] if "conflict_browser" in T else [])
     files["report.json"] = json.dumps(report.numbers, indent=2, allow_nan=False) + "\n"
     with atomic_dir(out_dir, force=force) as tmp:
         for name, text in files.items():

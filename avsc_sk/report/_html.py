@@ -84,14 +84,19 @@ img { max-width: 100%; height: auto; }
 """
 
 
-def render_html(sections, *, title, images, banner=None):
-    """One self-contained page: CSS inline, PNGs as base64 data URLs, a CSP that forbids any fetch or script.
+def render_html(sections, *, title, images, banner=None, scripts=()):
+    """One self-contained page: CSS inline, PNGs as base64 data URLs, a CSP that forbids any fetch.
 
-    ``images`` maps an image block's file name to its PNG bytes.
+    ``images`` maps an image block's file name to its PNG bytes. ``scripts`` are inline scripts
+    placed at the end of the page; the CSP admits exactly them, by their SHA-256 hashes, and no other.
+    A ``("html", str)`` block is inserted as it is (its maker escapes what it holds).
     """
+    from ._browser import script_hash
+
+    script_src = "; script-src " + " ".join(script_hash(s) for s in scripts) if scripts else ""
     out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
            '<meta http-equiv="Content-Security-Policy" '
-           'content="default-src \'none\'; img-src data:; style-src \'unsafe-inline\'">',
+           f'content="default-src \'none\'; img-src data:; style-src \'unsafe-inline\'{script_src}">',
            f"<title>{html.escape(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>",
            f"<h1>{html.escape(title)}</h1>"]
     if banner:
@@ -105,10 +110,13 @@ def render_html(sections, *, title, images, banner=None):
                 out.append(html_table(value))
             elif kind == "code":
                 out.append(f"<pre>{html.escape(value)}</pre>")
+            elif kind == "html":
+                out.append(value)
             elif kind == "image":
                 name, alt = value
                 data = base64.b64encode(images[name]).decode("ascii")
                 out.append(f'<figure><img src="data:image/png;base64,{data}" alt="{html.escape(alt)}">'
                            f"<figcaption>{html.escape(alt)}</figcaption></figure>")
+    out += [f"<script>{s}</script>" for s in scripts]
     out += ["</body>", "</html>", ""]
     return "\n".join(out)
