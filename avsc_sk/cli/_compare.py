@@ -29,6 +29,10 @@ def add_parser(sub):
     add_class_weight(p)
     p.add_argument("--seed", type=int, default=0, help="random seed of the models and the bootstrap (default: 0)")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default: 1000)")
+    p.add_argument("--coverage", default="0.9", metavar="C",
+                   help="coverage of the conformal prediction sets whose mean size and empirical coverage each "
+                        "mode's row shows (default: 0.9; 'none': no sets, which saves each mode's five "
+                        "calibration fits)")
     add_n_jobs(p, "the per-modality pipelines and their internal folds are fitted N at once (processes)")
     p.add_argument("--out", type=Path, required=True, help="directory to create with compare.csv and compare.md")
     add_force(p)
@@ -53,6 +57,9 @@ def run(args):
     from ..experiments import compare_fusions, format_compare
 
     check_output(args.out, force=args.force, what="output directory")  # fail before the long work
+    from ..evaluation import check_coverage
+
+    coverage = None if str(args.coverage).lower() == "none" else check_coverage(args.coverage)
     from .._load import training_split
     from ..runs import scoring_warnings
     from ._predict import warn
@@ -70,7 +77,8 @@ def run(args):
                                         trained=f"the training split {train.split}"):
             warn(message)
     df = compare_fusions(train, test, fusions=args.fusions, model=args.model, random_state=args.seed,
-                         n_boot=args.n_boot, n_jobs=args.n_jobs, class_weight=args.class_weight)
+                         n_boot=args.n_boot, n_jobs=args.n_jobs, class_weight=args.class_weight,
+                         coverage=coverage)
     write_compare(df, args.out, force=args.force)
     banner = synthetic_banner(df.attrs.get("synthetic"))
     if banner:

@@ -12,9 +12,11 @@ from sklearn.base import clone
 from sklearn.metrics import f1_score
 
 from ..errors import ConfigError, DataError
-from ..evaluation import balanced_accuracy, bootstrap_ci, mcnemar, unpack_predictions
+from ..evaluation import balanced_accuracy, bootstrap_ci, calibration_record, mcnemar, prediction_sets, \
+    unpack_predictions
 from ..fusion import FUSION_MODES, fit_members, grouped_splits, make_estimator, model_name
 from ..heads import class_weight_params, fit_with_groups
+from ._conformal import calibration_probabilities
 
 __all__ = ["COMPARE_COLUMNS", "compare_fusions", "format_compare"]
 
@@ -22,7 +24,7 @@ __all__ = ["COMPARE_COLUMNS", "compare_fusions", "format_compare"]
 COMPARE_COLUMNS = ("mode", "accuracy", "accuracy_low", "accuracy_high", "balanced_accuracy", "log_loss",
                    "log_loss_low", "log_loss_high", "log_loss_ref3", "log_loss_ref3_low", "log_loss_ref3_high",
                    "macro_f1", "fit_time_s", "predict_time_s", "vs", "mcnemar_p", "n_missing", "head",
-                   "class_weight")
+                   "class_weight", "coverage", "set_coverage", "mean_set_size")
 
 
 def _scores(y, P, classes, n_boot, seed):
@@ -36,7 +38,7 @@ def _scores(y, P, classes, n_boot, seed):
 
 
 def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0, n_boot=1000, cv=5, n_jobs=None,
-                    class_weight=None):
+                    class_weight=None, coverage=0.9):
     """Fit each fusion mode on ``train``, score it on ``test``, and tabulate the results.
 
     Every mode sees the same training clips and is scored on the same evaluation clips.
@@ -72,6 +74,11 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
         Every mode's heads' ``class_weight``, and intermediate fusion's network's (see
         :func:`avsc_sk.heads.class_weight_params`); the ``class_weight`` column says, per mode,
         what was weighted (late fusion's stacker and weighted fusion's blend are not).
+    coverage : float or None, default=0.9
+        Conformal prediction sets at this coverage: each mode calibrated as ``fit`` calibrates a run
+        (:func:`calibration_probabilities`, ``cv`` location-grouped folds; the single modalities reuse
+        the shared out-of-fold probabilities, which are exactly those), scored by ``set_coverage``
+        (empirical) and ``mean_set_size`` on ``test``. ``None``: no sets (columns NaN).
 
     Returns
     -------
@@ -146,7 +153,7 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     for name, P in zip(members, oof or []):
         shared[name]["oof"] = P
 
-    results, weights = {}, {}
+    results, weights, sets = {}, {}, {}
     for mode in fusions:
         if mode in names:
             est, t_fit = shared[mode]["fitted"], shared[mode]["t_fit"] + t_pool_fit
@@ -180,6 +187,9 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
             P = est.predict_proba(Zte)
             t_pred = time.perf_counter() - t0 + t_pool_pred
         results[mode] = (est.classes_, P, t_fit, t_pred)
+        if coverage is not None:
+            sets[mode] = _sets(mode, est, shared, names, blocks, Xtr, Ztr, ytr, groups, P, coverage, cv,
+                               random_state, n_jobs)
 
     singles = [m for m in fusions if m in names]
     correct = {m: cls[np.argmax(P, axis=1)] == yte for m, (cls, P, _, _) in results.items()}
@@ -206,12 +216,28 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
             "fit_time_s": float(t_fit), "predict_time_s": float(t_pred),
             "vs": "" if best is None or mode in names else best, "mcnemar_p": test_p, "n_missing": n_missing,
             "head": model_name(mode, model), "class_weight": _weighted_what(mode, class_weight),
+            "coverage": np.nan if coverage is None else float(coverage),
+            "set_coverage": float(np.mean([t in s for t, s in zip(yte.astype(str), sets[mode])])) if sets else np.nan,
+            "mean_set_size": float(np.mean([len(s) for s in sets[mode]])) if sets else np.nan,
         })
     df = pd.DataFrame(rows, columns=list(COMPARE_COLUMNS))
     df.attrs.update({"synthetic": bool(train.synthetic or test.synthetic), "n_train": int(train.n_clips),
                      "n_test": int(test.n_clips), "model": model, "weights": weights, "n_boot": int(n_boot),
                      "cv_fallback": fallback})
     return df
+
+
+def _sets(mode, est, shared, names, blocks, Xtr, Ztr, ytr, groups, P, coverage, cv, random_state, n_jobs):
+    """One mode's conformal prediction sets on the test clips, calibrated as ``fit`` calibrates a run."""
+    if mode in names and "oof" in shared[mode]:
+        # The shared members' out-of-fold probabilities: the same folds and fixed hyper-parameters
+        # calibration_probabilities would use, already computed.
+        oof = shared[mode]["oof"]
+    else:
+        X = Ztr[:, blocks[mode]] if mode in names else Xtr if mode in ("late", "weighted") else Ztr
+        oof, _ = calibration_probabilities(est, X, ytr, groups, cv=cv, random_state=random_state, n_jobs=n_jobs)
+    record = calibration_record(oof, ytr, est.classes_)
+    return prediction_sets(P, [str(c) for c in est.classes_], record, coverage)
 
 
 def _with_class_weight(estimator, class_weight):
@@ -247,14 +273,18 @@ def format_compare(df, *, markdown=True):
             f"clips, head {a.get('model', '?')} (intermediate: its own network); 95% bootstrap intervals "
             f"({a.get('n_boot', '?')} resamples); "
             "McNemar p against the best single modality.")
+    sets = len(df) and "mean_set_size" in df and df["mean_set_size"].notna().any()
+    level = f"{df['coverage'].iloc[0]:g}" if sets else ""
     cols = ["mode", "accuracy (95% CI)", "balanced acc", "log_loss (95% CI)", "log_loss_ref3", "macro F1", "fit s",
-            "predict s", "vs", "McNemar p", "class weight"]
+            "predict s", "vs", "McNemar p", "class weight",
+            *([f"set size at {level}", f"coverage at {level}"] if sets else [])]
     body = [[r["mode"], f"{r['accuracy']:.3f} [{r['accuracy_low']:.3f}, {r['accuracy_high']:.3f}]",
              f"{r['balanced_accuracy']:.3f}",
              f"{r['log_loss']:.3f} [{r['log_loss_low']:.3f}, {r['log_loss_high']:.3f}]",
              f"{r['log_loss_ref3']:.3f}", f"{r['macro_f1']:.3f}",
              f"{r['fit_time_s']:.1f}", f"{r['predict_time_s']:.2f}", r["vs"], _fmt_p(r["mcnemar_p"]),
-             str(r.get("class_weight", "none"))]
+             str(r.get("class_weight", "none")),
+             *([f"{r['mean_set_size']:.2f}", f"{r['set_coverage']:.3f}"] if sets else [])]
             for _, r in df.iterrows()]
     foot = ["log_loss: exact, from the models' probabilities; log_loss_ref3: over them rounded to 3 decimals, "
             "as prediction.csv prints them and the reference scoring reads them."]
@@ -264,6 +294,10 @@ def format_compare(df, *, markdown=True):
     if n_missing:
         foot.append(f"{n_missing} evaluation clip(s) lack a modality and were predicted from the ones present")
     foot.append("late/weighted fit time includes the shared per-modality pipelines (trained once, reused).")
+    if sets:
+        foot.append(f"set size at {level}: mean size of conformal prediction sets calibrated on location-grouped "
+                    "out-of-fold probabilities of the training clips; coverage: share of evaluation clips whose set "
+                    "holds the true scene.")
     if a.get("cv_fallback"):
         foot.append(f"late/weighted out-of-fold probabilities: {a['cv_fallback']}")
     if markdown:
