@@ -137,8 +137,11 @@ def check_prediction(path, test_ids):
     return frame
 
 
-def fit_predict_evaluate(capsys, tmp_path, tiny, fit_args):
-    """fit -> saved run -> predict (load_run) -> evaluate, checking every output; the manifest and fit's stdout."""
+def fit_predict_evaluate(capsys, tmp_path, tiny, fit_args, *, coverage=False):
+    """fit -> saved run -> predict (load_run) -> evaluate, checking every output; the manifest and fit's stdout.
+
+    With ``coverage`` also predict --coverage 0.9 and evaluate its prediction sets.
+    """
     features, test_ids = tiny
     run, pred = tmp_path / "run", tmp_path / "prediction.csv"
     fitted, _ = ok(capsys, "fit", "--features", features, *fit_args, "--out", run)
@@ -155,6 +158,15 @@ def fit_predict_evaluate(capsys, tmp_path, tiny, fit_args):
     assert scores["n_clips"] == N_TEST
     assert accuracy == pytest.approx(scores["accuracy"], abs=5e-4)
     assert log_loss == pytest.approx(scores["log_loss_ref3"], abs=2e-3)
+    if coverage:
+        assert manifest["calibration"]["grouped"] and manifest["calibration"]["n_clips"] == len(SCENES) * 19
+        sets = tmp_path / "sets.csv"
+        ok(capsys, "predict", run, "--coverage", "0.9", "--out", sets)
+        with_sets = pd.read_csv(sets, sep="\t")
+        assert list(with_sets.columns) == [*frame.columns, "prediction_set"]
+        assert [s.split("|")[0] for s in with_sets["prediction_set"]] == list(frame["scene_pred"])
+        out, _ = ok(capsys, "evaluate", "--prediction", sets)
+        assert "prediction sets: empirical coverage" in out
     return manifest, fitted
 
 
@@ -165,7 +177,8 @@ CASES = [(f, m) for f in FUSIONS if f != "intermediate" for m in HEADS] + [("int
 @pytest.mark.parametrize("fusion, model", CASES, ids=[f"{f}-{m}" if m else f for f, m in CASES])
 def test_fit_predict_evaluate(tiny, tmp_path, capsys, fusion, model):
     args = ["--fusion", fusion, *(["--model", model] if model else []), *pins(fusion, model)]
-    manifest, _ = fit_predict_evaluate(capsys, tmp_path, tiny, args)
+    # Prediction sets for every fusion mode, once each (with its default head).
+    manifest, _ = fit_predict_evaluate(capsys, tmp_path, tiny, args, coverage=model in ("logreg", None))
     config = tomllib.loads((tmp_path / "run" / "config.toml").read_text())
     assert config["fusion"] == fusion and config.get("model") == model  # intermediate takes no head
     # The head recorded is the head used: intermediate fusion is a network of its own.

@@ -41,7 +41,7 @@ def _describe(data, source, max_frames):
     return out
 
 
-def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_jobs=1, calibrate=True):
+def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_jobs=1, calibrate=False):
     """Build, fit and score the estimator ``config`` describes.
 
     Parameters
@@ -61,12 +61,12 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         Parallel jobs of the fit where the estimator has them (late and weighted fusion: their
         internal folds) and of scoring ``evaluate``. Predictions and
         scores do not depend on it; the model's ``n_jobs`` parameter is set back afterwards.
-    calibrate : bool, default=True
+    calibrate : bool, default=False
         Also compute the conformal prediction sets' calibration (``manifest["calibration"]``):
         every training clip's nonconformity score from a clone of the fitted model, hyper-parameters
         fixed, trained on the other location-grouped folds
         (:func:`avsc_sk.experiments.calibration_probabilities`). Costs about five fits of the model
-        without its hyper-parameter search.
+        without its hyper-parameter search; ``avsc-sk fit`` asks for it unless ``--no-calibration``.
 
     Notes
     -----
