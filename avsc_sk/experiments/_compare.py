@@ -38,7 +38,7 @@ def _scores(y, P, classes, n_boot, seed):
 
 
 def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0, n_boot=1000, cv=5, n_jobs=None,
-                    class_weight=None, coverage=0.9):
+                    class_weight=None, coverage=None):
     """Fit each fusion mode on ``train``, score it on ``test``, and tabulate the results.
 
     Every mode sees the same training clips and is scored on the same evaluation clips.
@@ -74,11 +74,12 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
         Every mode's heads' ``class_weight``, and intermediate fusion's network's (see
         :func:`avsc_sk.heads.class_weight_params`); the ``class_weight`` column says, per mode,
         what was weighted (late fusion's stacker and weighted fusion's blend are not).
-    coverage : float or None, default=0.9
-        Conformal prediction sets at this coverage: each mode calibrated as ``fit`` calibrates a run
+    coverage : float or None, default=None
+        With a coverage (``avsc-sk compare`` asks for 0.9): conformal prediction sets at this coverage: each mode calibrated as ``fit`` calibrates a run
         (:func:`calibration_probabilities`, ``cv`` location-grouped folds; the single modalities reuse
         the shared out-of-fold probabilities, which are exactly those), scored by ``set_coverage``
-        (empirical) and ``mean_set_size`` on ``test``. ``None``: no sets (columns NaN).
+        (empirical) and ``mean_set_size`` on ``test``; five more fits of each mode, hyper-parameters
+        fixed. ``None``: no sets (those columns NaN).
 
     Returns
     -------

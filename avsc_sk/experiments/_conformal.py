@@ -5,8 +5,8 @@ never trained on it, and, because test clips come from recording locations train
 by a model that never trained on its location either. Here every training clip gets its
 probabilities from a clone of the fitted model trained on the other folds, the folds grouped by
 location (:func:`avsc_sk.fusion.grouped_splits`, the one fold policy). The clones keep the fitted
-model's chosen hyper-parameters (:func:`avsc_sk.fusion.fixed_member`: a head's ``C`` is fixed, so
-no inner search is repeated per fold); everything else the model learns (a stacker, a blend's
+model's chosen hyper-parameters (:func:`avsc_sk.fusion.fixed_member`: a head's ``C``, and late
+fusion's stacker's, is fixed, so no inner search is repeated per fold); everything else the model learns (a stacker, a blend's
 weights, a network's weights and its early stopping) is learnt again inside each fold from that
 fold's training clips alone, with the fold's own internal folds where the mode has them. That holds
 for every mode: audio, video, early, intermediate, late, weighted, segment mode and the mode
@@ -63,6 +63,10 @@ def calibration_probabilities(fitted, X, y, groups=None, *, cv=5, random_state=0
     t0 = time.perf_counter()
     template = _template(fitted)
     estimator = fixed_member(template, template)
+    stacker = getattr(template, "final_estimator_", None)
+    if stacker is not None and "final_estimator" in estimator.get_params(deep=False):
+        # Late fusion's stacker chose its C too (on all training clips, as the members theirs): fixed alike.
+        estimator.set_params(final_estimator=fixed_member(stacker, stacker))
     y = np.asarray(y)
     classes = np.asarray(fitted.classes_)
     groups = None if groups is None else np.asarray(groups)
