@@ -109,18 +109,17 @@ def features(tmp_path_factory):
 
 def test_predict_evaluate_report_compare_with_coverage(features, tmp_path, capsys):
     runs = {}
-    for fusion in ("weighted", "audio", "video"):
-        pins = ["--set", "params.audio__head__C=1", "--set", "params.video__head__C=1", "--set", "params.cv=3"] \
-            if fusion == "weighted" else ["--set", "params.head__C=1"]
+    for fusion in ("early", "audio", "video"):  # every mode is in the product matrix (test_product.py)
+        pins = ["--set", "params.head__C=1"]
         runs[fusion] = tmp_path / fusion
         code, out, err = _cli(capsys, "fit", "--fusion", fusion, "--features", features, *pins, "--out", runs[fusion])
         assert code == 0, err
         assert "prediction sets calibrated on 120 out-of-fold training clips" in out
-    manifest = json.loads((runs["weighted"] / "manifest.json").read_text())
+    manifest = json.loads((runs["early"] / "manifest.json").read_text())
     assert manifest["calibration"]["n_clips"] == 120 and manifest["calibration"]["grouped"]
 
     pred = tmp_path / "p.csv"
-    code, out, err = _cli(capsys, "predict", runs["weighted"], "--features", features, "--coverage", "0.9",
+    code, out, err = _cli(capsys, "predict", runs["early"], "--features", features, "--coverage", "0.9",
                           "--coverage-by", "class", "--out", pred)
     assert code == 0, err and "mean size" in out
     header = pred.read_text().splitlines()[0].split("\t")
@@ -137,12 +136,12 @@ def test_predict_evaluate_report_compare_with_coverage(features, tmp_path, capsy
     assert f"prediction sets: empirical coverage {hits:.3f}" in out and "mean set size" in out
 
     rep = tmp_path / "report"
-    code, out, err = _cli(capsys, "report", runs["weighted"], runs["audio"], runs["video"], "--features", features,
+    code, out, err = _cli(capsys, "report", runs["early"], runs["audio"], runs["video"], "--features", features,
                           "--n-boot", "20", "--out", rep)
     assert code == 0, err
     assert "prediction sets at 0.9" in out
     coverage = pd.read_csv(rep / "coverage.csv")
-    assert set(coverage["run"]) == {"weighted", "audio", "video"} and set(coverage["nominal"]) == {0.8, 0.9, 0.95}
+    assert set(coverage["run"]) == {"early", "audio", "video"} and set(coverage["nominal"]) == {0.8, 0.9, 0.95}
     assert (rep / "set_sizes.png").exists() and (rep / "set_sizes.csv").exists()
     browser = pd.read_csv(rep / "conflict_browser.csv")
     conflicts = pd.read_csv(rep / "conflicts.csv").set_index("scene")

@@ -113,7 +113,7 @@ def _thresholds(calibration, classes, coverage, by):
     return np.full(len(classes), conformal_quantile(pooled, coverage))
 
 
-def prediction_sets(proba, classes, calibration, coverage, *, by="all"):
+def prediction_sets(proba, classes, calibration, coverage, *, by="all", allow_empty=False):
     """Each clip's prediction set at ``coverage``: its classes, most probable first.
 
     Parameters
@@ -128,11 +128,16 @@ def prediction_sets(proba, classes, calibration, coverage, *, by="all"):
     by : {"all", "class"}, default="all"
         One threshold from every calibration clip, or one per class (Mondrian).
 
+    allow_empty : bool, default=False
+        Keep the exact split-conformal sets, some of them empty (coverage then within
+        ``1/(n + 1)`` above ``coverage`` on exchangeable data, not just at least it).
+
     Returns
     -------
     list of list of str
-        Never empty: a clip whose every class is past the threshold gets its most probable
-        class (which can only raise the coverage; an empty set would say nothing a user can act on).
+        Never empty unless ``allow_empty``: a clip whose every class is past the threshold gets its
+        most probable class (which can only raise the coverage; an empty set would say nothing a user
+        can act on). A model more accurate than ``coverage`` therefore covers as often as it is right.
     """
     coverage = check_coverage(coverage)
     by = check_coverage_by(by)
@@ -146,7 +151,7 @@ def prediction_sets(proba, classes, calibration, coverage, *, by="all"):
     out = []
     for i in range(len(P)):
         row = order[i][inside[i, order[i]]]
-        out.append(list(names[row]) if len(row) else [names[order[i, 0]]])
+        out.append(list(names[row]) if len(row) or allow_empty else [names[order[i, 0]]])
     return out
 
 
