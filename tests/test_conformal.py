@@ -117,6 +117,9 @@ def test_predict_evaluate_report_compare_with_coverage(features, tmp_path, capsy
         assert "prediction sets calibrated on 120 out-of-fold training clips" in out
     manifest = json.loads((runs["early"] / "manifest.json").read_text())
     assert manifest["calibration"]["n_clips"] == 120 and manifest["calibration"]["grouped"]
+    assert "scores" not in manifest["calibration"]  # one float per clip: in a compact file of their own
+    scores = json.loads((runs["early"] / "calibration.json").read_text())
+    assert sum(map(len, scores.values())) == 120 and all(0 <= v <= 1 for s in scores.values() for v in s)
 
     pred = tmp_path / "p.csv"
     code, out, err = _cli(capsys, "predict", runs["early"], "--features", features, "--coverage", "0.9",

@@ -8,6 +8,8 @@ A run directory holds::
                     data's source and content hash, timings and scores
     train_clips.txt the training clips' ids, one a line (``manifest["train"]["clip_ids"]`` once
                     loaded), so that scoring a split can tell which of its clips were trained on
+    calibration.json the prediction sets' calibration scores, one per training clip, by class
+                    (``manifest["calibration"]["scores"]`` once loaded; absent with --no-calibration)
 
 Loading checks the avsc-sk version and the manifest, and admits only the types in
 :data:`TRUSTED_MODULES` and :data:`TRUSTED_TYPES`; a pickle (``model.pkl`` / ``model.joblib``) can run any code when
@@ -34,6 +36,7 @@ _MANIFEST = "manifest.json"
 _MODEL = "model.skops"
 _CONFIG = "config.toml"
 _TRAIN_CLIPS = "train_clips.txt"
+_CALIBRATION = "calibration.json"
 _PICKLES = ("model.pkl", "model.joblib")
 
 
@@ -73,6 +76,10 @@ def save_run(run_dir, model, manifest, *, force=False):
     train = dict(manifest.get("train", {}))
     clip_ids = train.pop("clip_ids", None)  # thousands of lines: a file of their own
     on_disk = {**manifest, "train": train} if "train" in manifest else manifest
+    calibration = dict(manifest.get("calibration") or {})
+    scores = calibration.pop("scores", None)  # one float per training clip: a compact file of their own
+    if scores is not None:
+        on_disk = {**on_disk, "calibration": calibration}
     # Serialised before anything at run_dir is touched: a model that cannot be written leaves the old run intact.
     try:
         blob = sio.dumps(_compact(model))
@@ -87,6 +94,8 @@ def save_run(run_dir, model, manifest, *, force=False):
         (tmp / _MANIFEST).write_text(json.dumps(on_disk, indent=2) + "\n", encoding="utf-8")
         if clip_ids is not None:
             (tmp / _TRAIN_CLIPS).write_text("".join(f"{c}\n" for c in clip_ids), encoding="utf-8")
+        if scores is not None:
+            (tmp / _CALIBRATION).write_text(json.dumps(scores, separators=(",", ":")) + "\n", encoding="utf-8")
     return Path(run_dir)
 
 
@@ -152,6 +161,13 @@ def load_run(run_dir, *, trust_pickle=False):
     clips = run_dir / _TRAIN_CLIPS
     if clips.is_file() and isinstance(manifest.get("train"), dict):
         manifest["train"]["clip_ids"] = clips.read_text(encoding="utf-8").splitlines()
+    calibration = run_dir / _CALIBRATION
+    if calibration.is_file() and isinstance(manifest.get("calibration"), dict):
+        try:
+            manifest["calibration"]["scores"] = json.loads(calibration.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise RunError(f"{calibration} is damaged ({exc}); re-fit the run, or delete the file and "
+                           "predict without --coverage") from None
     model_path = run_dir / _MODEL
     if model_path.is_file():
         model = _load_skops(model_path)
