@@ -19,6 +19,7 @@ import warnings
 import numpy as np
 from joblib import Parallel, delayed
 
+from ..errors import CVFallbackWarning
 from ..fusion import fixed_member, fold_proba, grouped_splits
 
 __all__ = ["calibration_probabilities"]
@@ -57,7 +58,8 @@ def calibration_probabilities(fitted, X, y, groups=None, *, cv=5, random_state=0
         Columns in ``fitted.classes_`` order; row ``i`` from the clone that did not train on clip ``i``.
     info : dict
         ``folds`` (their number), ``grouped`` (False when they fell back to stratified folds that share
-        locations), ``fallback`` (why, or None), ``seconds`` and ``splits`` (the test indices of each
+        locations), ``fallback`` (why, or None), ``seconds``, ``fold_warnings`` (what the fold fits
+        warned of, once each, other than folds sharing locations, which is warned of) and ``splits`` (the test indices of each
         fold, so that a caller can check that no clip was scored by a model that trained on it).
     """
     t0 = time.perf_counter()
@@ -79,15 +81,22 @@ def calibration_probabilities(fitted, X, y, groups=None, *, cv=5, random_state=0
             delayed(fold_proba)("calibration", estimator, X, y, tr, te, classes,
                                 f"calibration fold {i + 1} of {k}", k, groups)
             for i, (tr, te) in enumerate(splits))
-    seen = set()
-    for w in caught:  # every fold says the same thing: once is enough
-        if (w.category, str(w.message)) not in seen:
-            seen.add((w.category, str(w.message)))
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    # Folds that share locations make the calibration optimistic: said, once. What else the fold fits
+    # say (an MLP fold not converging on 80% of the clips) concerns the calibration only, not the
+    # model: recorded in ``info["fold_warnings"]`` rather than printed beside the model's own warnings.
+    said, noted = set(), []
+    for w in caught:
+        text = str(w.message)
+        if issubclass(w.category, CVFallbackWarning):
+            if text not in said:
+                said.add(text)
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        elif text not in noted:
+            noted.append(text)
     proba = np.full((len(y), len(classes)), np.nan)
     for (_, te), P in zip(splits, parts):
         proba[te] = P
     info = {"folds": k, "grouped": fallback is None and groups is not None and cv_groups != "none",
             "fallback": fallback, "seconds": round(time.perf_counter() - t0, 3),
-            "splits": [np.asarray(te) for _, te in splits]}
+            "fold_warnings": noted, "splits": [np.asarray(te) for _, te in splits]}
     return proba, info

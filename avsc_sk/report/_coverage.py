@@ -257,9 +257,9 @@ def coverage_sections(tables, numbers, image_names):
         sets = f", its prediction set at {b['coverage']:g} coverage" if b["coverage"] else ""
         S.append(("Conflict browser", [
             ("text", f"Every one of the {len(table)} clips where {b['audio']} and {b['video']} predict different "
-                     f"scenes: each modality's top scene and probability, {fused}{sets} and the truth. Click a "
-                     "header to sort; choose a scene or a verdict to filter (in this page, no network). The "
-                     "same rows are in conflict_browser.csv. No media links: the features record no source "
+                     f"scenes: each modality's top scene and probability, {fused}{sets} and the truth. In "
+                     "report.html, click a header to sort and choose a scene or a verdict to filter (in the page "
+                     "itself, no network); the same rows are in conflict_browser.csv. No media links: the features record no source "
                      "files (avsc-sk extract writes none); a TAU clip's files are audio/<aid>.wav and "
                      "video/<aid>.mp4 in the dataset."),
             ("html", browser_html(table, scenes)),
