@@ -2,6 +2,7 @@
 
 import numbers
 import time
+import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -19,6 +20,7 @@ from ..data import missing_mask  # the one definition of a missing modality, sha
 from ..errors import ConfigError, DataError
 from ..model_selection import cv_plan
 from ..heads import chosen_params, fit_with_groups
+from ._missing import NoModalityWarning, class_prior, predict_or_prior
 
 __all__ = ["FusionClassifier", "grouped_splits", "estimator_columns", "missing_mask", "default_estimators", "check_estimators",
            "fit_member", "fold_proba", "oof_member", "with_cv_groups", "member_blocks", "ModalityFusion",
@@ -133,14 +135,6 @@ def with_cv_groups(estimator, cv_groups):
     return clone(estimator).set_params(**dict.fromkeys(keys, cv_groups)) if keys else estimator
 
 
-def check_missing(missing, what):
-    """Refuse clips that lack every modality: no fusion mode can predict them."""
-    none = missing.all(axis=1)
-    if none.any():
-        raise DataError(f"{int(none.sum())} clip(s) have no modality at all (every block NaN); "
-                        f"{what} needs at least one present modality per clip")
-
-
 def stack_features(probas, n_classes):
     """Concatenate per-modality probabilities as StackingClassifier does (binary: drop column 0)."""
     return np.hstack([p[:, 1:] if n_classes == 2 else p for p in probas])
@@ -186,7 +180,10 @@ def fold_proba(name, estimator, Z, y, train, test, classes, where, n_folds, grou
     """
     est = fit_member(name, estimator, Z[train], y[train], where, n_folds, None if groups is None else groups[train])
     try:
-        P = est.predict_proba(Z[test])
+        with warnings.catch_warnings():
+            # A fold's clips without this modality get its prior, as at prediction: said once, by the fusion.
+            warnings.simplefilter("ignore", NoModalityWarning)
+            P = est.predict_proba(Z[test])
     except ValueError as exc:
         err = too_few_clips_error(exc, name, len(train), y[train], where, n_folds)
         if err is None:
@@ -408,8 +405,13 @@ class ModalityFusion(FusionClassifier, BaseComposition):
         cv_groups = self._inner_cv_groups(groups, warned)
         return [(name, with_cv_groups(est, cv_groups)) for name, est in estimators]
 
-    def _pool_fit(self, X, y):
-        """Pool ``X`` once (fitting ``pooler_``) and find each modality estimator's block of the result."""
+    def _pool_fit(self, X, y, groups=None, drop_absent=True):
+        """Pool ``X`` once (fitting ``pooler_``) and find each modality estimator's block of the result.
+
+        Returns ``(estimators, Z, y, groups)``; with ``drop_absent`` without the clips that have
+        none of the modalities (they teach nothing but their label's share, ``class_prior_``,
+        which counts every clip).
+        """
         check_member_tuning(self.member_tuning)
         estimators = self._estimators()
         if self.pooler is None:
@@ -418,13 +420,25 @@ class ModalityFusion(FusionClassifier, BaseComposition):
             self.pooler_ = clone(self.pooler)
             Z = self.pooler_.fit_transform(X)
         self.classes_ = np.unique(y)
+        self.class_prior_ = class_prior(y, self.classes_)
         self.blocks_ = member_blocks(self.pooler_, estimators, Z.shape[1])
         self.modality_names_ = [name for name, _ in estimators]
-        return estimators, Z
+        if drop_absent:
+            n = Z.shape[1]
+            cols = [np.arange(n)[b] if b != slice(0, n) else estimator_columns(est, n)
+                    for (_, est), b in zip(estimators, self.blocks_)]
+            absent = missing_mask(Z, cols).all(axis=1)
+            if absent.all():
+                raise DataError(f"all {len(y)} training clip(s) lack every modality; train on clips that have them")
+            if absent.any():
+                keep = ~absent
+                Z, y = Z[keep], np.asarray(y)[keep]
+                groups = None if groups is None else np.asarray(groups)[keep]
+        return estimators, Z, y, groups
 
     def _fit_members(self, X, y, groups, need_oof):
         """Pool ``X`` once, then fit every modality estimator on its block (and its OOF probabilities)."""
-        estimators, Z = self._pool_fit(X, y)
+        estimators, Z, y, groups = self._pool_fit(X, y, groups)
         oof = splits = None
         self.cv_fallback_ = None
         if need_oof:
@@ -437,7 +451,7 @@ class ModalityFusion(FusionClassifier, BaseComposition):
         self.estimators_, oof, _ = fit_members(estimators, Z, self.blocks_, y, groups, splits or [], self.classes_,
                                                member_tuning=self.member_tuning, n_jobs=self.n_jobs)
         self._set_missing_columns(Z.shape[1])
-        return Z, oof, splits
+        return Z, y, oof, splits
 
     def _adopt(self, members, oof_proba, X, y):
         """Validate and pool ``X`` and take already-fitted ``members`` (``from_members``): the state ``fit`` leaves.
@@ -448,7 +462,7 @@ class ModalityFusion(FusionClassifier, BaseComposition):
         check_classification_targets(y)
         if len(np.unique(y)) < 2:
             raise ValueError(f"{self._what} needs clips of at least 2 classes; the data contains only one class")
-        _, Z = self._pool_fit(X, y)
+        _, Z, _, _ = self._pool_fit(X, y, drop_absent=False)
         members = check_estimators(members)
         names = [name for name, _ in members]
         if names != self.modality_names_:
@@ -478,6 +492,11 @@ class ModalityFusion(FusionClassifier, BaseComposition):
         self.columns_ = [np.arange(n_pooled)[b] if b != slice(0, n_pooled) else estimator_columns(est, n_pooled)
                          for est, b in zip(self.estimators_, self.blocks_)]
 
+    def _or_prior(self, Z, predict):
+        """``predict(Z)`` for clips with a modality, ``class_prior_`` (one warning) for those with none."""
+        absent = missing_mask(Z, self.columns_).all(axis=1)
+        return predict_or_prior(predict, Z, absent, self.class_prior_, what=self._what)
+
     def _pooled(self, X):
         """Validate and pool ``X`` for prediction."""
         X = self._validate(X, reset=False)
@@ -486,7 +505,6 @@ class ModalityFusion(FusionClassifier, BaseComposition):
     def _member_probas(self, Z, fill):
         """Each estimator's probabilities on ``Z`` (``fill[k]`` where its modality is missing) and the mask."""
         missing = missing_mask(Z, self.columns_)
-        check_missing(missing, self._what)
         probas = []
         for k, (est, b) in enumerate(zip(self.estimators_, self.blocks_)):
             present = ~missing[:, k]

@@ -130,6 +130,8 @@ class LateFusionClassifier(ModalityFusion):
         The internal folds used.
     fill_ : list of ndarray
         Stacked-feature stand-in for a missing modality (see Notes).
+    class_prior_ : ndarray of shape (n_classes,)
+        Each class's share of the training labels: the answer for a clip with no modality.
     cv_fallback_ : str or None
         Why the internal folds fell back to stratified ones (``cv_groups="auto"``), or ``None``.
     modality_names_ : list of str
@@ -142,9 +144,11 @@ class LateFusionClassifier(ModalityFusion):
     is its pooled block) is stacked on the modalities it has. The missing estimator's stacked
     features are replaced by ``fill_``, the class frequencies of the training labels (what a
     calibrated model says without evidence, and about the mean of its out-of-fold
-    probabilities), so the final estimator decides from the present modalities. Clips with no
-    modality at all are refused. During ``fit`` a missing block is left to each estimator's
-    imputer.
+    probabilities), so the final estimator decides from the present modalities. A clip with no
+    modality at all gets ``class_prior_`` (with a :class:`~avsc_sk.fusion.NoModalityWarning`).
+    During ``fit`` each member learns from the clips that have its modality (see
+    :class:`~avsc_sk.fusion.FeaturePipeline`); its out-of-fold probabilities for the others are
+    its fold's class prior, the stand-in the stacker then also meets at prediction.
     """
 
     _what = "late fusion"
@@ -185,7 +189,7 @@ class LateFusionClassifier(ModalityFusion):
         check_classification_targets(y)
         if len(np.unique(y)) < 2:
             raise ValueError("late fusion needs clips of at least 2 classes; the data contains only one class")
-        estimators, Z = self._pool_fit(X, y)
+        estimators, Z, y, groups = self._pool_fit(X, y, groups)
         self.cv_splits_, self.cv_fallback_ = grouped_splits(Z, y, groups, self.cv, self.random_state, self.cv_groups,
                                                             "late fusion's internal cross-validation",
                                                             return_fallback=True)
@@ -310,12 +314,14 @@ class LateFusionClassifier(ModalityFusion):
                            groups)
 
     def _set_fill(self, y):
-        freq = (np.asarray(y)[:, None] == self.classes_[None, :]).mean(axis=0)
-        self.fill_ = [freq for _ in self.estimators_]
+        self.fill_ = [self.class_prior_ for _ in self.estimators_]
 
     def _predict_pooled(self, Z):
-        probas, _ = self._member_probas(Z, self.fill_)
-        return self.final_estimator_.predict_proba(stack_features(probas, len(self.classes_)))
+        def stacked(Zp):
+            probas, _ = self._member_probas(Zp, self.fill_)
+            return self.final_estimator_.predict_proba(stack_features(probas, len(self.classes_)))
+
+        return self._or_prior(Z, stacked)
 
     def predict_proba(self, X):
         """Class probabilities, columns in ``classes_`` order."""

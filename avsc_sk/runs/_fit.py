@@ -10,12 +10,12 @@ from .. import __version__
 from .._load import BUILTIN
 from .._pooling import SegmentClassifier
 from ..errors import CVFallbackWarning
-from ..fusion import model_name
+from ..fusion import NoModalityWarning, model_name
 from ..heads import chosen_params
 from ..model_selection import cv_fallbacks
 from ._build import build_estimator, fit_estimator
 from ._predict import _frame_count_warning, check_features
-from ._score import score_model, scoring_warnings
+from ._score import no_modality_warning, score_model, scoring_warnings
 
 
 def _versions():
@@ -111,13 +111,17 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         # The run is what the search fitted; config (and selection) keep that it was a search.
         fusion = manifest["selection"]["fusion"]
         manifest["fusion"], manifest["model"] = fusion, model_name(fusion, manifest["selection"]["model"])
+    left_out = no_modality_warning(manifest["fusion"], train.modalities, train, training=True)
+    if left_out:
+        warnings.warn(NoModalityWarning(left_out), stacklevel=2)
     if evaluate is not None and evaluate.y is not None:
         frames = _frame_count_warning(manifest, evaluate)
         evaluate = check_features(manifest, evaluate)
         t0 = time.perf_counter()
         manifest["scores"] = score_model(model, evaluate, train=train, n_jobs=n_jobs)
         manifest["timings"]["predict_s"] = round(time.perf_counter() - t0, 3)
-        manifest["warnings"] = [*([frames] if frames else []),
+        absent = no_modality_warning(manifest["fusion"], train.modalities, evaluate)
+        manifest["warnings"] = [*([frames] if frames else []), *([absent] if absent else []),
                                 *scoring_warnings(model.classes_, train.clip_ids, evaluate,
                                                   trained=f"the training split {train.split}")]
     return model, manifest
