@@ -131,3 +131,42 @@ def test_cli_names_the_clips_and_writes_the_prior(train, tmp_path, capsys):
     for clip in ids:
         np.testing.assert_allclose(frame.loc[clip, classes].to_numpy(float), prior, atol=1e-6)
     assert read_features(data, "test", allow_missing_modality=True).missing()[:, 1].sum() == 2
+
+
+CLI_PINNED = {"audio": ["--set", "params.head__C=1"], "video": ["--set", "params.head__C=1"],
+              "early": ["--set", "params.head__C=1"],
+              "late": ["--set", "params.audio__head__C=1", "--set", "params.video__head__C=1"],
+              "weighted": ["--set", "params.audio__head__C=1", "--set", "params.video__head__C=1"],
+              "intermediate": ["--set", "params.max_epochs=5", "--set", "params.hidden=16"]}
+
+
+@pytest.fixture(scope="module")
+def partial(tmp_path_factory):
+    """Half the training clips without video, a tenth without audio; a test split with gaps too (issue 20.1)."""
+    base = tmp_path_factory.mktemp("partial")
+    train = small_featureset("train", n_per_class=16)
+    rows = np.arange(train.n_clips)
+    train = _blank(_blank(train, rows[rows % 2 == 0], ["video"]), rows[rows % 10 == 1], ["audio"])
+    test = _blank(small_featureset("test", n_per_class=3), np.array([0, 1]), ["video"])
+    return write_features(base / "f.h5", {"train": train, "test": test}), train
+
+
+@pytest.mark.parametrize("fusion", FUSIONS)
+def test_every_mode_trains_on_clips_that_lack_a_modality(fusion, partial, tmp_path, capsys):
+    data, train = partial
+    run = tmp_path / "run"
+    assert main(["fit", "--features", str(data), "--split", "train", "--fusion", fusion, *CLI_PINNED[fusion],
+                 "--allow-missing-modality", "--out", str(run)]) == 0
+    err = capsys.readouterr().err
+    import json
+
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["train"]["clips_per_modality"] == {"audio": 144, "video": 80}
+    if fusion in ("audio", "video"):
+        left = {"audio": 16, "video": 80}[fusion]
+        assert f"{left} of the 160 clips" in err and "left out of its fit" in err
+    else:
+        assert "96 of the 160 training clips" in err and "lack a modality (audio 16, video 80)" in err
+    assert 0 < manifest["scores"]["accuracy"] <= 1
+    assert main(["predict", str(run), "--features", str(data), "--allow-missing-modality",
+                 "--out", str(tmp_path / "p.csv")]) == 0

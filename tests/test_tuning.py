@@ -113,7 +113,7 @@ def test_load_grid_builds_values_and_refuses_bad_files(tmp_path, data):
     with pytest.raises(ConfigError, match="both in \\[params\\] and \\[grid\\]"):
         load_grid(_grid_file(tmp_path, '[params]\nhead__C = 1.0\n[grid]\nhead__C = [1.0]\n'))
     config, grid = load_grid(_grid_file(tmp_path, '[grid]\nhead__Cx = [1.0]\n'))
-    with pytest.raises(ConfigError, match=r"grid.head__Cx is not a parameter of the Pipeline; did you mean head__C\?"):
+    with pytest.raises(ConfigError, match=r"grid.head__Cx is not a parameter of the FeaturePipeline; did you mean head__C\?"):
         make_search(build_estimator(config, data[0].modalities), grid)
 
 
@@ -329,7 +329,7 @@ def test_tune_where_every_candidate_fails_is_one_error(tmp_path, feature_file, c
 
 
 @pytest.mark.parametrize("grid, message", [
-    ('[grid]\nhead__CC = [1.0]\n', "grid.head__CC is not a parameter of the Pipeline; did you mean head__C?"),
+    ('[grid]\nhead__CC = [1.0]\n', "grid.head__CC is not a parameter of the FeaturePipeline; did you mean head__C?"),
     ('[grid]\npca = ["passthrough", { estimator = "PCA", n_components = 4 }]\npca__n_components = [2, 3]\n',
      "grid.pca__n_components: pca is set to 'passthrough' here, which has no parameter 'n_components'; "
      "search pca = 'passthrough' in a [[grid]] table of its own"),

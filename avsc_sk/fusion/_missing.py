@@ -19,10 +19,14 @@ from sklearn.utils.validation import check_is_fitted
 from ..data import missing_mask
 from ..errors import AvscWarning, DataError
 
-__all__ = ["NoModalityWarning", "FeaturePipeline", "class_prior", "predict_or_prior", "absent_rows"]
+__all__ = ["MissingModalityWarning", "NoModalityWarning", "FeaturePipeline", "class_prior", "predict_or_prior", "absent_rows"]
 
 
-class NoModalityWarning(AvscWarning):
+class MissingModalityWarning(AvscWarning):
+    """Some clips lack a modality: what the model does with them."""
+
+
+class NoModalityWarning(MissingModalityWarning):
     """Some clips have none of a model's modalities: they were given the training class prior."""
 
 

@@ -10,12 +10,12 @@ from .. import __version__
 from .._load import BUILTIN
 from .._pooling import SegmentClassifier
 from ..errors import CVFallbackWarning
-from ..fusion import NoModalityWarning, model_name
+from ..fusion import MissingModalityWarning, NoModalityWarning, model_name
 from ..heads import chosen_params
 from ..model_selection import cv_fallbacks
 from ._build import build_estimator, fit_estimator
 from ._predict import _frame_count_warning, check_features
-from ._score import no_modality_warning, score_model, scoring_warnings
+from ._score import no_modality_warning, partial_training_warning, score_model, scoring_warnings
 
 
 def _versions():
@@ -35,7 +35,10 @@ def _describe(data, source, max_frames):
     out = {"source": str(source) if source is not None else BUILTIN, "split": data.split,
            "n_clips": int(data.n_clips), "fingerprint": data.fingerprint(), "synthetic": data.synthetic,
            "modalities": [list(m) for m in data.modalities], "clip_ids": [str(c) for c in data.clip_ids],
-           "stats": None if data.stats is None else list(data.stats)}
+           "stats": None if data.stats is None else list(data.stats),
+           # Clips that have each modality (fewer than n_clips where some lack one).
+           "clips_per_modality": {name: int(n) for name, n in zip(data.modality_names,
+                                                                  (~data.missing()).sum(axis=0))}}
     if max_frames is not None:
         out["max_frames"] = int(max_frames)
     return out
@@ -114,6 +117,9 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
     left_out = no_modality_warning(manifest["fusion"], train.modalities, train, training=True)
     if left_out:
         warnings.warn(NoModalityWarning(left_out), stacklevel=2)
+    partial = partial_training_warning(manifest["fusion"], train)
+    if partial:
+        warnings.warn(MissingModalityWarning(partial), stacklevel=2)
     if evaluate is not None and evaluate.y is not None:
         frames = _frame_count_warning(manifest, evaluate)
         evaluate = check_features(manifest, evaluate)

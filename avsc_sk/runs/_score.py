@@ -155,3 +155,28 @@ def scoring_warnings(classes, train_clip_ids, data, *, trained="the training spl
         if message:
             out.append(message)
     return out
+
+
+# How each mode learns from training clips that lack some (not all) of its modalities.
+_PARTIAL = {
+    "early": "early fusion imputes the absent block's training mean for them, and fits each modality's "
+             "fallback pipeline on the clips that have it",
+    "intermediate": "intermediate fusion feeds the absent block as the mean input (zeros after standardising)",
+    "late": "each member learns from the clips that have its modality; the stacker from the clips that have "
+            "every modality",
+    "weighted": "each member learns from the clips that have its modality; the weights from the clips that "
+                "have every modality",
+}
+
+
+def partial_training_warning(fusion, data):
+    """The warning saying how ``fusion`` learns from training clips that lack some of its modalities, or None."""
+    if fusion not in _PARTIAL or data.n_clips == 0:
+        return None
+    missing = data.missing()
+    partial = missing.any(axis=1) & ~missing.all(axis=1)
+    if not partial.any():
+        return None
+    per = ", ".join(f"{name} {int(n)}" for name, n in zip(data.modality_names, missing[partial].sum(axis=0)) if n)
+    return (f"{int(partial.sum())} of the {data.n_clips} training clips of {data.source or 'the features'} lack a "
+            f"modality ({per}): {_PARTIAL[fusion]}")
