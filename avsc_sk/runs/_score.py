@@ -159,8 +159,8 @@ def scoring_warnings(classes, train_clip_ids, data, *, trained="the training spl
 
 # How each mode learns from training clips that lack some (not all) of its modalities.
 _PARTIAL = {
-    "early": "early fusion imputes the absent block's training mean for them, and fits each modality's "
-             "fallback pipeline on the clips that have it",
+    "early": "early fusion's joint head learns from the complete clips (or, when they lack a scene, from all, the "
+             "absent block imputed), each modality's fallback pipeline from every clip that has it",
     "intermediate": "intermediate fusion feeds the absent block as the mean input (zeros after standardising)",
     "late": "each member learns from the clips that have its modality; the stacker from the clips that have "
             "every modality",
