@@ -10,6 +10,7 @@ each scene occurred in training. Every fusion mode answers such clips with its
 import warnings
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.metrics import accuracy_score
@@ -84,6 +85,14 @@ def absent_rows(X, column_sets):
     if len(candidates):
         out[candidates] = missing_mask(X[candidates], column_sets).all(axis=1)
     return out
+
+
+def _dense_float_2d(X):
+    """``X`` as an array when it is a dense 2-D float array (where blocks can be missing); else None."""
+    if sparse.issparse(X):
+        return None
+    X = X if hasattr(X, "shape") and hasattr(X, "dtype") else np.asarray(X)
+    return X if getattr(X, "ndim", 0) == 2 and X.dtype.kind == "f" else None
 
 
 class FeaturePipeline(Pipeline):
@@ -166,12 +175,17 @@ class FeaturePipeline(Pipeline):
 
     def fit(self, X, y=None, **params):
         """Fit the steps on the clips that have at least one of the pipeline's modalities (and the fallbacks)."""
-        X_arr = X if hasattr(X, "shape") and hasattr(X, "dtype") else np.asarray(X)
+        X_arr = _dense_float_2d(X)
+        if X_arr is None:  # the steps validate it (and refuse what they cannot take)
+            super().fit(X, y, **params)
+            self.class_prior_ = class_prior(y, self.classes_)
+            self.n_absent_fit_ = self.n_partial_fit_ = 0
+            self.fallbacks_ = {}
+            return self
         n = X_arr.shape[0]
-        missing = self._missing(X_arr) if X_arr.dtype.kind == "f" else None
-        absent = absent_rows(X_arr, None) if missing is None and X_arr.dtype.kind == "f" else \
-            np.zeros(n, dtype=bool) if missing is None else missing.all(axis=1)
-        if absent.all():
+        missing = self._missing(X_arr)
+        absent = absent_rows(X_arr, None) if missing is None else missing.all(axis=1)
+        if n and absent.all():
             raise DataError(f"all {n} training clip(s) lack every modality this model reads; "
                             "train on clips that have them")
         drop = absent
@@ -218,10 +232,11 @@ class FeaturePipeline(Pipeline):
     def predict_proba(self, X, **params):
         """Class probabilities; the class prior for clips with no modality, a fallback for those with one."""
         check_is_fitted(self)
-        X = X if hasattr(X, "shape") and hasattr(X, "dtype") else np.asarray(X)
         whole = super(FeaturePipeline, self).predict_proba
-        if getattr(self, "class_prior_", None) is None or X.dtype.kind != "f":
+        X_arr = _dense_float_2d(X)
+        if getattr(self, "class_prior_", None) is None or X_arr is None or X_arr.shape[1] != self.n_features_in_:
             return whole(X, **params)
+        X = X_arr
         missing = self._missing(X)
         absent = absent_rows(X, None) if missing is None else missing.all(axis=1)
         fallbacks = getattr(self, "fallbacks_", {})
@@ -253,6 +268,7 @@ class FeaturePipeline(Pipeline):
 
     def predict(self, X, **params):
         """``classes_[argmax(predict_proba(X))]``."""
+        check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X, **params), axis=1)]
 
     def score(self, X, y, sample_weight=None, **params):
