@@ -170,3 +170,17 @@ def test_every_mode_trains_on_clips_that_lack_a_modality(fusion, partial, tmp_pa
     assert 0 < manifest["scores"]["accuracy"] <= 1
     assert main(["predict", str(run), "--features", str(data), "--allow-missing-modality",
                  "--out", str(tmp_path / "p.csv")]) == 0
+
+
+def test_compare_and_tune_train_on_clips_that_lack_a_modality(partial, tmp_path, capsys):
+    data, _ = partial
+    assert main(["compare", "--features", str(data), "--allow-missing-modality", "--n-boot", "50",
+                 "--out", str(tmp_path / "cmp")]) == 0
+    captured = capsys.readouterr()
+    assert "96 of the 160 training clips" in captured.err and "class prior" in captured.out
+    assert "NoModalityWarning" not in captured.err
+    grid = tmp_path / "g.toml"
+    grid.write_text('fusion = "late"\n[grid]\naudio__head__C = [0.1, 1.0]\n')
+    assert main(["tune", str(grid), "--features", str(data), "--allow-missing-modality", "--cv", "2",
+                 "--out", str(tmp_path / "t")]) == 0
+    assert "96 of the 160 training clips" in capsys.readouterr().err

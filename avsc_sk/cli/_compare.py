@@ -54,7 +54,7 @@ def run(args):
 
     check_output(args.out, force=args.force, what="output directory")  # fail before the long work
     from .._load import training_split
-    from ..runs import scoring_warnings
+    from ..runs import partial_summary, scoring_warnings
     from ._predict import warn
 
     split, note = (args.train_split, None) if args.train_split else training_split(args.features, args.meta)
@@ -64,6 +64,8 @@ def run(args):
     kw = dict(max_frames=args.max_frames, allow_missing_modality=args.allow_missing_modality, stats=("mean",),
               meta=args.meta)
     train = load_split(args.features, split, **kw)
+    if message := partial_summary(train):
+        warn(message)
     test = load_split(args.features, args.eval_split, **kw)
     if train.y is not None and test.y is not None:
         for message in scoring_warnings(train.classes, train.clip_ids, test,

@@ -110,6 +110,11 @@ def run(args):
     train = load_split(args.features, split, max_frames=args.max_frames,
                        allow_missing_modality=args.allow_missing_modality, stats=read_stats(config, grid),
                        meta=args.meta)
+    from ..runs import partial_summary
+    from ._predict import warn as _warn
+
+    if message := partial_summary(train):
+        _warn(message)
     if args.class_weight:
         from ..runs import with_class_weight
 

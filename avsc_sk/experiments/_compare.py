@@ -5,6 +5,7 @@ late and weighted fusion assembled from them with ``from_members``.
 """
 
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -13,7 +14,7 @@ from sklearn.metrics import f1_score
 
 from ..errors import ConfigError, DataError
 from ..evaluation import balanced_accuracy, bootstrap_ci, mcnemar, unpack_predictions
-from ..fusion import FUSION_MODES, fit_members, grouped_splits, make_estimator, model_name
+from ..fusion import FUSION_MODES, NoModalityWarning, fit_members, grouped_splits, make_estimator, model_name
 from ..heads import class_weight_params, fit_with_groups
 
 __all__ = ["COMPARE_COLUMNS", "compare_fusions", "format_compare"]
@@ -147,39 +148,42 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
         shared[name]["oof"] = P
 
     results, weights = {}, {}
-    for mode in fusions:
-        if mode in names:
-            est, t_fit = shared[mode]["fitted"], shared[mode]["t_fit"] + t_pool_fit
-            t0 = time.perf_counter()
-            P = est.predict_proba(Zte[:, blocks[mode]])
-            t_pred = time.perf_counter() - t0 + t_pool_pred
-        elif mode in ("late", "weighted"):
-            spec = pooled[mode]
-            extra = {"groups": groups, "cv_splits": splits} if mode == "late" else {}
-            t0 = time.perf_counter()
-            est = type(spec).from_members([(n, shared[n]["fitted"]) for n in names],
-                                          [shared[n]["oof"] for n in names], Xtr, ytr, **extra,
-                                          **spec.get_params(deep=False))
-            # What the mode costs on its own: the shared pipelines' training counts too.
-            t_fit = time.perf_counter() - t0 + sum(shared[n]["t_fit"] + shared[n]["t_oof"] for n in names) \
-                + t_pool_fit
-            if mode == "weighted":
-                weights = dict(zip(est.modality_names_, np.round(est.weights_, 3).tolist()))
-            t0 = time.perf_counter()
-            P = est.predict_proba(test.X)  # pools the evaluation clips itself
-            t_pred = time.perf_counter() - t0
-        else:
-            # Intermediate fusion is its own network: the head applies to the other modes only.
-            head = None if mode == "intermediate" else model
-            est = _with_class_weight(make_estimator(mode, pooled_layout, model=head, random_state=random_state),
-                                     class_weight)
-            t0 = time.perf_counter()
-            fit_with_groups(est, Ztr, ytr, groups)
-            t_fit = time.perf_counter() - t0 + t_pool_fit
-            t0 = time.perf_counter()
-            P = est.predict_proba(Zte)
-            t_pred = time.perf_counter() - t0 + t_pool_pred
-        results[mode] = (est.classes_, P, t_fit, t_pred)
+    # A single-modality mode gives a clip without its modality the class prior: the footer says it once.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoModalityWarning)
+        for mode in fusions:
+            if mode in names:
+                est, t_fit = shared[mode]["fitted"], shared[mode]["t_fit"] + t_pool_fit
+                t0 = time.perf_counter()
+                P = est.predict_proba(Zte[:, blocks[mode]])
+                t_pred = time.perf_counter() - t0 + t_pool_pred
+            elif mode in ("late", "weighted"):
+                spec = pooled[mode]
+                extra = {"groups": groups, "cv_splits": splits} if mode == "late" else {}
+                t0 = time.perf_counter()
+                est = type(spec).from_members([(n, shared[n]["fitted"]) for n in names],
+                                              [shared[n]["oof"] for n in names], Xtr, ytr, **extra,
+                                              **spec.get_params(deep=False))
+                # What the mode costs on its own: the shared pipelines' training counts too.
+                t_fit = time.perf_counter() - t0 + sum(shared[n]["t_fit"] + shared[n]["t_oof"] for n in names) \
+                    + t_pool_fit
+                if mode == "weighted":
+                    weights = dict(zip(est.modality_names_, np.round(est.weights_, 3).tolist()))
+                t0 = time.perf_counter()
+                P = est.predict_proba(test.X)  # pools the evaluation clips itself
+                t_pred = time.perf_counter() - t0
+            else:
+                # Intermediate fusion is its own network: the head applies to the other modes only.
+                head = None if mode == "intermediate" else model
+                est = _with_class_weight(make_estimator(mode, pooled_layout, model=head, random_state=random_state),
+                                         class_weight)
+                t0 = time.perf_counter()
+                fit_with_groups(est, Ztr, ytr, groups)
+                t_fit = time.perf_counter() - t0 + t_pool_fit
+                t0 = time.perf_counter()
+                P = est.predict_proba(Zte)
+                t_pred = time.perf_counter() - t0 + t_pool_pred
+            results[mode] = (est.classes_, P, t_fit, t_pred)
 
     singles = [m for m in fusions if m in names]
     correct = {m: cls[np.argmax(P, axis=1)] == yte for m, (cls, P, _, _) in results.items()}
@@ -262,7 +266,8 @@ def format_compare(df, *, markdown=True):
         foot.append("weighted fusion weights: " + ", ".join(f"{k} {v:.3f}" for k, v in a["weights"].items()))
     n_missing = int(df["n_missing"].max()) if len(df) else 0
     if n_missing:
-        foot.append(f"{n_missing} evaluation clip(s) lack a modality and were predicted from the ones present")
+        foot.append(f"{n_missing} evaluation clip(s) lack a modality and were predicted from the ones present; a "
+                    "mode with none of a clip's modalities (a single modality) gave it the training class prior")
     foot.append("late/weighted fit time includes the shared per-modality pipelines (trained once, reused).")
     if a.get("cv_fallback"):
         foot.append(f"late/weighted out-of-fold probabilities: {a['cv_fallback']}")

@@ -180,3 +180,17 @@ def partial_training_warning(fusion, data):
     per = ", ".join(f"{name} {int(n)}" for name, n in zip(data.modality_names, missing[partial].sum(axis=0)) if n)
     return (f"{int(partial.sum())} of the {data.n_clips} training clips of {data.source or 'the features'} lack a "
             f"modality ({per}): {_PARTIAL[fusion]}")
+
+
+def partial_summary(data):
+    """One line counting the clips of ``data`` that lack a modality, per modality, or None when none does."""
+    if data.n_clips == 0:
+        return None
+    missing = data.missing()
+    lacking = missing.any(axis=1)
+    if not lacking.any():
+        return None
+    per = ", ".join(f"{name} {int(n)}" for name, n in zip(data.modality_names, missing.sum(axis=0)) if n)
+    return (f"{int(lacking.sum())} of the {data.n_clips} training clips of {data.source or 'the features'} lack a "
+            f"modality ({per}); each mode learns from them as the README's 'Training on clips that lack a "
+            "modality' says (members and single modalities from the clips that have theirs)")
