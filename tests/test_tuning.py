@@ -207,9 +207,13 @@ def test_dask_without_distributed_is_one_clear_error(tmp_path, feature_file, cap
     assert status == 2 and len(io.err.strip().splitlines()) == 1 and "avsc-sk[dask]" in io.err
 
 
-def test_an_unreachable_scheduler_is_the_same_one_line_error_for_tune_and_extract(tmp_path, feature_file, capsys):
+def test_an_unreachable_scheduler_is_the_same_one_line_error_for_tune_and_extract(tmp_path, feature_file, capsys,
+                                                                                  monkeypatch):
     # One Dask helper serves both commands: the same SchedulerError, naming the address and the fixes.
     pytest.importorskip("distributed")
+    import avsc_sk._dask
+
+    monkeypatch.setattr(avsc_sk._dask, "CONNECT_TIMEOUT", "2s")  # nothing answers there: no need to wait 10 s
     sf = pytest.importorskip("soundfile")
     address = "tcp://127.0.0.1:9"  # the discard port: nothing listens there
     status, io = _tune([_grid_file(tmp_path), "--features", feature_file, "--split", "train", "--quiet",
