@@ -122,6 +122,7 @@ class KNNHead(InnerCVHead):
     """
 
     _chosen = {"n_neighbors": "n_neighbors_"}
+    _grids = {"n_neighbors": "ks"}
     _parameter_constraints = {"n_neighbors": [COUNT, None], "ks": ["array-like"], "cv": [FOLDS],
                               "random_state": ["random_state"], "cv_groups": [StrOptions({"auto", "location", "none"})],
                               "class_weight": _CLASS_WEIGHT}
@@ -185,6 +186,7 @@ class MLPHead(InnerCVHead):
     """
 
     _chosen = {"alpha": "alpha_"}
+    _grids = {"alpha": "alphas"}
     _parameter_constraints = {"alpha": [NON_NEGATIVE, None], "alphas": ["array-like"],
                               "hidden_layer_sizes": ["array-like"], "max_iter": [COUNT], "cv": [FOLDS],
                               "random_state": ["random_state"], "cv_groups": [StrOptions({"auto", "location", "none"})],
