@@ -12,6 +12,7 @@ from sklearn.metrics import accuracy_score, log_loss
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._progress import advance_to, task
 from ..errors import AvscError, AvscWarning, ConfigError
 from ..fusion import FUSION_MODES, NETWORK, make_estimator, modality_columns
 from ..heads import HEADS, chosen_params, fit_with_groups, narrowed_grids
@@ -228,14 +229,16 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
         for fusion, model in candidates:
             self._build(fusion, model, layout)  # a bad name fails now, not after minutes of search
         min_clips = self.min_clips if self.min_clips is not None else 50 * len(self.classes_)
-        self.cv_results_ = self._search(X, y, groups, candidates, layout, min_clips)
+        # One bar of candidate scorings (its total grows by each rung's candidates as the rung starts).
+        with task("auto", unit="candidate") as shown:
+            self.cv_results_ = self._search(X, y, groups, candidates, layout, min_clips, shown)
         best = self.cv_results_["rank"].index(1)
         self.best_fusion_, self.best_model_ = candidates[best]
         estimator = self._build(*candidates[best], layout)
         self.best_estimator_ = fit_with_groups(estimator, X, y, groups)
         return self
 
-    def _search(self, X, y, groups, candidates, layout, min_clips):
+    def _search(self, X, y, groups, candidates, layout, min_clips, shown):
         """Successive halving within the budget; the candidates' table (``cv_results_``)."""
         n_all, cv, k = len(y), int(self.cv), len(candidates)
 
@@ -276,12 +279,15 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
                                      what=f"auto selection (rung {r + 1}, {size} clips)")
             self.rungs_[-1]["folds"] = len(splits)  # the splitter may use fewer than cv
             scored = []
+            advance_to(shown, shown.n, shown.n + len(alive))
             for i in alive:
+                shown.set_postfix_str(f"rung {r + 1}, {size} clips: {candidates[i][0]} ({candidates[i][1]})")
                 if time.perf_counter() - start > self.budget:
                     self.stopped_by_wall_clock_ = True
                     res["status"][i] = f"not scored at rung {r + 1}: wall clock"
                     continue
                 error = self._score(i, candidates[i], layout, Xs, ys, gs, splits, res, r, warm)
+                shown.update(1)
                 if error is None:
                     scored.append(i)
                     res["n_clips"][i] = int(size)

@@ -17,10 +17,11 @@ __all__ = ["afford", "estimate_fit_seconds", "halving_schedule"]
 # Measured as CPU seconds of make_estimator("audio", model=...) fit + predict with one BLAS thread
 # (as the command line runs) on synthetic fold1 subsets of pooled means (benchmarks/README.md,
 # "cost model"): logreg 0.89 s at 1,000 clips, 1.46 s at 2,305, 3.72 s at 8,646; svm 4.2 s,
-# linsvm 4.7 s, knn 2.9 s, lgbm 18.9 s, mlp 19.9 s (5 alphas x 3 folds, early-stopped) at 1,000.
+# linsvm 4.7 s, lgbm 18.9 s, mlp 19.9 s (5 alphas x 3 folds, early-stopped) at 1,000; knn 0.25 s
+# (one neighbour search per inner fold for every k; the part above the overhead is rounded up).
 # The powers of svm, linsvm and lgbm are from single fits at 1,000 and 3,000 clips.
 _HEAD_SECONDS = {"logreg": (0.35, 1.0, 0.0), "linsvm": (4.0, 1.4, 0.0), "svm": (3.5, 1.7, 0.0),
-                 "lgbm": (10.9, 1.0, 7.3), "knn": (2.2, 0.45, 0.0), "mlp": (19.2, 1.0, 0.0)}
+                 "lgbm": (10.9, 1.0, 7.3), "knn": (0.3, 0.45, 0.0), "mlp": (19.2, 1.0, 0.0)}
 # Every head fit costs at least this much, however few the clips: its inner CV is tens of small
 # fits (logreg: 0.67-0.89 s CPU on wine's 90 clips of 7 dimensions, 0.9 s on digits' 900 of 32).
 _FIT_OVERHEAD = 0.7
