@@ -15,8 +15,8 @@ __all__ = ["afford", "estimate_fit_seconds", "halving_schedule"]
 # the number of clips that part grows with, and a part that does not grow with the clips. Each
 # head chooses its own hyper-parameters by an inner grouped CV, which these figures include.
 # Measured as CPU seconds of make_estimator("audio", model=...) fit + predict with one BLAS thread
-# (as the command line runs) on synthetic fold1 subsets of pooled means (benchmarks/README.md,
-# "cost model"): logreg 0.89 s at 1,000 clips, 1.46 s at 2,305, 3.72 s at 8,646; svm 4.2 s,
+# (as the command line runs) on synthetic fold1 subsets of pooled means (benchmarks/cost_model.py,
+# at a load average of 1-3): logreg 0.89 s at 1,000 clips, 1.46 s at 2,305, 3.72 s at 8,646; svm 4.2 s,
 # linsvm 4.7 s, lgbm 18.9 s, mlp 19.9 s (5 alphas x 3 folds, early-stopped) at 1,000; knn 0.25 s
 # (one neighbour search per inner fold for every k; the part above the overhead is rounded up).
 # The powers of svm, linsvm and lgbm are from single fits at 1,000 and 3,000 clips.
