@@ -99,3 +99,16 @@ def test_compare_draws_its_bars_on_a_terminal(features, tmp_path, monkeypatch, c
     assert status == 0, err.getvalue()
     assert "compare: shared member fits" in err.getvalue() and "compare" in err.getvalue()
     assert "\r" not in capsys.readouterr().out and "\r" not in (tmp_path / "cmp" / "compare.csv").read_text()
+
+
+def test_report_draws_its_bars_on_a_terminal_and_quiet_silences_them(features, tmp_path, monkeypatch, capsys):
+    assert main(["fit", "--fusion", "audio", "--features", str(features), "--split", "train", "--eval-split", "",
+                 "--set", "params.head__C=1.0", "--out", str(tmp_path / "run")]) == 0
+    for quiet in (False, True):
+        err = FakeTTY()
+        monkeypatch.setattr(sys, "stderr", err)
+        status = main(["report", str(tmp_path / "run"), "--features", str(features), "--n-boot", "20",
+                       "--out", str(tmp_path / f"report-{quiet}"), *(["--quiet"] if quiet else [])])
+        assert status == 0, err.getvalue()
+        assert ("report: predict" in err.getvalue()) == (not quiet), err.getvalue()
+    assert "\r" not in capsys.readouterr().out
