@@ -4,7 +4,7 @@ from pathlib import Path
 
 from .._io import atomic_dir, check_output
 from .._load import load_split
-from ._common import FUSION_MODES, HEADS, add_class_weight, add_features_args, add_force, synthetic_banner
+from ._common import FUSION_MODES, HEADS, add_class_weight, add_features_args, add_force, add_quiet, synthetic_banner
 from ._predict import add_n_jobs
 
 __all__ = ["add_parser", "run", "write_compare"]
@@ -32,6 +32,7 @@ def add_parser(sub):
     add_n_jobs(p, "the per-modality pipelines and their internal folds are fitted N at once (processes)")
     p.add_argument("--out", type=Path, required=True, help="directory to create with compare.csv and compare.md")
     add_force(p)
+    add_quiet(p)
     p.set_defaults(func=run)
 
 
@@ -50,6 +51,7 @@ def write_compare(df, out, *, force=False):
 
 
 def run(args):
+    from .._progress import terminal_progress
     from ..experiments import compare_fusions, format_compare
 
     check_output(args.out, force=args.force, what="output directory")  # fail before the long work
@@ -72,7 +74,8 @@ def run(args):
                                         trained=f"the training split {train.split}"):
             warn(message)
     df = compare_fusions(train, test, fusions=args.fusions, model=args.model, random_state=args.seed,
-                         n_boot=args.n_boot, n_jobs=args.n_jobs, class_weight=args.class_weight)
+                         n_boot=args.n_boot, n_jobs=args.n_jobs, class_weight=args.class_weight,
+                         progress=terminal_progress(args.quiet))
     write_compare(df, args.out, force=args.force)
     banner = synthetic_banner(df.attrs.get("synthetic"))
     if banner:

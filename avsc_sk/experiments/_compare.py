@@ -12,6 +12,7 @@ import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import f1_score
 
+from .._progress import bar, using
 from ..errors import ConfigError, DataError
 from ..evaluation import balanced_accuracy, bootstrap_ci, mcnemar, unpack_predictions
 from ..fusion import FUSION_MODES, NoModalityWarning, fit_members, grouped_splits, make_estimator, model_name
@@ -37,7 +38,7 @@ def _scores(y, P, classes, n_boot, seed):
 
 
 def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0, n_boot=1000, cv=5, n_jobs=None,
-                    class_weight=None):
+                    class_weight=None, progress=None):
     """Fit each fusion mode on ``train``, score it on ``test``, and tabulate the results.
 
     Every mode sees the same training clips and is scored on the same evaluation clips.
@@ -73,6 +74,9 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
         Every mode's heads' ``class_weight``, and intermediate fusion's network's (see
         :func:`avsc_sk.heads.class_weight_params`); the ``class_weight`` column says, per mode,
         what was weighted (late fusion's stacker and weighted fusion's blend are not).
+    progress : callable, optional
+        A progress hook (``tqdm.tqdm``'s signature, see ``avsc_sk._progress``): a bar of the
+        shared member fits, then one of the modes. ``None``: silent.
 
     Returns
     -------
@@ -139,9 +143,11 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
         ([], None)
     # Fitted as late and weighted fusion's fit fits them (member_tuning: hyper-parameters chosen once
     # on all clips, fixed in the fold fits), so the modes assembled from them equal their fit's.
-    fitted, oof, seconds = fit_members([(name, templates[name]) for name in members], Ztr,
-                                       [blocks[name] for name in members], ytr, groups, splits, classes,
-                                       member_tuning=pooled["late"].member_tuning, n_jobs=n_jobs)
+    with using(progress):
+        fitted, oof, seconds = fit_members([(name, templates[name]) for name in members], Ztr,
+                                           [blocks[name] for name in members], ytr, groups, splits, classes,
+                                           member_tuning=pooled["late"].member_tuning, n_jobs=n_jobs,
+                                           desc="compare: shared member fits")
     shared = {name: {"fitted": est, "t_fit": t_fit, "t_oof": t_oof}
               for name, est, (t_fit, t_oof) in zip(members, fitted, seconds)}
     for name, P in zip(members, oof or []):
@@ -149,9 +155,10 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
 
     results, weights = {}, {}
     # A single-modality mode gives a clip without its modality the class prior: the footer says it once.
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), bar(progress, "compare", total=len(fusions), unit="mode") as shown:
         warnings.simplefilter("ignore", NoModalityWarning)
         for mode in fusions:
+            shown.set_postfix_str(mode)
             if mode in names:
                 est, t_fit = shared[mode]["fitted"], shared[mode]["t_fit"] + t_pool_fit
                 t0 = time.perf_counter()
@@ -184,6 +191,7 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
                 P = est.predict_proba(Zte)
                 t_pred = time.perf_counter() - t0 + t_pool_pred
             results[mode] = (est.classes_, P, t_fit, t_pred)
+            shown.update(1)
 
     singles = [m for m in fusions if m in names]
     correct = {m: cls[np.argmax(P, axis=1)] == yte for m, (cls, P, _, _) in results.items()}

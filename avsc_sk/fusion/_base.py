@@ -15,6 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._progress import task
 from .._sklearn_private import BaseComposition, InvalidParameterError
 from ..data import missing_mask  # the one definition of a missing modality, shared with FeatureSet
 from ..errors import ConfigError, DataError
@@ -240,7 +241,17 @@ def _timed(fn, *args, **kwargs):
     return out, time.perf_counter() - t0
 
 
-def fit_members(estimators, Z, blocks, y, groups, splits, classes, *, member_tuning="once", n_jobs=None):
+def _run(parallel, jobs, shown):
+    """``parallel(jobs)`` as a list, advancing the bar ``shown`` as each job finishes (in order)."""
+    out = []
+    for result in parallel(jobs):
+        out.append(result)
+        shown.update(1)
+    return out
+
+
+def fit_members(estimators, Z, blocks, y, groups, splits, classes, *, member_tuning="once", n_jobs=None,
+                desc="member fits"):
     """Fit every modality estimator on all clips and collect its out-of-fold probabilities over ``splits``.
 
     With ``member_tuning="once"`` each member's fit on all clips (its heads choosing their
@@ -272,6 +283,9 @@ def fit_members(estimators, Z, blocks, y, groups, splits, classes, *, member_tun
     n_jobs : int, optional
         Parallel jobs over the fits (joblib; ``None`` is 1): the fits on all clips, then every
         member's folds together.
+    desc : str, default="member fits"
+        The label of the progress bar of the fits (shown when the caller set a progress hook,
+        see ``avsc_sk._progress.using``).
 
     Returns
     -------
@@ -294,15 +308,16 @@ def fit_members(estimators, Z, blocks, y, groups, splits, classes, *, member_tun
                                 f"internal fold {i + 1} of {k}", k, groups)
                 for (name, est), b in zip(templates, blocks) for i, (tr, te) in enumerate(splits)]
 
-    with Parallel(n_jobs=n_jobs) as parallel:
+    with Parallel(n_jobs=n_jobs, return_as="generator") as parallel, \
+            task(desc, total=len(full) * (1 + k), unit="fit") as shown:
         if member_tuning == "nested":
             # Nothing waits on the fits on all clips: one pool keeps every worker busy.
-            done = parallel(full + folds(estimators))
+            done = _run(parallel, full + folds(estimators), shown)
             done_full, done_folds = done[:len(full)], done[len(full):]
         else:
-            done_full = parallel(full)
-            done_folds = parallel(folds([(name, fixed_member(est, fitted)) for (name, est), (fitted, _)
-                                         in zip(estimators, done_full)])) if k else []
+            done_full = _run(parallel, full, shown)
+            done_folds = _run(parallel, folds([(name, fixed_member(est, fitted)) for (name, est), (fitted, _)
+                                               in zip(estimators, done_full)]), shown) if k else []
     fitted = [est for est, _ in done_full]
     seconds = [(t, sum(t for _, t in done_folds[m * k:(m + 1) * k])) for m, (_, t) in enumerate(done_full)]
     if not k:
@@ -449,7 +464,7 @@ class ModalityFusion(FusionClassifier, BaseComposition):
                                                        return_fallback=True)
         estimators = self._inner(estimators, groups, splits is not None)
         self.estimators_, oof, _ = fit_members(estimators, Z, self.blocks_, y, groups, splits or [], self.classes_,
-                                               member_tuning=self.member_tuning, n_jobs=self.n_jobs)
+                                               member_tuning=self.member_tuning, n_jobs=self.n_jobs, desc=self._what)
         self._set_missing_columns(Z.shape[1])
         return Z, y, oof, splits
 

@@ -201,7 +201,8 @@ class LateFusionClassifier(ModalityFusion):
             # Members chosen and fitted on all clips, then out-of-fold fits at their chosen values:
             # what from_members assembles, so fit and from_members share one path.
             self.estimators_, oof, _ = fit_members(estimators, Z, self.blocks_, y, groups, self.cv_splits_,
-                                                   self.classes_, member_tuning="once", n_jobs=self.n_jobs)
+                                                   self.classes_, member_tuning="once", n_jobs=self.n_jobs,
+                                                   desc=self._what)
             return self._assemble(Z, y, oof, groups)
         final = self._final(self._inner_cv_groups(groups, warned=True))
         # The stacking itself is scikit-learn's, on the small pooled matrix: each member is its

@@ -23,6 +23,7 @@ DEFAULT_CS = tuple(float(c) for c in np.logspace(-4, 2, 13))
 _PATH_TOL = 1e-3
 
 
+
 def _step(model, X, y, train, test, C, classes, tol):
     """Refit one fold's warm-started ``model`` at ``C``; the model and its held-out log loss."""
     # One BLAS thread: many small fits; two threads on a busy 2-core machine made the path
@@ -118,6 +119,7 @@ class LogisticRegressionHead(InnerCVHead):
     """
 
     _chosen = {"C": "C_"}
+    _grids = {"C": "Cs"}
     _parameter_constraints = {"C": [POSITIVE, None], "Cs": ["array-like"], "cv": [FOLDS], "patience": [COUNT],
                               "max_iter": [COUNT], "tol": [POSITIVE], "n_jobs": [Integral, None],
                               "random_state": ["random_state"], "cv_groups": [StrOptions({"auto", "location", "none"})],

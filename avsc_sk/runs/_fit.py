@@ -9,6 +9,7 @@ import numpy as np
 from .. import __version__
 from .._load import BUILTIN
 from .._pooling import SegmentClassifier
+from .._progress import using
 from ..errors import CVFallbackWarning
 from ..fusion import MissingModalityWarning, NoModalityWarning, model_name
 from ..heads import chosen_params
@@ -44,7 +45,7 @@ def _describe(data, source, max_frames):
     return out
 
 
-def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_jobs=1):
+def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_jobs=1, progress=None):
     """Build, fit and score the estimator ``config`` describes.
 
     Parameters
@@ -64,6 +65,10 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         Parallel jobs of the fit where the estimator has them (late and weighted fusion: their
         internal folds) and of scoring ``evaluate``. Predictions and
         scores do not depend on it; the model's ``n_jobs`` parameter is set back afterwards.
+    progress : callable, optional
+        A progress hook (``tqdm.tqdm``'s signature, see ``avsc_sk._progress``) for the fit's
+        long steps: late and weighted fusion's member fits, auto selection's candidates.
+        ``None``: silent.
 
     Notes
     -----
@@ -82,7 +87,8 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
     if key and n_jobs != 1:
         estimator.set_params(**{key: n_jobs})
     t0 = time.perf_counter()
-    model, fallbacks = _fit_noting_fallbacks(estimator, train)
+    with using(progress):
+        model, fallbacks = _fit_noting_fallbacks(estimator, train)
     fit_s = time.perf_counter() - t0
     if key:
         model.set_params(**{key: saved})  # a runtime choice, not part of the model
