@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._progress import advance_to, task
 from ..errors import AvscError, AvscWarning, ConfigError
-from ..fusion import FUSION_MODES, NETWORK, make_estimator, modality_columns
+from ..fusion import FeaturePipeline, FUSION_MODES, NETWORK, make_estimator, modality_columns
 from ..heads import HEADS, chosen_params, fit_with_groups, narrowed_grids
 from ..model_selection import check_cv_groups, check_cv_splits, set_cv_groups
 from ._budget import afford, estimate_fit_seconds, halving_schedule
@@ -45,6 +45,11 @@ def _fold_scores(estimator, X, y, groups, train, test, classes):
     The choices are its heads' hyper-parameters (:func:`avsc_sk.heads.chosen_params`), the
     next rung's warm start.
     """
+    missing = estimator.missing(X[test]) if isinstance(estimator, FeaturePipeline) else None
+    if missing is not None and not missing.any():
+        # Early fusion's one-modality fallbacks predict only clips that lack a modality: held-out
+        # clips that all have every one score the same without them (the final refit keeps them).
+        estimator.set_params(fallbacks=False)
     # fit_with_groups reaches the heads inside a Pipeline too, so they choose on locations as well.
     fit_with_groups(estimator, X[train], y[train], None if groups is None else groups[train])
     full = np.zeros((len(test), len(classes)))

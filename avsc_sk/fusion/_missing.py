@@ -153,6 +153,14 @@ class FeaturePipeline(Pipeline):
         return [(name, trans, cols) for name, trans, cols in transformers
                 if name != "remainder" and not (isinstance(trans, str) and trans == "drop")]
 
+    def missing(self, X):
+        """``(n_clips, n_modalities)``: True where a clip of ``X`` lacks that modality; None for whole rows.
+
+        The modalities are the first step's ColumnTransformer branches, in order. Cheap: only
+        the rows whose blocks start with NaN are checked in full.
+        """
+        return self._missing(X)
+
     def _missing(self, X):
         """``(n_clips, n_modalities)`` missing mask, or None when the pipeline reads whole rows."""
         branches = self._branches()
