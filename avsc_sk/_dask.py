@@ -5,6 +5,9 @@ from .errors import MissingDependencyError, SchedulerError
 #: How to install what ``--backend dask`` needs.
 DASK_HINT = "pip install 'avsc-sk[dask]'"
 
+#: How long to wait for a scheduler at ``--scheduler ADDRESS`` to answer before saying it cannot be reached.
+CONNECT_TIMEOUT = "10s"
+
 
 def import_distributed():
     """``dask.distributed``, or a MissingDependencyError naming how to install it.
@@ -49,7 +52,7 @@ def dask_client(scheduler=None, *, n_workers=None):
                                            dashboard_address=":0")
         return distributed.Client(cluster), cluster
     try:
-        return distributed.Client(scheduler, timeout="10s"), None
+        return distributed.Client(scheduler, timeout=CONNECT_TIMEOUT), None
     except (OSError, TimeoutError) as exc:
         reason = " ".join(str(exc).split())[:160] or type(exc).__name__
         raise SchedulerError(f"--scheduler {scheduler}: cannot reach a Dask scheduler there ({reason}); check the "

@@ -37,7 +37,7 @@ def measure(argv, cwd=None):
     if proc.returncode != 0:
         raise SystemExit(f"failed ({proc.returncode}): {' '.join(argv)}\n{err[-2000:]}")
     return {"wall_s": wall, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mib": usage.ru_maxrss / 1024,
-            "stdout": out.strip().splitlines()[-3:]}
+            "stdout": out.strip().splitlines()[-3:] if "auto" not in argv else out.strip().splitlines()}
 
 
 def tasks(features, work, C):
@@ -55,6 +55,8 @@ def tasks(features, work, C):
          None),
         *[(f"fit {mode}", [*avsc, "fit", "--fusion", mode, *feats, "--out", str(work / f"run-{mode}"), "--force"],
            None) for mode in ("late", "weighted", "intermediate")],
+        ("fit auto", [*avsc, "fit", "--fusion", "auto", *feats, "--out", str(work / "run-fusion-auto"), "--force"],
+         None),
         ("report", [*avsc, "report", str(run), *feats, "--out", str(work / "report"), "--force"], None),
         ("compare", [*avsc, "compare", *feats, "--out", str(work / "compare"), "--force"], None),
     ]

@@ -20,7 +20,15 @@ test half, each with a 95% percentile bootstrap interval over test samples (1,00
 the fit's wall-clock and CPU seconds (this process's; the CPU figure is the one to trust on a
 shared machine).
 
-Usage: python benchmarks/real.py [--sets digits wine] [--n-boot 1000]
+``--partial`` instead trains each fusion mode with half of the training samples lacking one
+view, on all of them and on the complete ones only (:func:`run_partial`).
+
+``--member-tuning`` instead fits late and weighted fusion with their members' hyper-parameters
+chosen once on all training samples (``member_tuning="once"``, the default) and again inside
+every internal fold (``"nested"``), and prints each member's out-of-fold log loss (what the
+stacker and the blend learn from) and the test log loss (:func:`run_member_tuning`).
+
+Usage: python benchmarks/real.py [--sets digits wine] [--n-boot 1000] [--partial | --member-tuning]
 """
 
 import argparse
@@ -28,6 +36,7 @@ import time
 import warnings
 
 import numpy as np
+from sklearn.base import clone
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_digits, load_wine
 from sklearn.ensemble import StackingClassifier, VotingClassifier
@@ -39,7 +48,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from avsc_sk.experiments import AutoFusionClassifier
-from avsc_sk.fusion import make_estimator
+from avsc_sk.fusion import MEMBER_TUNING, fit_members, grouped_splits, make_estimator
 from avsc_sk.heads import fit_with_groups
 
 SETS = ("digits", "wine")
@@ -158,13 +167,127 @@ def format_results(name, results):
     return "\n".join(lines)
 
 
+PARTIAL_MODES = ("early", "intermediate", "late", "weighted")
+
+
+def run_partial(name, n_boot=1000, share=0.5, seed=0):
+    """Training clips that lack a view: the partial clips used, against the complete clips alone.
+
+    For each view, a ``share`` of the training samples (seeded) lose it (its block set to NaN,
+    as ``--allow-missing-modality`` reads a missing modality). Each fusion mode with its
+    defaults is trained twice: on every training sample (``partial used``) and on the samples
+    that kept both views only (``complete only``); both are scored on the whole test half.
+    Returns ``{view: {mode: {"partial used": bootstrap, "complete only": bootstrap}}}``.
+    """
+    d = load_views(name)
+    X, y, g, tr, te = d["X"], d["y"], d["groups"], d["train"], d["test"]
+    rng = np.random.default_rng(seed)
+    out = {}
+    start = 0
+    for view, _, dim in d["modalities"]:
+        lose = rng.random(len(tr)) < share
+        Xtr = X[tr].copy()
+        Xtr[np.ix_(lose, np.arange(start, start + dim))] = np.nan
+        start += dim
+        out[view] = {}
+        for mode in PARTIAL_MODES:
+            res, losses = {}, []
+            for label, rows in (("partial used", np.arange(len(tr))), ("complete only", np.flatnonzero(~lose))):
+                est = make_estimator(mode, d["modalities"])
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    fit_with_groups(est, Xtr[rows], y[tr][rows], g[tr][rows])
+                P = est.predict_proba(X[te])
+                res[label] = bootstrap(y[te], P, est.classes_, n_boot)
+                idx = np.searchsorted(est.classes_, y[te])
+                losses.append(-np.log(np.clip(P[np.arange(len(te)), idx], np.finfo(float).eps, 1.0)))
+            # Paired: the same resampled test samples for both, so the interval is the difference's own.
+            diff = losses[0] - losses[1]
+            W = np.random.default_rng(seed).multinomial(len(te), np.full(len(te), 1.0 / len(te)),
+                                                        size=n_boot) / len(te)
+            lo, hi = np.percentile(W @ diff, [2.5, 97.5])
+            res["difference"] = (float(diff.mean()), float(lo), float(hi))
+            out[view][mode] = res
+    return out
+
+
+def format_partial(name, results, share=0.5):
+    lines = [f"{name}: {share:.0%} of the training samples lack one view; test log loss [95% CI], "
+             "partial samples used vs complete samples only, and their paired difference (negative: better)"]
+    for view, modes in results.items():
+        for mode, res in modes.items():
+            a, b, c = res["partial used"]["log_loss"], res["complete only"]["log_loss"], res["difference"]
+            lines.append(f"  lacking {view:6s} {mode:13s} {a[0]:.3f} [{a[1]:.3f}, {a[2]:.3f}]  vs  "
+                         f"{b[0]:.3f} [{b[1]:.3f}, {b[2]:.3f}]   difference {c[0]:+.3f} [{c[1]:+.3f}, {c[2]:+.3f}]")
+
+
+def run_member_tuning(name, n_boot=1000):
+    """Late and weighted fusion with ``member_tuning`` "once" and "nested" on one set.
+
+    Returns ``{(mode, member_tuning): {"oof": {view: log loss}, "log_loss": (est, lo, hi),
+    "accuracy": (...), "cpu_s": s}}``. The out-of-fold probabilities are the members' over the
+    internal folds late and weighted fusion use (the same for both modes), made by
+    :func:`avsc_sk.fusion.fit_members` as their ``fit`` makes them.
+    """
+    d = load_views(name)
+    X, y, g, tr, te, mods = d["X"], d["y"], d["groups"], d["train"], d["test"], d["modalities"]
+    template = make_estimator("late", mods)
+    pooler = clone(template.pooler)
+    Z = pooler.fit_transform(X[tr])
+    blocks = [pooler.output_indices_[view] for view, _ in template.estimators]
+    splits = grouped_splits(Z, y[tr], g[tr], template.cv, template.random_state)
+    classes = np.unique(y[tr])
+    out = {}
+    for tuning in MEMBER_TUNING:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            _, oof, _ = fit_members(template.estimators, Z, blocks, y[tr], g[tr], splits, classes,
+                                    member_tuning=tuning)
+        oof_ll = {view: float(log_loss(y[tr], P, labels=classes)) for (view, _), P in zip(template.estimators, oof)}
+        for mode in ("late", "weighted"):
+            est = make_estimator(mode, mods).set_params(member_tuning=tuning)
+            c0 = time.process_time()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fit_with_groups(est, X[tr], y[tr], g[tr])
+            cpu_s = time.process_time() - c0
+            res = bootstrap(y[te], est.predict_proba(X[te]), est.classes_, n_boot)
+            out[(mode, tuning)] = {"oof": oof_ll, "log_loss": res["log_loss"], "accuracy": res["accuracy"],
+                                   "cpu_s": cpu_s}
+    return out
+
+
+def format_member_tuning(name, results):
+    lines = [f"{name}: late and weighted fusion, members' hyper-parameters chosen once vs nested",
+             f"  {'mode':9s} {'tuning':7s} {'members out-of-fold log loss':34s} {'test log loss [95% CI]':>24s} "
+             f"{'accuracy':>8s} {'fit cpu s':>9s}"]
+    for (mode, tuning), r in results.items():
+        oof = ", ".join(f"{view} {v:.4f}" for view, v in r["oof"].items())
+        ll = r["log_loss"]
+        lines.append(f"  {mode:9s} {tuning:7s} {oof:34s} {ll[0]:.4f} [{ll[1]:.3f}, {ll[2]:.3f}]   "
+                     f"{r['accuracy'][0]:.3f}   {r['cpu_s']:7.1f}")
+    for mode in ("late", "weighted"):
+        once, nested = results[(mode, "once")], results[(mode, "nested")]
+        lines.append(f"  {mode}: once - nested: test log loss {once['log_loss'][0] - nested['log_loss'][0]:+.4f}, "
+                     f"fit cpu {once['cpu_s']:.1f} s vs {nested['cpu_s']:.1f} s")
+    return "\n".join(lines)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sets", nargs="+", default=list(SETS), choices=SETS)
     ap.add_argument("--n-boot", type=int, default=1000)
+    ap.add_argument("--partial", action="store_true",
+                    help="only the comparison of training with and without the samples that lack a view")
+    ap.add_argument("--member-tuning", action="store_true", help="late and weighted fusion: once vs nested")
     args = ap.parse_args()
     for name in args.sets:
-        print(format_results(name, run_set(name, args.n_boot)))
+        if args.partial:
+            print(format_partial(name, run_partial(name, args.n_boot)))
+        elif args.member_tuning:
+            print(format_member_tuning(name, run_member_tuning(name, args.n_boot)))
+        else:
+            print(format_results(name, run_set(name, args.n_boot)))
         print()
 
 

@@ -141,6 +141,11 @@ def test_same_seed_same_choice_and_table(data):
     assert _scores(a.cv_results_) == _scores(b.cv_results_)
     halved = [s for s in a.cv_results_["status"] if s == "halved out after rung 1"]
     assert len(halved) == 4  # six candidates, the best third (two) go on
+    # Those two start rung 2 warm: their heads choose within the range their folds chose on rung 1.
+    second = [i for i, rung in enumerate(a.cv_results_["rung"]) if rung == 2]
+    warm = [a.cv_results_["warm_start"][i] for i in second]
+    assert len(second) == 2 and any(w.startswith("head__") for w in warm), warm
+    assert all(a.cv_results_["warm_start"][i] == "" for i in range(6) if i not in second)
 
 
 def _given_capacity(estimator):
@@ -257,6 +262,39 @@ def test_estimate_fit_seconds_is_deterministic_and_grows():
         assert estimate_fit_seconds(fusion, model, mods, 2000) > estimate_fit_seconds(fusion, model, mods, 1000)
     assert estimate_fit_seconds("late", "logreg", mods, 1000) > estimate_fit_seconds("early", "logreg", mods, 1000)
     assert estimate_fit_seconds("audio", "svm", mods, 4000) > 2 * estimate_fit_seconds("audio", "logreg", mods, 4000)
+
+
+def test_cost_model_affords_every_fusion_mode_at_fold1_size():
+    # Fold1 train+val as `fit --fusion auto` sees it: 8,646 clips, 512 + 512 pooled means, ten scenes.
+    mods, stats, n, cv = (("audio", 96, 512), ("video", 96, 512)), ("mean",), 8646, 5
+    candidates = [("audio", "logreg"), ("video", "logreg"), ("early", "logreg"), ("intermediate", "network"),
+                  ("late", "logreg"), ("weighted", "logreg")]
+
+    def cv_cost(c, clips):  # as AutoFusionClassifier prices a candidate's cross-validation
+        return cv * estimate_fit_seconds(*c, mods, clips * (cv - 1) // cv, stats)
+
+    counts, sizes = halving_schedule(len(candidates), n, eta=3, min_clips=500)
+    kept, cut = afford([cv_cost(c, sizes[0]) for c in candidates], [cv_cost(c, n) for c in candidates],
+                       [estimate_fit_seconds(*c, mods, n, stats) for c in candidates], 300.0, len(sizes))
+    assert cut == [] and kept == list(range(6))
+    # Late and weighted fusion: one member fit choosing C per modality plus five fixed-C fits, not 5 x 5.
+    late = estimate_fit_seconds("late", "logreg", mods, n, stats)
+    assert late < 2.5 * estimate_fit_seconds("early", "logreg", mods, n, stats)
+    assert estimate_fit_seconds("late", "logreg", mods, n, stats, member_tuning="nested") > 2 * late
+
+
+def test_narrowed_grids_keep_the_chosen_range_one_step_wider():
+    from avsc_sk.fusion import make_estimator
+    from avsc_sk.heads import narrowed_grids
+
+    early = make_estimator("early", MODS, model="logreg")
+    Cs = sorted(early.get_params()["head__Cs"])
+    got = narrowed_grids(early, [{"head__C": Cs[4]}, {"head__C": Cs[6]}])
+    assert got == {"head__Cs": tuple(Cs[3:8])}
+    assert narrowed_grids(early.set_params(head__C=1.0), [{"head__C": 1.0}]) == {}  # given, not chosen
+    late = make_estimator("late", MODS, model="knn")
+    assert narrowed_grids(late, [{"audio__head__n_neighbors": 5, "video__head__n_neighbors": 7}]) == \
+        {"audio__head__ks": (5, 10)}  # 7 is no k of the grid (capped by a small fold): left whole
 
 
 # -- bad parameters ------------------------------------------------------------------------------------

@@ -121,7 +121,7 @@ def test_a_config_key_typo_names_the_key_and_the_nearest_valid_one(small_file, t
         extra = ["--params.head__CC", "0.5"]
     status, err = _fit(small_file, tmp_path, capsys, *extra)
     assert status == 2
-    assert err == ["avsc-sk: error: params.head__CC is not a parameter of the Pipeline; did you mean head__C?"]
+    assert err == ["avsc-sk: error: params.head__CC is not a parameter of the FeaturePipeline; did you mean head__C?"]
 
 
 def test_a_key_without_a_near_spelling_lists_its_step_parameters(small_file, tmp_path, capsys):

@@ -8,7 +8,10 @@ from avsc_sk._pooling import FramePooler, SegmentClassifier
 from avsc_sk.experiments import AutoFusionClassifier
 from avsc_sk.heads import KNNHead, LGBMHead, LogisticRegressionHead, MLPHead, SVMHead
 from avsc_sk.fusion import IntermediateFusionClassifier, LateFusionClassifier, WeightedFusionClassifier, \
-    make_modality_pipeline
+    make_modality_pipeline, FeaturePipeline
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 
 def _pooled(cls, **params):
@@ -18,6 +21,13 @@ def _pooled(cls, **params):
     # checked below (LogisticRegressionHead with Cs); here the checks are of the fusion.
     pooler = ColumnTransformer([("x", FramePooler(n_frames=1, stats=("mean", "max")), slice(0, None))])
     return cls([("x", make_modality_pipeline().set_params(head__C=1.0))], pooler=pooler, cv=2, **params)
+
+
+def _two_blocks():
+    # Early fusion's shape: a branch per block (column 0, the rest), each imputed and scaled, one head.
+    branch = lambda: make_pipeline(SimpleImputer(keep_empty_features=True), StandardScaler())  # noqa: E731
+    features = ColumnTransformer([("a", branch(), [0]), ("b", branch(), slice(1, None))])
+    return FeaturePipeline([("features", features), ("head", LogisticRegressionHead(C=1.0))])
 
 
 # Small and fast: the checks fit each estimator dozens of times on tiny data.
@@ -41,6 +51,9 @@ ESTIMATORS = [
     MLPHead(alphas=(1e-4, 1e-2), hidden_layer_sizes=(32,), max_iter=300, cv=2),
     IntermediateFusionClassifier(hidden=32, embed=16, shared=16, learning_rate=1e-2, max_epochs=40,
                                  patience=40, validation_fraction=0.0, random_state=0),
+    # The pipelines make_estimator builds (FeaturePipeline): whole rows, and two blocks with fallbacks.
+    make_modality_pipeline().set_params(head__C=1.0),
+    _two_blocks(),
     # Two candidates, so the checks exercise the cross-validated choice and not just one refit.
     AutoFusionClassifier(models=("logreg", "knn"), cv=2, cv_groups="none"),  # the checks give no groups
 ]
@@ -56,7 +69,21 @@ EXPECTED_FAILURES = {"FramePooler": _PICKLE_NAN, "IntermediateFusionClassifier":
                      "AutoFusionClassifier": _PICKLE_NAN}  # its candidates pool with FramePooler
 
 
+# scikit-learn's own Pipeline fails exactly these with the same steps (checked with check_estimator):
+# it fits its steps in place and leaves input validation to them.
+_PIPELINE = {c: "as scikit-learn's Pipeline with the same steps: it fits its steps in place"
+             for c in ("check_dont_overwrite_parameters", "check_estimators_overwrite_params")}
+_PIPELINE["check_estimators_nan_inf"] = "as scikit-learn's Pipeline: its imputer takes NaN (a missing block)"
+_BRANCHED = {**_PIPELINE, **{c: "as scikit-learn's Pipeline: a ColumnTransformer with fixed column blocks "
+                                "cannot take this input and says so in its own words"
+                             for c in ("check_estimator_sparse_array", "check_estimator_sparse_matrix",
+                                       "check_estimators_empty_data_messages", "check_fit1d",
+                                       "check_fit2d_1feature", "check_fit2d_predict1d")}}
+
+
 def _expected(estimator):
+    if isinstance(estimator, FeaturePipeline):
+        return _BRANCHED if isinstance(estimator.steps[0][1], ColumnTransformer) else _PIPELINE
     if getattr(estimator, "pooler", None) is not None:  # the fusion classifiers that pool with FramePooler
         return _PICKLE_NAN
     return EXPECTED_FAILURES.get(type(estimator).__name__, {})

@@ -87,7 +87,7 @@ def test_config_maps_onto_estimator_parameters(small_train):
 
 
 @pytest.mark.parametrize("override, message", [
-    ("params.head__nope=1", "params.head__nope is not a parameter of the Pipeline; head takes C, "),
+    ("params.head__nope=1", "params.head__nope is not a parameter of the FeaturePipeline; head takes C, "),
     ("seed=\"zero\"", "seed = 'zero' should be a int"),
     ("colour=1", "unknown key 'colour'"),
     ("justakey", "key=value"),

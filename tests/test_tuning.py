@@ -8,6 +8,7 @@ import pytest
 from conftest import small_featureset
 from sklearn.base import BaseEstimator, ClassifierMixin
 
+import avsc_sk._progress
 import avsc_sk.runs
 import avsc_sk.tuning
 from avsc_sk.cli import main
@@ -16,7 +17,7 @@ from avsc_sk.datasets import load_fold1_metadata
 from avsc_sk.errors import ConfigError, MissingDependencyError
 from avsc_sk.model_selection import LocationKFold
 from avsc_sk.runs import build_estimator
-from avsc_sk.tuning import (ProgressLine, best_config, load_grid, make_search, plot_search, results_table, run_search,
+from avsc_sk.tuning import (best_config, load_grid, make_search, plot_search, results_table, run_search,
                             search_results)
 
 GRID = """
@@ -113,7 +114,7 @@ def test_load_grid_builds_values_and_refuses_bad_files(tmp_path, data):
     with pytest.raises(ConfigError, match="both in \\[params\\] and \\[grid\\]"):
         load_grid(_grid_file(tmp_path, '[params]\nhead__C = 1.0\n[grid]\nhead__C = [1.0]\n'))
     config, grid = load_grid(_grid_file(tmp_path, '[grid]\nhead__Cx = [1.0]\n'))
-    with pytest.raises(ConfigError, match=r"grid.head__Cx is not a parameter of the Pipeline; did you mean head__C\?"):
+    with pytest.raises(ConfigError, match=r"grid.head__Cx is not a parameter of the FeaturePipeline; did you mean head__C\?"):
         make_search(build_estimator(config, data[0].modalities), grid)
 
 
@@ -137,19 +138,6 @@ def test_search_results_table_best_config_and_plot(tmp_path, data):
     assert len([a for a in fig.axes if a.get_visible()]) == 2
 
 
-def test_progress_line_reports_done_elapsed_and_left():
-    import io
-
-    out = io.StringIO()
-    line = ProgressLine(out, after_s=1.0, every_s=0.0)
-    line(1, 4, 0.5)  # too early: nothing
-    line(2, 4, 10.0)
-    line(4, 4, 21.0)
-    text = out.getvalue().splitlines()
-    assert text == ["tune: 2/4 configurations, 10s elapsed, about 10s left",
-                    "tune: 4/4 configurations, 21s elapsed, about 0s left"]
-
-
 def _tune(args, capsys):
     status = main(["tune", *map(str, args)])
     return status, capsys.readouterr()
@@ -157,12 +145,12 @@ def _tune(args, capsys):
 
 def test_tune_cli_end_to_end_and_best_config_refits_to_the_same_score(tmp_path, feature_file, capsys, monkeypatch):
     made = []
-    monkeypatch.setattr(avsc_sk.tuning, "ProgressLine", lambda *a, **k: made.append(1))
+    monkeypatch.setattr(avsc_sk._progress, "terminal_progress", lambda quiet=False, stream=None: made.append(quiet))
     out = tmp_path / "tuned"
     status, io = _tune([_grid_file(tmp_path), "--features", feature_file, "--split", "train", "--cv", "3",
                         "--quiet", "--out", out], capsys)
     assert status == 0, io.err
-    assert made == [] and "tune:" not in io.err  # --quiet: no progress reporter at all
+    assert made == [True] and "tune" not in io.err  # --quiet: the policy is asked for no hook
     assert sorted(p.name for p in out.iterdir()) == ["best.toml", "cv_results.csv", "results.md", "search.png",
                                                      "summary.json"]
     results = pd.read_csv(out / "cv_results.csv")
@@ -207,9 +195,13 @@ def test_dask_without_distributed_is_one_clear_error(tmp_path, feature_file, cap
     assert status == 2 and len(io.err.strip().splitlines()) == 1 and "avsc-sk[dask]" in io.err
 
 
-def test_an_unreachable_scheduler_is_the_same_one_line_error_for_tune_and_extract(tmp_path, feature_file, capsys):
+def test_an_unreachable_scheduler_is_the_same_one_line_error_for_tune_and_extract(tmp_path, feature_file, capsys,
+                                                                                  monkeypatch):
     # One Dask helper serves both commands: the same SchedulerError, naming the address and the fixes.
     pytest.importorskip("distributed")
+    import avsc_sk._dask
+
+    monkeypatch.setattr(avsc_sk._dask, "CONNECT_TIMEOUT", "2s")  # nothing answers there: no need to wait 10 s
     sf = pytest.importorskip("soundfile")
     address = "tcp://127.0.0.1:9"  # the discard port: nothing listens there
     status, io = _tune([_grid_file(tmp_path), "--features", feature_file, "--split", "train", "--quiet",
@@ -329,7 +321,7 @@ def test_tune_where_every_candidate_fails_is_one_error(tmp_path, feature_file, c
 
 
 @pytest.mark.parametrize("grid, message", [
-    ('[grid]\nhead__CC = [1.0]\n', "grid.head__CC is not a parameter of the Pipeline; did you mean head__C?"),
+    ('[grid]\nhead__CC = [1.0]\n', "grid.head__CC is not a parameter of the FeaturePipeline; did you mean head__C?"),
     ('[grid]\npca = ["passthrough", { estimator = "PCA", n_components = 4 }]\npca__n_components = [2, 3]\n',
      "grid.pca__n_components: pca is set to 'passthrough' here, which has no parameter 'n_components'; "
      "search pca = 'passthrough' in a [[grid]] table of its own"),

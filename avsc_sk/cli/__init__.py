@@ -110,7 +110,9 @@ def _warning_lines():
         text = str(message).splitlines()[0] if str(message) else category.__name__
         if text not in shown:
             shown.add(text)
-            print(f"avsc-sk: warning: {text}", file=sys.stderr)
+            from .._progress import note
+
+            note(f"avsc-sk: warning: {text}")  # above a progress bar, if one is drawn, not through it
 
     with warnings.catch_warnings():
         warnings.simplefilter("always", AvscWarning)

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-__all__ = ["FUSIONS", "FUSION_MODES", "HEADS", "add_class_weight", "add_features_args", "add_force",
+__all__ = ["FUSIONS", "FUSION_MODES", "HEADS", "add_class_weight", "add_features_args", "add_force", "add_quiet",
            "synthetic_banner"]
 
 # Copies of avsc_sk.fusion.FUSIONS, FUSION_MODES and avsc_sk.heads.HEADS for the help texts and choices:
@@ -41,6 +41,11 @@ def add_class_weight(parser):
 
 def add_force(parser):
     parser.add_argument("--force", action="store_true", help="replace an existing output")
+
+
+def add_quiet(parser, extra=""):
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar (shown on stderr only when it is a terminal)" + extra)
 
 
 def synthetic_banner(synthetic):

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from .._io import atomic_dir, check_output
 from .._load import load_split
-from ._common import FUSION_MODES, HEADS, add_class_weight, add_features_args, add_force, synthetic_banner
+from ._common import FUSION_MODES, HEADS, add_class_weight, add_features_args, add_force, add_quiet, synthetic_banner
 from ._predict import add_n_jobs
 
 __all__ = ["add_parser", "run", "write_compare"]
@@ -36,6 +36,7 @@ def add_parser(sub):
     add_n_jobs(p, "the per-modality pipelines and their internal folds are fitted N at once (processes)")
     p.add_argument("--out", type=Path, required=True, help="directory to create with compare.csv and compare.md")
     add_force(p)
+    add_quiet(p)
     p.set_defaults(func=run)
 
 
@@ -54,6 +55,7 @@ def write_compare(df, out, *, force=False):
 
 
 def run(args):
+    from .._progress import terminal_progress
     from ..experiments import compare_fusions, format_compare
 
     check_output(args.out, force=args.force, what="output directory")  # fail before the long work
@@ -61,7 +63,7 @@ def run(args):
 
     coverage = None if str(args.coverage).lower() == "none" else check_coverage(args.coverage)
     from .._load import training_split
-    from ..runs import scoring_warnings
+    from ..runs import partial_summary, scoring_warnings
     from ._predict import warn
 
     split, note = (args.train_split, None) if args.train_split else training_split(args.features, args.meta)
@@ -71,6 +73,8 @@ def run(args):
     kw = dict(max_frames=args.max_frames, allow_missing_modality=args.allow_missing_modality, stats=("mean",),
               meta=args.meta)
     train = load_split(args.features, split, **kw)
+    if message := partial_summary(train):
+        warn(message)
     test = load_split(args.features, args.eval_split, **kw)
     if train.y is not None and test.y is not None:
         for message in scoring_warnings(train.classes, train.clip_ids, test,
@@ -78,7 +82,7 @@ def run(args):
             warn(message)
     df = compare_fusions(train, test, fusions=args.fusions, model=args.model, random_state=args.seed,
                          n_boot=args.n_boot, n_jobs=args.n_jobs, class_weight=args.class_weight,
-                         coverage=coverage)
+                         coverage=coverage, progress=terminal_progress(args.quiet))
     write_compare(df, args.out, force=args.force)
     banner = synthetic_banner(df.attrs.get("synthetic"))
     if banner:

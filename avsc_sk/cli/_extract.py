@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from ._common import add_quiet
+
 __all__ = ["add_parser", "run"]
 
 
@@ -36,23 +38,21 @@ def add_parser(subparsers):
     parser.add_argument("--chunk-size", type=int, default=64, metavar="N",
                         help="clips per write; an interruption loses at most one chunk (default 64)")
     parser.add_argument("--force", action="store_true", help="start a new --out instead of resuming it")
-    parser.add_argument("--quiet", action="store_true", help="no progress line (skipped clips are still listed)")
+    add_quiet(parser, "; skipped clips are still listed")
     parser.set_defaults(func=run)
     return parser
 
 
 def run(args):
-    from ..extract import TextProgress, extract_features
+    from .._progress import note, terminal_progress
+    from ..extract import extract_features
 
-    class _QuietProgress(TextProgress):
-        def update(self, done, n_skipped, final=False):
-            pass
-
-    progress = (_QuietProgress if args.quiet else TextProgress)()
     summary = extract_features(
         args.out, args.audio_dir, args.video_dir, meta=args.meta, lists=args.lists, hop=args.hop,
         duration=args.duration, image_rate=args.image_rate, n_jobs=args.n_jobs, backend=args.backend,
-        scheduler=args.scheduler, chunk_size=args.chunk_size, force=args.force, progress=progress,
+        scheduler=args.scheduler, chunk_size=args.chunk_size, force=args.force,
+        progress=terminal_progress(args.quiet),
+        on_skip=lambda clip_id, reason: note(f"extract: skipped {clip_id}: {reason}"),
     )
     rate = summary.n_written / summary.seconds if summary.seconds > 0 else 0.0
     per_split = ", ".join(f"{s} {n}" for s, n in sorted(summary.splits.items()))

@@ -6,7 +6,7 @@ from pathlib import Path
 from .._config import apply_overrides, load_config
 from .._io import check_output
 from .._load import load_split
-from ._common import FUSIONS, HEADS, add_class_weight, add_features_args, add_force, synthetic_banner
+from ._common import FUSIONS, HEADS, add_class_weight, add_features_args, add_force, add_quiet, synthetic_banner
 from ._predict import add_n_jobs
 
 
@@ -46,6 +46,7 @@ def add_parser(sub):
     add_n_jobs(p, "late and weighted fusion fit their modalities' internal folds at once (processes); "
                   "the evaluation split is predicted in chunks (threads)")
     add_force(p)
+    add_quiet(p)
     p.set_defaults(func=run)
 
 
@@ -61,6 +62,7 @@ def config_from_args(args):
 def run(args):
     from .._load import available_splits
     from ..experiments import AutoSelectionWarning, format_candidates
+    from .._progress import terminal_progress
     from ..runs import fit_run, read_stats, save_run, with_class_weight
 
     check_output(args.out, force=args.force, what="run directory")
@@ -85,7 +87,7 @@ def run(args):
         warnings.simplefilter("ignore", AutoSelectionWarning)  # said below, from the manifest, as one line
         model, manifest = fit_run(config, train, evaluate=evaluate, source=args.features,
                                   max_frames=args.max_frames, n_jobs=args.n_jobs,
-                                  calibrate=not args.no_calibration)
+                                  calibrate=not args.no_calibration, progress=terminal_progress(args.quiet))
     if args.meta is not None:
         manifest["train"]["meta"] = str(args.meta)  # predict and report default to it with the run's features
     save_run(args.out, model, manifest, force=args.force)

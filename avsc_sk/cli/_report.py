@@ -5,7 +5,8 @@ from pathlib import Path
 from .._io import check_output
 from .._load import load_split
 from ..errors import DataError
-from ._common import add_features_args, add_force, synthetic_banner
+from .._progress import bar, terminal_progress
+from ._common import add_features_args, add_force, add_quiet, synthetic_banner
 from ._predict import add_n_jobs, add_trust_pickle, features_for, load_runs, meta_for
 
 
@@ -30,12 +31,13 @@ def add_parser(sub):
     p.add_argument("--title", default=None, help="report title (default: 'avsc-sk report: <runs>')")
     add_n_jobs(p, "N runs are predicted at once (threads; one run: N chunks of its clips)")
     add_force(p)
+    add_quiet(p)
     add_trust_pickle(p)
     p.set_defaults(func=run)
 
 
 def run_frames(run_dirs, features=None, split="test", *, max_frames=96, allow_missing_modality=False,
-               trust_pickle=False, n_jobs=1, meta=None):
+               trust_pickle=False, n_jobs=1, meta=None, progress=None):
     """Load the runs, read the split once, predict it with every run (``n_jobs`` at once, in threads).
 
     Returns
@@ -80,8 +82,12 @@ def run_frames(run_dirs, features=None, split="test", *, max_frames=96, allow_mi
         subsets.append(own if list(own.modality_names) == trained or not trained else own.select(trained))
     # Several runs: one run a thread; one run: its clips in chunks. Either way the same frames.
     per_run = 1 if len(runs) > 1 else n_jobs
-    predicted = Parallel(n_jobs=n_jobs if len(runs) > 1 else 1, prefer="threads")(
-        delayed(predict_frame)(r, subset, n_jobs=per_run) for r, subset in zip(runs, subsets))
+    predicted = []
+    with bar(progress, "report: predict", total=len(runs), unit="run") as shown:
+        for frame in Parallel(n_jobs=n_jobs if len(runs) > 1 else 1, prefer="threads", return_as="generator")(
+                delayed(predict_frame)(r, subset, n_jobs=per_run) for r, subset in zip(runs, subsets)):
+            predicted.append(frame)
+            shown.update(1)
     frames = dict(zip(names, predicted))
     for name, r, subset in zip(names, runs, subsets):
         for message in feature_warnings(r.manifest, subset, max_frames=max_frames):
@@ -112,17 +118,22 @@ def run(args):
     from ..report import build_report, write_report
 
     check_output(args.out, force=args.force, what="report directory")
+    progress = terminal_progress(args.quiet)
     frames, data, runs = run_frames(args.run_dirs, args.features, args.split, max_frames=args.max_frames,
                                     allow_missing_modality=args.allow_missing_modality,
-                                    trust_pickle=args.trust_pickle, n_jobs=args.n_jobs, meta=args.meta)
+                                    trust_pickle=args.trust_pickle, n_jobs=args.n_jobs, meta=args.meta,
+                                    progress=progress)
     synthetic = bool(data.synthetic or any(r.manifest.get("synthetic") for r in runs))
     title = args.title or f"avsc-sk report: {', '.join(frames)} on split {data.split}"
     city = pd.Series(data.city, index=data.clip_ids)
     missing = dict(zip(data.modality_names, data.missing().sum(axis=0).tolist()))
-    report = build_report(frames, kinds=run_kinds(frames, runs), city=city, synthetic=synthetic,
-                          n_boot=args.n_boot, seed=args.seed, title=title, missing=missing,
-                          calibration={name: r.manifest.get("calibration") for name, r in zip(frames, runs)})
-    files = write_report(report, args.out, force=args.force)
+    with bar(progress, "report: tables, plots, files", total=2, unit="step") as shown:
+        report = build_report(frames, kinds=run_kinds(frames, runs), city=city, synthetic=synthetic,
+                              n_boot=args.n_boot, seed=args.seed, title=title, missing=missing,
+                              calibration={name: r.manifest.get("calibration") for name, r in zip(frames, runs)})
+        shown.update(1)
+        files = write_report(report, args.out, force=args.force)
+        shown.update(1)
     banner = synthetic_banner(synthetic)
     if banner:
         print(banner)

@@ -9,7 +9,7 @@ from .._config import apply_overrides, dump_config
 from .._io import atomic_dir, check_output
 from .._load import load_split
 from ..errors import RunError
-from ._common import add_class_weight, add_features_args, add_force, synthetic_banner
+from ._common import add_class_weight, add_features_args, add_force, add_quiet, synthetic_banner
 
 
 def add_parser(sub):
@@ -43,7 +43,7 @@ def add_parser(sub):
     p.add_argument("--top", type=int, default=10, help="rows in results.md (default: 10)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a fixed config value, e.g. seed=1 (repeatable)")
-    p.add_argument("--quiet", action="store_true", help="no progress line")
+    add_quiet(p)
     p.add_argument("--out", type=Path, required=True, help="directory to create for the results")
     add_force(p)
     p.set_defaults(func=run)
@@ -89,7 +89,8 @@ def run(args):
 
     from .._load import available_splits
     from ..runs import build_estimator, read_stats, score_model
-    from ..tuning import ProgressLine, load_grid, make_search, run_search, search_folds
+    from .._progress import terminal_progress
+    from ..tuning import load_grid, make_search, run_search, search_folds
 
     check_output(args.out, force=args.force, what="output directory")
     config, grid = load_grid(args.grid)
@@ -110,6 +111,11 @@ def run(args):
     train = load_split(args.features, split, max_frames=args.max_frames,
                        allow_missing_modality=args.allow_missing_modality, stats=read_stats(config, grid),
                        meta=args.meta)
+    from ..runs import partial_summary
+    from ._predict import warn as _warn
+
+    if message := partial_summary(train):
+        _warn(message)
     if args.class_weight:
         from ..runs import with_class_weight
 
@@ -123,7 +129,7 @@ def run(args):
     banner = synthetic_banner(train.synthetic)
     if banner:
         print(banner)
-    progress = None if args.quiet else ProgressLine()
+    progress = terminal_progress(args.quiet)
     synthetic = " on SYNTHETIC data" if train.synthetic else ""
     from ..fusion import model_name
 
@@ -138,8 +144,6 @@ def run(args):
     try:
         run_search(search, train, backend=args.backend, scheduler=args.scheduler, progress=progress)
     except KeyboardInterrupt:
-        if progress is not None:
-            progress.close()
         if getattr(search, "partial_results_", None) is None:
             raise
         elapsed = time.perf_counter() - t0
@@ -151,8 +155,6 @@ def run(args):
         n = len(search.partial_results_["params"])
         raise KeyboardInterrupt(f"interrupted; the {n} configuration{'s' if n > 1 else ''} that finished "
                                 f"{'were' if n > 1 else 'was'} kept in {args.out}") from None
-    if progress is not None:
-        progress.close()
     if search.failures_:
         f = search.failures_
         print(f"avsc-sk: warning: {f['n_failed']} of {f['n_candidates']} candidates failed and are scored NaN or "

@@ -12,9 +12,10 @@ from sklearn.metrics import accuracy_score, log_loss
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._progress import advance_to, task
 from ..errors import AvscError, AvscWarning, ConfigError
-from ..fusion import FUSION_MODES, NETWORK, make_estimator, modality_columns
-from ..heads import HEADS, fit_with_groups
+from ..fusion import FeaturePipeline, FUSION_MODES, NETWORK, make_estimator, modality_columns
+from ..heads import HEADS, chosen_params, fit_with_groups, narrowed_grids
 from ..model_selection import check_cv_groups, check_cv_splits, set_cv_groups
 from ._budget import afford, estimate_fit_seconds, halving_schedule
 
@@ -23,7 +24,7 @@ __all__ = ["AutoFusionClassifier", "AutoSelectionWarning", "CANDIDATE_COLUMNS", 
 
 #: Keys of ``AutoFusionClassifier.cv_results_``, in the order :func:`format_candidates` shows them.
 CANDIDATE_COLUMNS = ("fusion", "model", "rank", "mean_log_loss", "std_log_loss", "mean_accuracy", "std_accuracy",
-                     "n_clips", "rung", "fit_time_s", "estimated_s", "cut_by_budget", "status")
+                     "n_clips", "rung", "fit_time_s", "estimated_s", "cut_by_budget", "status", "warm_start")
 
 class AutoSelectionWarning(AvscWarning):
     """The wall clock stopped the search before its plan was done: the choice may differ on a faster machine."""
@@ -39,14 +40,24 @@ def _names(value, auto, what):
 
 
 def _fold_scores(estimator, X, y, groups, train, test, classes):
-    """Fit a candidate on one fold's training clips; its log loss and accuracy on the held-out ones."""
+    """Fit a candidate on one fold's training clips; its log loss, accuracy on the held-out ones, and choices.
+
+    The choices are its heads' hyper-parameters (:func:`avsc_sk.heads.chosen_params`), the
+    next rung's warm start.
+    """
+    missing = estimator.missing(X[test]) if isinstance(estimator, FeaturePipeline) else None
+    if missing is not None and not missing.any():
+        # Early fusion's one-modality fallbacks predict only clips that lack a modality: held-out
+        # clips that all have every one score the same without them (the final refit keeps them).
+        estimator.set_params(fallbacks=False)
     # fit_with_groups reaches the heads inside a Pipeline too, so they choose on locations as well.
     fit_with_groups(estimator, X[train], y[train], None if groups is None else groups[train])
     full = np.zeros((len(test), len(classes)))
     # A class absent from the fold's training clips gets probability 0, as cross_val_predict does.
     full[:, np.searchsorted(classes, estimator.classes_)] = estimator.predict_proba(X[test])
     full /= full.sum(axis=1, keepdims=True)  # float32 probabilities sum to 1 only to ~1e-7
-    return log_loss(y[test], full, labels=classes), accuracy_score(y[test], classes[np.argmax(full, axis=1)])
+    return (log_loss(y[test], full, labels=classes), accuracy_score(y[test], classes[np.argmax(full, axis=1)]),
+            chosen_params(estimator))
 
 
 def _stratified_order(y, random_state):
@@ -68,7 +79,9 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
     (grouped by recording location when ``fit`` gets ``groups``), by successive halving: all
     candidates on a stratified subset of the clips, the best third on three times as many, and so
     on up to every clip (:func:`~avsc_sk.experiments.halving_schedule`). The winner is refitted
-    on every training clip.
+    on every training clip. A candidate that goes on to the next rung starts warm: its heads
+    choose their hyper-parameters among the values its folds chose on the rung before, one grid
+    step wider each side (:func:`avsc_sk.heads.narrowed_grids`; ``cv_results_["warm_start"]``).
 
     The budget is spent by a deterministic cost model
     (:func:`~avsc_sk.experiments.estimate_fit_seconds`), never by timings, so the same data
@@ -124,7 +137,8 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
         accuracy at the last rung the candidate reached (``n_clips`` clips, rung ``rung``),
         ``rank`` (1 is the winner; rungs reached first, then log loss), ``fit_time_s``
         (measured seconds over all its rungs), ``estimated_s`` (the cost model's seconds for
-        cross-validating it on every clip), ``cut_by_budget`` and ``status``.
+        cross-validating it on every clip), ``cut_by_budget``, ``status`` and ``warm_start``
+        (the narrowed grids it was scored with at its last rung, ``""`` for none).
     rungs_ : list of dict
         Per rung scored: ``rung``, ``n_clips``, ``candidates``, ``cut_by_budget``,
         ``estimated_s`` and ``folds`` (see :func:`~avsc_sk.experiments.halving_schedule` and
@@ -220,31 +234,34 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
         for fusion, model in candidates:
             self._build(fusion, model, layout)  # a bad name fails now, not after minutes of search
         min_clips = self.min_clips if self.min_clips is not None else 50 * len(self.classes_)
-        self.cv_results_ = self._search(X, y, groups, candidates, layout, min_clips)
+        # One bar of candidate scorings (its total grows by each rung's candidates as the rung starts).
+        with task("auto", unit="candidate") as shown:
+            self.cv_results_ = self._search(X, y, groups, candidates, layout, min_clips, shown)
         best = self.cv_results_["rank"].index(1)
         self.best_fusion_, self.best_model_ = candidates[best]
         estimator = self._build(*candidates[best], layout)
         self.best_estimator_ = fit_with_groups(estimator, X, y, groups)
         return self
 
-    def _search(self, X, y, groups, candidates, layout, min_clips):
+    def _search(self, X, y, groups, candidates, layout, min_clips, shown):
         """Successive halving within the budget; the candidates' table (``cv_results_``)."""
         n_all, cv, k = len(y), int(self.cv), len(candidates)
 
         def cv_cost(i, n):  # cv fits on (cv - 1) / cv of the clips, each predicting the rest
-            return cv * estimate_fit_seconds(*candidates[i], layout, n * (cv - 1) // cv)
+            return cv * estimate_fit_seconds(*candidates[i], layout, n * (cv - 1) // cv, self.input_stats)
 
-        refit = [estimate_fit_seconds(*c, layout, n_all) for c in candidates]
+        refit = [estimate_fit_seconds(*c, layout, n_all, self.input_stats) for c in candidates]
         full = [cv_cost(i, n_all) for i in range(k)]
         res = {key: [None] * k for key in CANDIDATE_COLUMNS}
         res.update(fusion=[f for f, _ in candidates], model=[m for _, m in candidates],
                    mean_log_loss=[math.nan] * k, std_log_loss=[math.nan] * k, mean_accuracy=[math.nan] * k,
                    std_accuracy=[math.nan] * k, n_clips=[0] * k, rung=[-1] * k, fit_time_s=[0.0] * k,
                    estimated_s=[round(f, 1) for f in full], cut_by_budget=[False] * k,
-                   status=[""] * k)
+                   status=[""] * k, warm_start=[""] * k)
         counts, sizes = halving_schedule(k, n_all, eta=int(self.eta), min_clips=min_clips)
         order = _stratified_order(y, self.random_state)
         alive, first_error, remaining = list(range(k)), None, float(self.budget)
+        warm = {}  # candidate -> its fold fits' chosen hyper-parameters at the rung it last reached
         self.rungs_, self.stopped_by_wall_clock_ = [], False
         start = time.perf_counter()
         for r, size in enumerate(sizes):
@@ -267,12 +284,15 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
                                      what=f"auto selection (rung {r + 1}, {size} clips)")
             self.rungs_[-1]["folds"] = len(splits)  # the splitter may use fewer than cv
             scored = []
+            advance_to(shown, shown.n, shown.n + len(alive))
             for i in alive:
+                shown.set_postfix_str(f"rung {r + 1}, {size} clips: {candidates[i][0]} ({candidates[i][1]})")
                 if time.perf_counter() - start > self.budget:
                     self.stopped_by_wall_clock_ = True
                     res["status"][i] = f"not scored at rung {r + 1}: wall clock"
                     continue
-                error = self._score(i, candidates[i], layout, Xs, ys, gs, splits, res, r)
+                error = self._score(i, candidates[i], layout, Xs, ys, gs, splits, res, r, warm)
+                shown.update(1)
                 if error is None:
                     scored.append(i)
                     res["n_clips"][i] = int(size)
@@ -296,12 +316,25 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
         self._rank(res, alive, first_error, k)
         return res
 
-    def _score(self, i, candidate, layout, X, y, groups, splits, res, r):
-        """Cross-validate one candidate into ``res``; the error that put it out of the race, if any."""
+    def _score(self, i, candidate, layout, X, y, groups, splits, res, r, warm):
+        """Cross-validate one candidate into ``res``; the error that put it out of the race, if any.
+
+        A candidate that survived the rung before starts warm (:func:`avsc_sk.heads.narrowed_grids`):
+        its heads choose among the values their fits chose there, one grid step wider on each
+        side, instead of the whole grid. Only the grids are narrowed, never a value fixed: the
+        rung scores on ``eta`` times as many clips, where the best regularisation moves.
+        LightGBM's rounds (early stopping), an SVM's gamma (relative to the data's scale),
+        intermediate fusion's network and the stacker or blend of late and weighted fusion
+        start over.
+        """
         t0 = time.perf_counter()
+        narrow = {}
+        if i in warm:
+            narrow = narrowed_grids(self._build(*candidate, layout), warm[i])
+            res["warm_start"][i] = ", ".join(f"{key}={list(v)}" for key, v in narrow.items())
         try:
-            folds = [_fold_scores(self._build(*candidate, layout), X, y, groups, tr, te, self.classes_)
-                     for tr, te in splits]
+            folds = [_fold_scores(self._build(*candidate, layout).set_params(**narrow), X, y, groups, tr, te,
+                                  self.classes_) for tr, te in splits]
         except (AvscError, ValueError) as exc:
             # A candidate that cannot fit these clips (e.g. too few per class for its own
             # internal folds) is out of the race; the others go on.
@@ -309,7 +342,8 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
             msg = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
             res["status"][i] = f"failed at rung {r + 1}: {msg}"
             return exc
-        ll, acc = np.array(folds).T
+        ll, acc = np.array([f[:2] for f in folds]).T
+        warm[i] = [f[2] for f in folds]
         res["fit_time_s"][i] += time.perf_counter() - t0
         res["mean_log_loss"][i], res["std_log_loss"][i] = float(ll.mean()), float(ll.std())
         res["mean_accuracy"][i], res["std_accuracy"][i] = float(acc.mean()), float(acc.std())

@@ -14,38 +14,49 @@ __all__ = ["afford", "estimate_fit_seconds", "halving_schedule"]
 # Per head: seconds to fit on 1,000 pooled clips of 512 dimensions and predict 250, the power of
 # the number of clips that part grows with, and a part that does not grow with the clips. Each
 # head chooses its own hyper-parameters by an inner grouped CV, which these figures include.
-# Measured as CPU seconds of make_estimator("audio", model=...) fit + predict on the built-in data's
-# shape (10 classes, pooled means of 512 dims; /tmp/cost-*/budget.py on synthetic fold1 subsets),
-# on the reference machine at a load average of 4-7, where the wall clock was 4-5x the CPU time:
-# logreg 2.26 s at 1,000 clips and 3.80 s at 2,500 (power 0.56), knn 3.09 s and 4.73 s (0.45),
-# svm 8.4 s, linsvm 8.1 s, lgbm 25.6 s and mlp 245.7 s (5 alphas x 3 folds of up to 200 epochs,
-# two BLAS threads) at 1,000 clips. The powers of svm, linsvm and
-# lgbm are from before they chose their own parameters (single fits at 1,000 and 3,000 clips), and
-# lgbm's split between the parts that grow and that do not is as then (scaled to 25.6 s). At
-# fold1 size the logreg figures give 14 s for early fusion (measured 14.5 s CPU) and 78 s for late
-# fusion (measured 88.6 s).
-_HEAD_SECONDS = {"logreg": (2.1, 0.56, 0.0), "linsvm": (7.9, 1.4, 0.0), "svm": (8.2, 1.7, 0.0),
-                 "lgbm": (15.2, 1.0, 10.2), "knn": (2.9, 0.45, 0.0), "mlp": (245.0, 1.0, 0.0)}
+# Measured as CPU seconds of make_estimator("audio", model=...) fit + predict with one BLAS thread
+# (as the command line runs) on synthetic fold1 subsets of pooled means (benchmarks/cost_model.py,
+# at a load average of 1-3): logreg 0.89 s at 1,000 clips, 1.46 s at 2,305, 3.72 s at 8,646; svm 4.2 s,
+# linsvm 4.7 s, lgbm 18.9 s, mlp 19.9 s (5 alphas x 3 folds, early-stopped) at 1,000; knn 0.25 s
+# (one neighbour search per inner fold for every k; the part above the overhead is rounded up).
+# The powers of svm, linsvm and lgbm are from single fits at 1,000 and 3,000 clips.
+_HEAD_SECONDS = {"logreg": (0.35, 1.0, 0.0), "linsvm": (4.0, 1.4, 0.0), "svm": (3.5, 1.7, 0.0),
+                 "lgbm": (10.9, 1.0, 7.3), "knn": (0.3, 0.45, 0.0), "mlp": (19.2, 1.0, 0.0)}
 # Every head fit costs at least this much, however few the clips: its inner CV is tens of small
-# fits (logreg: 0.67-0.89 s CPU on wine's 90 clips of 7 dimensions, 0.9 s on digits' 900 of 32,
-# where the figures above give 0.05-0.2 s).
+# fits (logreg: 0.67-0.89 s CPU on wine's 90 clips of 7 dimensions, 0.9 s on digits' 900 of 32).
 _FIT_OVERHEAD = 0.7
-# The intermediate network on 1,000 clips of 1,024 pooled dimensions (early stopping: a typical run),
-# and at least this much on any clips (up to 100 epochs of small batches).
-_NETWORK_SECONDS = 3.0
-_NETWORK_OVERHEAD = 0.5
+# A head fitted with its hyper-parameters given (late and weighted fusion's out-of-fold fits with
+# member_tuning="once") runs no inner CV: this share of the part above that grows with the clips,
+# plus a small fixed part. Measured at 800 clips: logreg 0.05 s (0.11 s at 1,844, 0.38 s at
+# 6,916), svm 0.75 s, linsvm 1.8 s, knn 0.02 s, lgbm 10.5 s (200 rounds), mlp 0.8 s.
+_FIXED_SHARE = {"logreg": 0.17, "linsvm": 0.6, "svm": 0.31, "lgbm": 0.6, "knn": 0.05, "mlp": 0.06}
+_FIXED_OVERHEAD = 0.05
+# The intermediate network on 1,000 clips of 1,024 pooled dimensions (early stopping; 1.1 s CPU at
+# 1,000 synthetic fold1 clips, 2.2 s at 2,305, 6.6 s at 8,646), plus this on any clips.
+_NETWORK_SECONDS = 0.72
+_NETWORK_OVERHEAD = 0.4
 # Pooling 1,000 clips of 1,000 raw frame values (every fit pools its own frames).
 _POOL_SECONDS = 0.02
 # Late and weighted fusion's internal folds (make_estimator's default).
 _INNER_FOLDS = 5
 
 
-def _head(model, n, d):
+def _grows(model, n, d):
     a, p, fixed = _HEAD_SECONDS.get(model, _HEAD_SECONDS["svm"])  # an unknown head: the dearest at scale
-    return _FIT_OVERHEAD + fixed + a * (n / 1000.0) ** p * (d / 512.0)
+    return fixed + a * (n / 1000.0) ** p * (d / 512.0)
 
 
-def estimate_fit_seconds(fusion, model, modalities, n_clips):
+def _head(model, n, d):
+    """A head choosing its hyper-parameters by inner CV."""
+    return _FIT_OVERHEAD + _grows(model, n, d)
+
+
+def _fixed_head(model, n, d):
+    """A head fitted at hyper-parameters already chosen (no inner CV)."""
+    return _FIXED_OVERHEAD + _FIXED_SHARE.get(model, 1.0) * _grows(model, n, d)
+
+
+def estimate_fit_seconds(fusion, model, modalities, n_clips, input_stats=None, member_tuning="once"):
     """Estimated seconds to fit one candidate on ``n_clips`` and predict a quarter as many.
 
     Parameters
@@ -57,6 +68,14 @@ def estimate_fit_seconds(fusion, model, modalities, n_clips):
         intermediate fusion, a network of its own.
     modalities : sequence of (name, n_frames, dim)
     n_clips : int
+    input_stats : tuple of str, optional
+        ``FeatureSet.stats`` when X holds statistics over frames (already pooled): each fit then
+        only selects its columns instead of pooling ``n_frames`` frames.
+    member_tuning : {"once", "nested"}, default="once"
+        Late and weighted fusion's (see :func:`avsc_sk.fusion.fit_members`): ``"once"``, each
+        member chooses its hyper-parameters on all clips and its ``_INNER_FOLDS`` out-of-fold fits
+        reuse them (one full member fit and that many fixed fits per modality); ``"nested"``,
+        every out-of-fold fit chooses them again.
 
     Returns
     -------
@@ -64,7 +83,8 @@ def estimate_fit_seconds(fusion, model, modalities, n_clips):
         A deterministic figure (the same inputs give the same seconds).
     """
     dims = {name: int(d) for name, _, d in modalities}
-    raw = {name: int(f) * int(d) for name, f, d in modalities}
+    per_clip = len(input_stats) if input_stats else None
+    raw = {name: int(d) * (per_clip if per_clip else int(f)) for name, f, d in modalities}
     n = float(n_clips)
     if fusion in dims:
         return _head(model, n, dims[fusion]) + _POOL_SECONDS * n / 1000.0 * raw[fusion] / 1000.0
@@ -73,7 +93,11 @@ def estimate_fit_seconds(fusion, model, modalities, n_clips):
         return _NETWORK_OVERHEAD + _NETWORK_SECONDS * n / 1000.0 * sum(dims.values()) / 1024.0 + pool
     if fusion in ("late", "weighted"):
         inner = n * (_INNER_FOLDS - 1) / _INNER_FOLDS
-        return pool + sum(_head(model, n, d) + _INNER_FOLDS * _head(model, inner, d) for d in dims.values())
+        oof = _head if member_tuning == "nested" else _fixed_head
+        # The stacker (late) or the blend's weights (weighted) learn from n_classes x n_modalities
+        # probabilities: a small head with its own choice.
+        combiner = _FIT_OVERHEAD
+        return pool + combiner + sum(_head(model, n, d) + _INNER_FOLDS * oof(model, inner, d) for d in dims.values())
     return _head(model, n, sum(dims.values())) + pool  # early, or any other mode: one head over everything
 
 

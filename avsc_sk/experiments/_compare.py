@@ -5,16 +5,18 @@ late and weighted fusion assembled from them with ``from_members``.
 """
 
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.metrics import f1_score
 
+from .._progress import bar, using
 from ..errors import ConfigError, DataError
 from ..evaluation import balanced_accuracy, bootstrap_ci, calibration_record, mcnemar, prediction_sets, \
     unpack_predictions
-from ..fusion import FUSION_MODES, fit_members, grouped_splits, make_estimator, model_name
+from ..fusion import FUSION_MODES, NoModalityWarning, fit_members, grouped_splits, make_estimator, model_name
 from ..heads import class_weight_params, fit_with_groups
 from ._conformal import calibration_probabilities
 
@@ -38,7 +40,7 @@ def _scores(y, P, classes, n_boot, seed):
 
 
 def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0, n_boot=1000, cv=5, n_jobs=None,
-                    class_weight=None, coverage=None):
+                    class_weight=None, coverage=None, progress=None):
     """Fit each fusion mode on ``train``, score it on ``test``, and tabulate the results.
 
     Every mode sees the same training clips and is scored on the same evaluation clips.
@@ -80,6 +82,9 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
         the shared out-of-fold probabilities, which are exactly those), scored by ``set_coverage``
         (empirical) and ``mean_set_size`` on ``test``; five more fits of each mode, hyper-parameters
         fixed. ``None``: no sets (those columns NaN).
+    progress : callable, optional
+        A progress hook (``tqdm.tqdm``'s signature, see ``avsc_sk._progress``): a bar of the
+        shared member fits, then one of the modes. ``None``: silent.
 
     Returns
     -------
@@ -146,51 +151,58 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
         ([], None)
     # Fitted as late and weighted fusion's fit fits them (member_tuning: hyper-parameters chosen once
     # on all clips, fixed in the fold fits), so the modes assembled from them equal their fit's.
-    fitted, oof, seconds = fit_members([(name, templates[name]) for name in members], Ztr,
-                                       [blocks[name] for name in members], ytr, groups, splits, classes,
-                                       member_tuning=pooled["late"].member_tuning, n_jobs=n_jobs)
+    with using(progress):
+        fitted, oof, seconds = fit_members([(name, templates[name]) for name in members], Ztr,
+                                           [blocks[name] for name in members], ytr, groups, splits, classes,
+                                           member_tuning=pooled["late"].member_tuning, n_jobs=n_jobs,
+                                           desc="compare: shared member fits")
     shared = {name: {"fitted": est, "t_fit": t_fit, "t_oof": t_oof}
               for name, est, (t_fit, t_oof) in zip(members, fitted, seconds)}
     for name, P in zip(members, oof or []):
         shared[name]["oof"] = P
 
     results, weights, sets = {}, {}, {}
-    for mode in fusions:
-        if mode in names:
-            est, t_fit = shared[mode]["fitted"], shared[mode]["t_fit"] + t_pool_fit
-            t0 = time.perf_counter()
-            P = est.predict_proba(Zte[:, blocks[mode]])
-            t_pred = time.perf_counter() - t0 + t_pool_pred
-        elif mode in ("late", "weighted"):
-            spec = pooled[mode]
-            extra = {"groups": groups, "cv_splits": splits} if mode == "late" else {}
-            t0 = time.perf_counter()
-            est = type(spec).from_members([(n, shared[n]["fitted"]) for n in names],
-                                          [shared[n]["oof"] for n in names], Xtr, ytr, **extra,
-                                          **spec.get_params(deep=False))
-            # What the mode costs on its own: the shared pipelines' training counts too.
-            t_fit = time.perf_counter() - t0 + sum(shared[n]["t_fit"] + shared[n]["t_oof"] for n in names) \
-                + t_pool_fit
-            if mode == "weighted":
-                weights = dict(zip(est.modality_names_, np.round(est.weights_, 3).tolist()))
-            t0 = time.perf_counter()
-            P = est.predict_proba(test.X)  # pools the evaluation clips itself
-            t_pred = time.perf_counter() - t0
-        else:
-            # Intermediate fusion is its own network: the head applies to the other modes only.
-            head = None if mode == "intermediate" else model
-            est = _with_class_weight(make_estimator(mode, pooled_layout, model=head, random_state=random_state),
-                                     class_weight)
-            t0 = time.perf_counter()
-            fit_with_groups(est, Ztr, ytr, groups)
-            t_fit = time.perf_counter() - t0 + t_pool_fit
-            t0 = time.perf_counter()
-            P = est.predict_proba(Zte)
-            t_pred = time.perf_counter() - t0 + t_pool_pred
-        results[mode] = (est.classes_, P, t_fit, t_pred)
-        if coverage is not None:
-            sets[mode] = _sets(mode, est, shared, names, blocks, Xtr, Ztr, ytr, groups, P, coverage, cv,
-                               random_state, n_jobs)
+    # A single-modality mode gives a clip without its modality the class prior: the footer says it once.
+    with warnings.catch_warnings(), bar(progress, "compare", total=len(fusions), unit="mode") as shown:
+        warnings.simplefilter("ignore", NoModalityWarning)
+        for mode in fusions:
+            shown.set_postfix_str(mode)
+            if mode in names:
+                est, t_fit = shared[mode]["fitted"], shared[mode]["t_fit"] + t_pool_fit
+                t0 = time.perf_counter()
+                P = est.predict_proba(Zte[:, blocks[mode]])
+                t_pred = time.perf_counter() - t0 + t_pool_pred
+            elif mode in ("late", "weighted"):
+                spec = pooled[mode]
+                extra = {"groups": groups, "cv_splits": splits} if mode == "late" else {}
+                t0 = time.perf_counter()
+                est = type(spec).from_members([(n, shared[n]["fitted"]) for n in names],
+                                              [shared[n]["oof"] for n in names], Xtr, ytr, **extra,
+                                              **spec.get_params(deep=False))
+                # What the mode costs on its own: the shared pipelines' training counts too.
+                t_fit = time.perf_counter() - t0 + sum(shared[n]["t_fit"] + shared[n]["t_oof"] for n in names) \
+                    + t_pool_fit
+                if mode == "weighted":
+                    weights = dict(zip(est.modality_names_, np.round(est.weights_, 3).tolist()))
+                t0 = time.perf_counter()
+                P = est.predict_proba(test.X)  # pools the evaluation clips itself
+                t_pred = time.perf_counter() - t0
+            else:
+                # Intermediate fusion is its own network: the head applies to the other modes only.
+                head = None if mode == "intermediate" else model
+                est = _with_class_weight(make_estimator(mode, pooled_layout, model=head, random_state=random_state),
+                                         class_weight)
+                t0 = time.perf_counter()
+                fit_with_groups(est, Ztr, ytr, groups)
+                t_fit = time.perf_counter() - t0 + t_pool_fit
+                t0 = time.perf_counter()
+                P = est.predict_proba(Zte)
+                t_pred = time.perf_counter() - t0 + t_pool_pred
+            results[mode] = (est.classes_, P, t_fit, t_pred)
+            if coverage is not None:
+                sets[mode] = _sets(mode, est, shared, names, blocks, Xtr, Ztr, ytr, groups, P, coverage, cv,
+                                   random_state, n_jobs)
+            shown.update(1)
 
     singles = [m for m in fusions if m in names]
     correct = {m: cls[np.argmax(P, axis=1)] == yte for m, (cls, P, _, _) in results.items()}
@@ -293,7 +305,8 @@ def format_compare(df, *, markdown=True):
         foot.append("weighted fusion weights: " + ", ".join(f"{k} {v:.3f}" for k, v in a["weights"].items()))
     n_missing = int(df["n_missing"].max()) if len(df) else 0
     if n_missing:
-        foot.append(f"{n_missing} evaluation clip(s) lack a modality and were predicted from the ones present")
+        foot.append(f"{n_missing} evaluation clip(s) lack a modality and were predicted from the ones present; a "
+                    "mode with none of a clip's modalities (a single modality) gave it the training class prior")
     foot.append("late/weighted fit time includes the shared per-modality pipelines (trained once, reused).")
     if sets:
         foot.append(f"set size at {level}: mean size of conformal prediction sets calibrated on location-grouped "

@@ -16,7 +16,6 @@ from ._audio import (
 )
 from ._batch import ExtractionSummary, extract_clip, extract_features
 from ._plan import ClipJob, plan_clips, split_of_list
-from ._progress import TextProgress
 from ._video import extract_video, image_descriptors, sample_images, video_descriptors, video_feature_names
 from ._wav import extract_audio, load_audio
 from ._writer import FeatureWriter
@@ -26,7 +25,6 @@ __all__ = [
     "ClipJob",
     "ExtractionSummary",
     "FeatureWriter",
-    "TextProgress",
     "audio_descriptors",
     "audio_feature_names",
     "extract_audio",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._dask import dask_client
+from .._progress import bar
 from ..data import SPLITS
 from ..errors import AvscError, ConfigError
 from ._audio import AUDIO_SR, N_FFT, N_MELS, STFT_HOP, audio_feature_names, frame_count
@@ -74,7 +75,7 @@ def extract_clip(job, n_frames, hop=1.0, image_rate=IMAGE_RATE):
 
 def extract_features(out, audio_dir=None, video_dir=None, *, meta=None, lists=(), hop=1.0, duration=10.0,
                      image_rate=IMAGE_RATE, n_jobs=1, backend="loky", scheduler=None, chunk_size=64,
-                     force=False, progress=None):
+                     force=False, progress=None, on_skip=None):
     """Extract classical audio/video descriptors of raw TAU clips into a native feature file.
 
     Parameters
@@ -108,9 +109,11 @@ def extract_features(out, audio_dir=None, video_dir=None, *, meta=None, lists=()
         Clips per write; an interruption loses at most one chunk.
     force : bool, default=False
         Start a new file even if ``out`` exists.
-    progress : TextProgress-like, optional
-        Receives ``start(total, already)``, ``update(done, n_skipped, final=False)`` and
-        ``skipped(clip_id, reason)``.
+    progress : callable, optional
+        A progress hook (``tqdm.tqdm``'s signature; see ``avsc_sk._progress``): one bar of
+        clips done, with the skipped count. ``None``: silent.
+    on_skip : callable, optional
+        Called as ``on_skip(clip_id, reason)`` for each clip skipped, as it happens.
 
     Returns
     -------
@@ -152,77 +155,82 @@ def extract_features(out, audio_dir=None, video_dir=None, *, meta=None, lists=()
         # Connect before the writer creates the output: an unreachable scheduler leaves no file behind.
         client, cluster = dask_client(scheduler, n_workers=n_jobs if n_jobs and n_jobs > 0 else None)
     try:
-        n_todo = _extract(out, jobs, problems, modalities, settings, summary, client, n_frames, hop, image_rate,
-                          n_jobs, chunk_size, force, progress)
+        _extract(out, jobs, problems, modalities, settings, summary, client, n_frames, hop, image_rate,
+                 n_jobs, chunk_size, force, progress, on_skip)
     finally:
         if client is not None:
             client.close()
         if cluster is not None:
             cluster.close()
     summary.seconds = time.perf_counter() - t0
-    if progress is not None:
-        progress.update(n_todo + len(problems), len(summary.skipped), final=True)
     return summary
 
 
 def _extract(out, jobs, problems, modalities, settings, summary, client, n_frames, hop, image_rate, n_jobs,
-             chunk_size, force, progress):
+             chunk_size, force, progress, on_skip):
     """Write every clip still to do into ``out``, filling ``summary``; return how many were to do."""
-    from joblib import Parallel, delayed, parallel_config
-
     from .. import __version__
 
     with FeatureWriter(out, modalities, settings, f"avsc-sk {__version__}", force=force) as writer:
         done = writer.done_ids()
         todo = [j for j in jobs if j.clip_id not in done]
         summary.n_already = len(jobs) - len(todo)
-        if progress is not None:
-            progress.start(len(todo) + len(problems), summary.n_already)
-        for clip_id, reason in problems:
-            summary.skipped.append((clip_id, reason))
-            if progress is not None:
-                progress.skipped(clip_id, reason)
-
-        def write(split, rows):
-            writer.append(split, rows)
-            summary.n_written += len(rows)
-            summary.splits[split] = summary.splits.get(split, 0) + len(rows)
-
-        def consume(results):
-            buffers = {}
-            count = len(problems)
-            try:
-                _consume(results, buffers, count)
-            finally:
-                # Completed clips are written even on Ctrl-C or an unexpected error.
-                for split, buf in buffers.items():
-                    write(split, buf)
-
-        def _consume(results, buffers, count):
-            for job, feats, reason in results:
-                count += 1
-                if reason is not None:
-                    summary.skipped.append((job.clip_id, reason))
-                    if progress is not None:
-                        progress.skipped(job.clip_id, reason)
-                else:
-                    buf = buffers.setdefault(job.split, [])
-                    buf.append((job.clip_id, job.scene_label, job.city, job.location, feats))
-                    if len(buf) >= chunk_size:
-                        buffers[job.split] = []
-                        write(job.split, buf)
-                if progress is not None:
-                    progress.update(count, len(summary.skipped))
-
-        tasks = (delayed(extract_clip)(j, n_frames, hop, image_rate) for j in todo)
-        if not todo:
-            pass
-        elif client is not None:
-            with parallel_config(backend="dask"):
-                consume(Parallel(return_as="generator")(tasks))
-        elif n_jobs == 1:
-            consume(extract_clip(j, n_frames, hop, image_rate) for j in todo)
-        else:
-            # Each worker decodes single-threaded; BLAS threads are capped by loky per worker.
-            consume(Parallel(n_jobs=n_jobs, return_as="generator", batch_size=1)(tasks))
+        with bar(progress, "extract", total=len(todo) + len(problems), unit="clip") as shown:
+            if summary.n_already:
+                shown.set_postfix_str(f"resumed: {summary.n_already} already there")
+            _extract_todo(writer, todo, problems, summary, n_frames, hop, image_rate, client, n_jobs, chunk_size,
+                          shown, on_skip)
     return len(todo)
+
+
+def _extract_todo(writer, todo, problems, summary, n_frames, hop, image_rate, client, n_jobs, chunk_size, shown,
+                  on_skip):
+    from joblib import Parallel, delayed, parallel_config
+
+    def skipped(clip_id, reason):
+        summary.skipped.append((clip_id, reason))
+        if on_skip is not None:
+            on_skip(clip_id, reason)
+        shown.set_postfix_str(f"{len(summary.skipped)} skipped")
+
+    for clip_id, reason in problems:
+        skipped(clip_id, reason)
+        shown.update(1)
+
+    def write(split, rows):
+        writer.append(split, rows)
+        summary.n_written += len(rows)
+        summary.splits[split] = summary.splits.get(split, 0) + len(rows)
+
+    def consume(results):
+        buffers = {}
+        try:
+            _consume(results, buffers)
+        finally:
+            # Completed clips are written even on Ctrl-C or an unexpected error.
+            for split, buf in buffers.items():
+                write(split, buf)
+
+    def _consume(results, buffers):
+        for job, feats, reason in results:
+            if reason is not None:
+                skipped(job.clip_id, reason)
+            else:
+                buf = buffers.setdefault(job.split, [])
+                buf.append((job.clip_id, job.scene_label, job.city, job.location, feats))
+                if len(buf) >= chunk_size:
+                    buffers[job.split] = []
+                    write(job.split, buf)
+            shown.update(1)
+
+    tasks = (delayed(extract_clip)(j, n_frames, hop, image_rate) for j in todo)
+    if not todo:
+        pass
+    elif client is not None:
+        with parallel_config(backend="dask"):
+            consume(Parallel(return_as="generator")(tasks))
+    elif n_jobs == 1:
+        consume(extract_clip(j, n_frames, hop, image_rate) for j in todo)
+    else:
+        # Each worker decodes single-threaded; BLAS threads are capped by loky per worker.
+        consume(Parallel(n_jobs=n_jobs, return_as="generator", batch_size=1)(tasks))

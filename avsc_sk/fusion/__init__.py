@@ -5,11 +5,16 @@ from ._early import (make_feature_pipeline, make_modality_features, make_modalit
                      modality_columns)
 from ._intermediate import IntermediateFusionClassifier
 from ._late import LateFusionClassifier
+from ._missing import FeaturePipeline, MissingModalityWarning, NoModalityWarning, class_prior
 from ._registry import FUSION_MODES, FUSIONS, NETWORK, make_estimator, model_name
 from ._weighted import BLENDS, WeightedFusionClassifier
 
 __all__ = [
     "BLENDS",
+    "FeaturePipeline",
+    "MissingModalityWarning",
+    "NoModalityWarning",
+    "class_prior",
     "FUSIONS",
     "FUSION_MODES",
     "MEMBER_TUNING",

@@ -2,6 +2,7 @@
 
 import numbers
 import time
+import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -14,11 +15,13 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._progress import task
 from .._sklearn_private import BaseComposition, InvalidParameterError
 from ..data import missing_mask  # the one definition of a missing modality, shared with FeatureSet
 from ..errors import ConfigError, DataError
 from ..model_selection import cv_plan
 from ..heads import chosen_params, fit_with_groups
+from ._missing import NoModalityWarning, class_prior, predict_or_prior
 
 __all__ = ["FusionClassifier", "grouped_splits", "estimator_columns", "missing_mask", "default_estimators", "check_estimators",
            "fit_member", "fold_proba", "oof_member", "with_cv_groups", "member_blocks", "ModalityFusion",
@@ -133,14 +136,6 @@ def with_cv_groups(estimator, cv_groups):
     return clone(estimator).set_params(**dict.fromkeys(keys, cv_groups)) if keys else estimator
 
 
-def check_missing(missing, what):
-    """Refuse clips that lack every modality: no fusion mode can predict them."""
-    none = missing.all(axis=1)
-    if none.any():
-        raise DataError(f"{int(none.sum())} clip(s) have no modality at all (every block NaN); "
-                        f"{what} needs at least one present modality per clip")
-
-
 def stack_features(probas, n_classes):
     """Concatenate per-modality probabilities as StackingClassifier does (binary: drop column 0)."""
     return np.hstack([p[:, 1:] if n_classes == 2 else p for p in probas])
@@ -186,7 +181,10 @@ def fold_proba(name, estimator, Z, y, train, test, classes, where, n_folds, grou
     """
     est = fit_member(name, estimator, Z[train], y[train], where, n_folds, None if groups is None else groups[train])
     try:
-        P = est.predict_proba(Z[test])
+        with warnings.catch_warnings():
+            # A fold's clips without this modality get its prior, as at prediction: said once, by the fusion.
+            warnings.simplefilter("ignore", NoModalityWarning)
+            P = est.predict_proba(Z[test])
     except ValueError as exc:
         err = too_few_clips_error(exc, name, len(train), y[train], where, n_folds)
         if err is None:
@@ -243,7 +241,17 @@ def _timed(fn, *args, **kwargs):
     return out, time.perf_counter() - t0
 
 
-def fit_members(estimators, Z, blocks, y, groups, splits, classes, *, member_tuning="once", n_jobs=None):
+def _run(parallel, jobs, shown):
+    """``parallel(jobs)`` as a list, advancing the bar ``shown`` as each job finishes (in order)."""
+    out = []
+    for result in parallel(jobs):
+        out.append(result)
+        shown.update(1)
+    return out
+
+
+def fit_members(estimators, Z, blocks, y, groups, splits, classes, *, member_tuning="once", n_jobs=None,
+                desc="member fits"):
     """Fit every modality estimator on all clips and collect its out-of-fold probabilities over ``splits``.
 
     With ``member_tuning="once"`` each member's fit on all clips (its heads choosing their
@@ -275,6 +283,9 @@ def fit_members(estimators, Z, blocks, y, groups, splits, classes, *, member_tun
     n_jobs : int, optional
         Parallel jobs over the fits (joblib; ``None`` is 1): the fits on all clips, then every
         member's folds together.
+    desc : str, default="member fits"
+        The label of the progress bar of the fits (shown when the caller set a progress hook,
+        see ``avsc_sk._progress.using``).
 
     Returns
     -------
@@ -297,15 +308,16 @@ def fit_members(estimators, Z, blocks, y, groups, splits, classes, *, member_tun
                                 f"internal fold {i + 1} of {k}", k, groups)
                 for (name, est), b in zip(templates, blocks) for i, (tr, te) in enumerate(splits)]
 
-    with Parallel(n_jobs=n_jobs) as parallel:
+    with Parallel(n_jobs=n_jobs, return_as="generator") as parallel, \
+            task(desc, total=len(full) * (1 + k), unit="fit") as shown:
         if member_tuning == "nested":
             # Nothing waits on the fits on all clips: one pool keeps every worker busy.
-            done = parallel(full + folds(estimators))
+            done = _run(parallel, full + folds(estimators), shown)
             done_full, done_folds = done[:len(full)], done[len(full):]
         else:
-            done_full = parallel(full)
-            done_folds = parallel(folds([(name, fixed_member(est, fitted)) for (name, est), (fitted, _)
-                                         in zip(estimators, done_full)])) if k else []
+            done_full = _run(parallel, full, shown)
+            done_folds = _run(parallel, folds([(name, fixed_member(est, fitted)) for (name, est), (fitted, _)
+                                               in zip(estimators, done_full)]), shown) if k else []
     fitted = [est for est, _ in done_full]
     seconds = [(t, sum(t for _, t in done_folds[m * k:(m + 1) * k])) for m, (_, t) in enumerate(done_full)]
     if not k:
@@ -408,8 +420,13 @@ class ModalityFusion(FusionClassifier, BaseComposition):
         cv_groups = self._inner_cv_groups(groups, warned)
         return [(name, with_cv_groups(est, cv_groups)) for name, est in estimators]
 
-    def _pool_fit(self, X, y):
-        """Pool ``X`` once (fitting ``pooler_``) and find each modality estimator's block of the result."""
+    def _pool_fit(self, X, y, groups=None, drop_absent=True):
+        """Pool ``X`` once (fitting ``pooler_``) and find each modality estimator's block of the result.
+
+        Returns ``(estimators, Z, y, groups)``; with ``drop_absent`` without the clips that have
+        none of the modalities (they teach nothing but their label's share, ``class_prior_``,
+        which counts every clip).
+        """
         check_member_tuning(self.member_tuning)
         estimators = self._estimators()
         if self.pooler is None:
@@ -418,13 +435,25 @@ class ModalityFusion(FusionClassifier, BaseComposition):
             self.pooler_ = clone(self.pooler)
             Z = self.pooler_.fit_transform(X)
         self.classes_ = np.unique(y)
+        self.class_prior_ = class_prior(y, self.classes_)
         self.blocks_ = member_blocks(self.pooler_, estimators, Z.shape[1])
         self.modality_names_ = [name for name, _ in estimators]
-        return estimators, Z
+        if drop_absent:
+            n = Z.shape[1]
+            cols = [np.arange(n)[b] if b != slice(0, n) else estimator_columns(est, n)
+                    for (_, est), b in zip(estimators, self.blocks_)]
+            absent = missing_mask(Z, cols).all(axis=1)
+            if absent.all():
+                raise DataError(f"all {len(y)} training clip(s) lack every modality; train on clips that have them")
+            if absent.any():
+                keep = ~absent
+                Z, y = Z[keep], np.asarray(y)[keep]
+                groups = None if groups is None else np.asarray(groups)[keep]
+        return estimators, Z, y, groups
 
     def _fit_members(self, X, y, groups, need_oof):
         """Pool ``X`` once, then fit every modality estimator on its block (and its OOF probabilities)."""
-        estimators, Z = self._pool_fit(X, y)
+        estimators, Z, y, groups = self._pool_fit(X, y, groups)
         oof = splits = None
         self.cv_fallback_ = None
         if need_oof:
@@ -435,9 +464,9 @@ class ModalityFusion(FusionClassifier, BaseComposition):
                                                        return_fallback=True)
         estimators = self._inner(estimators, groups, splits is not None)
         self.estimators_, oof, _ = fit_members(estimators, Z, self.blocks_, y, groups, splits or [], self.classes_,
-                                               member_tuning=self.member_tuning, n_jobs=self.n_jobs)
+                                               member_tuning=self.member_tuning, n_jobs=self.n_jobs, desc=self._what)
         self._set_missing_columns(Z.shape[1])
-        return Z, oof, splits
+        return Z, y, oof, splits
 
     def _adopt(self, members, oof_proba, X, y):
         """Validate and pool ``X`` and take already-fitted ``members`` (``from_members``): the state ``fit`` leaves.
@@ -448,7 +477,7 @@ class ModalityFusion(FusionClassifier, BaseComposition):
         check_classification_targets(y)
         if len(np.unique(y)) < 2:
             raise ValueError(f"{self._what} needs clips of at least 2 classes; the data contains only one class")
-        _, Z = self._pool_fit(X, y)
+        _, Z, _, _ = self._pool_fit(X, y, drop_absent=False)
         members = check_estimators(members)
         names = [name for name, _ in members]
         if names != self.modality_names_:
@@ -478,6 +507,11 @@ class ModalityFusion(FusionClassifier, BaseComposition):
         self.columns_ = [np.arange(n_pooled)[b] if b != slice(0, n_pooled) else estimator_columns(est, n_pooled)
                          for est, b in zip(self.estimators_, self.blocks_)]
 
+    def _or_prior(self, Z, predict):
+        """``predict(Z)`` for clips with a modality, ``class_prior_`` (one warning) for those with none."""
+        absent = missing_mask(Z, self.columns_).all(axis=1)
+        return predict_or_prior(predict, Z, absent, self.class_prior_, what=self._what)
+
     def _pooled(self, X):
         """Validate and pool ``X`` for prediction."""
         X = self._validate(X, reset=False)
@@ -486,7 +520,6 @@ class ModalityFusion(FusionClassifier, BaseComposition):
     def _member_probas(self, Z, fill):
         """Each estimator's probabilities on ``Z`` (``fill[k]`` where its modality is missing) and the mask."""
         missing = missing_mask(Z, self.columns_)
-        check_missing(missing, self._what)
         probas = []
         for k, (est, b) in enumerate(zip(self.estimators_, self.blocks_)):
             present = ~missing[:, k]

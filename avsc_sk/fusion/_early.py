@@ -8,6 +8,7 @@ from sklearn.preprocessing import StandardScaler
 from .._pooling import FramePooler
 from ..errors import ConfigError
 from ..heads import make_head
+from ._missing import FeaturePipeline
 
 __all__ = ["modality_columns", "make_modality_features", "make_feature_pipeline", "make_pooler",
            "make_modality_pipeline"]
@@ -64,8 +65,10 @@ def make_feature_pipeline(modalities, use=None, *, input_stats=None, model="logr
 
     Returns
     -------
-    sklearn.pipeline.Pipeline
-        Parameters are addressed as usual, e.g. ``features__audio__pool__stats``, ``head__C``.
+    FeaturePipeline
+        A scikit-learn Pipeline whose parameters are addressed as usual, e.g.
+        ``features__audio__pool__stats``, ``head__C``; a clip with none of ``use``'s modalities
+        is left out of its fit and predicted as the training class prior.
     """
     cols = modality_columns(modalities, input_stats)
     frames = {name: n_frames for name, n_frames, _ in modalities}
@@ -77,7 +80,7 @@ def make_feature_pipeline(modalities, use=None, *, input_stats=None, model="logr
         [(name, make_modality_features(frames[name], input_stats), cols[name]) for name in use],
         remainder="drop",
     )
-    return Pipeline([
+    return FeaturePipeline([
         ("features", features),
         ("pca", "passthrough"),
         ("head", make_head(model, random_state=random_state)),
@@ -134,9 +137,10 @@ def make_modality_pipeline(*, model="logreg", random_state=0):
 
     Returns
     -------
-    sklearn.pipeline.Pipeline
+    FeaturePipeline
+        A clip without this modality is left out of its fit and predicted as the training class prior.
     """
-    return Pipeline([
+    return FeaturePipeline([
         ("impute", SimpleImputer(strategy="mean", keep_empty_features=True)),
         ("scale", StandardScaler()),
         ("pca", "passthrough"),

@@ -12,7 +12,8 @@ from threadpoolctl import threadpool_limits
 from .._pooling import FramePooler
 from ..errors import ConfigError, DataError
 from ..model_selection import check_cv_groups, check_holdout_split
-from ._base import FusionClassifier, check_missing
+from ._base import FusionClassifier
+from ._missing import class_prior, predict_or_prior
 from ._early import modality_columns
 from ._mlp import MLPNetwork
 
@@ -81,6 +82,8 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
     loss_curve_, validation_loss_curve_ : list of float
     cv_fallback_ : str or None
         Why the hold-out fell back to a stratified one sharing locations, or ``None``.
+    class_prior_ : ndarray of shape (n_classes,)
+        Each class's share of the training labels: the answer for a clip with no modality.
     classes_ : ndarray
     n_features_in_ : int
 
@@ -89,7 +92,9 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
     Missing modality (a clip whose block is entirely NaN): mean imputation. After
     standardisation the missing block is all zeros, the training mean, so that branch adds
     its "average clip" embedding and the decision rests on the present modalities. Clips
-    missing a modality during training are imputed the same way.
+    missing a modality during training are imputed the same way. A clip with no modality at
+    all gets ``class_prior_`` (with a :class:`~avsc_sk.fusion.NoModalityWarning`) and is left
+    out of training.
     """
 
     def __init__(self, modalities=None, stats=("mean",), hidden=512, embed=128, shared=128, dropout=0.2,
@@ -193,7 +198,16 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
             if self.random_state is not None else None
         rng = np.random.default_rng(seed)
         Xs, missing = self._inputs(X, fit=True)
-        check_missing(missing, "intermediate fusion")
+        self.class_prior_ = class_prior(y, self.classes_)
+        absent = missing.all(axis=1)
+        if absent.all():
+            raise DataError(f"all {len(y)} training clip(s) lack every modality; train on clips that have them")
+        if absent.any():
+            # A clip with no modality teaches the network nothing but its label's frequency, which
+            # class_prior_ holds: it is left out (the standardisation above ignores it too).
+            keep = ~absent
+            Xs, y, y_idx = [x[keep] for x in Xs], y[keep], y_idx[keep]
+            groups = None if groups is None else np.asarray(groups)[keep]
         self.cv_fallback_ = None
         tr, va = self._split(y, None if groups is None else np.asarray(groups), seed)
         net = MLPNetwork([x.shape[1] for x in Xs], self.hidden, self.embed, self.shared, len(self.classes_),
@@ -256,8 +270,12 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
         # float64, as the heads predict: probabilities that do not depend on how many clips are predicted at once.
         X = validate_data(self, X, reset=False, dtype=np.float64, ensure_all_finite="allow-nan")
         Xs, missing = self._inputs(X)
-        check_missing(missing, "intermediate fusion")
-        logits = self.network_.logits(Xs)
-        logits -= logits.max(axis=1, keepdims=True)
-        P = np.exp(logits)
-        return P / P.sum(axis=1, keepdims=True)
+
+        def proba(rows):
+            logits = self.network_.logits([x[rows] for x in Xs])
+            logits -= logits.max(axis=1, keepdims=True)
+            P = np.exp(logits)
+            return P / P.sum(axis=1, keepdims=True)
+
+        return predict_or_prior(proba, np.arange(X.shape[0]), missing.all(axis=1), self.class_prior_,
+                                what="intermediate fusion")

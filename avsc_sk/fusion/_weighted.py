@@ -185,6 +185,8 @@ class WeightedFusionClassifier(ModalityFusion):
         The sharpness used (1.0 for the arithmetic blend).
     cv_fallback_ : str or None
         Why the internal folds fell back to stratified ones (``cv_groups="auto"``), or ``None``.
+    class_prior_ : ndarray of shape (n_classes,)
+        Each class's share of the training labels: the answer for a clip with no modality.
     modality_names_ : list of str
     classes_ : ndarray
     n_features_in_ : int
@@ -192,8 +194,10 @@ class WeightedFusionClassifier(ModalityFusion):
     Notes
     -----
     Missing modality: for a clip whose block for a modality is entirely NaN, that modality's
-    estimator is left out and the weights are renormalised over the present ones, per clip.
-    Weights are learnt on the training clips that have every modality.
+    estimator is left out and the weights are renormalised over the present ones, per clip; a
+    clip with no modality at all gets ``class_prior_`` (with a
+    :class:`~avsc_sk.fusion.NoModalityWarning`). Each member learns from the training clips
+    that have its modality; the weights from the clips that have every modality.
 
     Examples
     --------
@@ -254,7 +258,7 @@ class WeightedFusionClassifier(ModalityFusion):
             raise ValueError("weighted fusion needs clips of at least 2 classes; the data contains only one class")
         fixed = self._check_params(len(self._estimators()))
         need_oof = fixed is None or self.per_class or (self.temperature is None and self.blend == "geometric")
-        Z, oof, _ = self._fit_members(X, y, groups, need_oof)
+        Z, y, oof, _ = self._fit_members(X, y, groups, need_oof)
         # In double precision, whatever the members' predict_proba returns (as from_members).
         return self._finish(Z, y, None if oof is None else [p.astype(np.float64) for p in oof], fixed)
 
@@ -320,6 +324,9 @@ class WeightedFusionClassifier(ModalityFusion):
         return self._predict_pooled(self._pooled(X))
 
     def _predict_pooled(self, Z):
+        return self._or_prior(Z, self._blended)
+
+    def _blended(self, Z):
         n, C = Z.shape[0], len(self.classes_)
         probas, missing = self._member_probas(Z, [np.full(C, 1.0 / C)] * len(self.estimators_))
         base = self.class_weights_ if self.per_class else self.weights_[None, :]

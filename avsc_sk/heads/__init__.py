@@ -1,6 +1,6 @@
 """Classifier heads that choose their own regularisation on location-grouped inner folds."""
 
-from ._base import InnerCVHead, UngroupedWarning, chosen_params, fit_with_groups, takes_groups
+from ._base import InnerCVHead, UngroupedWarning, chosen_params, fit_with_groups, narrowed_grids, takes_groups
 from ._logreg import LogisticRegressionHead
 from ._others import KNNHead, LGBMHead, MLPConvergenceWarning, MLPHead
 from ._registry import HEADS, class_weight_params, make_head
@@ -20,5 +20,6 @@ __all__ = [
     "class_weight_params",
     "fit_with_groups",
     "make_head",
+    "narrowed_grids",
     "takes_groups",
 ]

@@ -7,8 +7,8 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from threadpoolctl import threadpool_limits
 
+from .._blas import one_blas_thread
 from .._sklearn_private import StrOptions
 from ._base import COUNT, FOLDS, POSITIVE, InnerCVHead, aligned, fold_log_loss
 
@@ -23,11 +23,12 @@ DEFAULT_CS = tuple(float(c) for c in np.logspace(-4, 2, 13))
 _PATH_TOL = 1e-3
 
 
+
 def _step(model, X, y, train, test, C, classes, tol):
     """Refit one fold's warm-started ``model`` at ``C``; the model and its held-out log loss."""
     # One BLAS thread: many small fits; two threads on a busy 2-core machine made the path
     # 4x slower (digits, 900 samples), and n_jobs spreads the folds over the cores instead.
-    with warnings.catch_warnings(), threadpool_limits(1):
+    with warnings.catch_warnings(), one_blas_thread():
         # A not fully converged point on the path still scores what it predicts.
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.set_params(C=C).fit(X[train], y[train])
@@ -118,6 +119,7 @@ class LogisticRegressionHead(InnerCVHead):
     """
 
     _chosen = {"C": "C_"}
+    _grids = {"C": "Cs"}
     _parameter_constraints = {"C": [POSITIVE, None], "Cs": ["array-like"], "cv": [FOLDS], "patience": [COUNT],
                               "max_iter": [COUNT], "tol": [POSITIVE], "n_jobs": [Integral, None],
                               "random_state": ["random_state"], "cv_groups": [StrOptions({"auto", "location", "none"})],
@@ -164,7 +166,7 @@ class LogisticRegressionHead(InnerCVHead):
         # One BLAS thread, as on the path: the fit's products are too small to share (on synthetic
         # fold1 early fusion, 8,646 x 1,024, a 2-thread OpenBLAS on a busy 2-core machine spent
         # 9.5 s of CPU and 15 s of wall clock where one thread took 1.6 s and 2.3 s).
-        with threadpool_limits(1):
+        with one_blas_thread():
             self.estimator_.fit(X, y)
         self.estimator_.set_params(warm_start=False)
         self.n_iter_ = self.estimator_.n_iter_

@@ -84,6 +84,8 @@ class SVMHead(InnerCVHead):
     """
 
     _chosen = {"C": "C_", "gamma": "gamma_"}
+    # gamma is chosen as a multiple of the data's scale, which moves with the clips: not narrowed.
+    _grids = {"C": "Cs"}
     _parameter_constraints = {"kernel": [StrOptions({"rbf", "linear"})], "C": [POSITIVE, None],
                               "gamma": [POSITIVE, StrOptions({"scale"}), None], "Cs": ["array-like", None],
                               "gamma_scales": ["array-like"], "cv": [FOLDS], "patience": [COUNT],
@@ -122,6 +124,9 @@ class SVMHead(InnerCVHead):
             D[test] = _scores(model, X[test])
         calibrator = _calibrator(self.class_weight).fit(D, y)
         return fold_log_loss(y, calibrator.predict_proba(D), self.classes_), calibrator
+
+    def _grid_values(self, name):
+        return sorted(float(c) for c in (_DEFAULT_CS.get(self.kernel, ()) if self.Cs is None else self.Cs))
 
     def _fit(self, X, y, groups):
         if self.kernel not in ("rbf", "linear"):

@@ -9,13 +9,14 @@ import numpy as np
 from .. import __version__
 from .._load import BUILTIN
 from .._pooling import SegmentClassifier
+from .._progress import using
 from ..errors import CVFallbackWarning
-from ..fusion import model_name
+from ..fusion import MissingModalityWarning, NoModalityWarning, model_name
 from ..heads import chosen_params
 from ..model_selection import cv_fallbacks
 from ._build import build_estimator, fit_estimator
 from ._predict import _frame_count_warning, check_features
-from ._score import score_model, scoring_warnings
+from ._score import no_modality_warning, partial_training_warning, score_model, scoring_warnings
 
 
 def _versions():
@@ -35,13 +36,17 @@ def _describe(data, source, max_frames):
     out = {"source": str(source) if source is not None else BUILTIN, "split": data.split,
            "n_clips": int(data.n_clips), "fingerprint": data.fingerprint(), "synthetic": data.synthetic,
            "modalities": [list(m) for m in data.modalities], "clip_ids": [str(c) for c in data.clip_ids],
-           "stats": None if data.stats is None else list(data.stats)}
+           "stats": None if data.stats is None else list(data.stats),
+           # Clips that have each modality (fewer than n_clips where some lack one).
+           "clips_per_modality": {name: int(n) for name, n in zip(data.modality_names,
+                                                                  (~data.missing()).sum(axis=0))}}
     if max_frames is not None:
         out["max_frames"] = int(max_frames)
     return out
 
 
-def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_jobs=1, calibrate=False):
+def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_jobs=1, calibrate=False,
+            progress=None):
     """Build, fit and score the estimator ``config`` describes.
 
     Parameters
@@ -67,6 +72,10 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         fixed, trained on the other location-grouped folds
         (:func:`avsc_sk.experiments.calibration_probabilities`). Costs about five fits of the model
         without its hyper-parameter search; ``avsc-sk fit`` asks for it unless ``--no-calibration``.
+    progress : callable, optional
+        A progress hook (``tqdm.tqdm``'s signature, see ``avsc_sk._progress``) for the fit's
+        long steps: late and weighted fusion's member fits, auto selection's candidates.
+        ``None``: silent.
 
     Notes
     -----
@@ -85,7 +94,8 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
     if key and n_jobs != 1:
         estimator.set_params(**{key: n_jobs})
     t0 = time.perf_counter()
-    model, fallbacks = _fit_noting_fallbacks(estimator, train)
+    with using(progress):
+        model, fallbacks = _fit_noting_fallbacks(estimator, train)
     fit_s = time.perf_counter() - t0
     if key:
         model.set_params(**{key: saved})  # a runtime choice, not part of the model
@@ -120,13 +130,20 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         # The run is what the search fitted; config (and selection) keep that it was a search.
         fusion = manifest["selection"]["fusion"]
         manifest["fusion"], manifest["model"] = fusion, model_name(fusion, manifest["selection"]["model"])
+    left_out = no_modality_warning(manifest["fusion"], train.modalities, train, training=True)
+    if left_out:
+        warnings.warn(NoModalityWarning(left_out), stacklevel=2)
+    partial = partial_training_warning(manifest["fusion"], train)
+    if partial:
+        warnings.warn(MissingModalityWarning(partial), stacklevel=2)
     if evaluate is not None and evaluate.y is not None:
         frames = _frame_count_warning(manifest, evaluate)
         evaluate = check_features(manifest, evaluate)
         t0 = time.perf_counter()
         manifest["scores"] = score_model(model, evaluate, train=train, n_jobs=n_jobs)
         manifest["timings"]["predict_s"] = round(time.perf_counter() - t0, 3)
-        manifest["warnings"] = [*([frames] if frames else []),
+        absent = no_modality_warning(manifest["fusion"], train.modalities, evaluate)
+        manifest["warnings"] = [*([frames] if frames else []), *([absent] if absent else []),
                                 *scoring_warnings(model.classes_, train.clip_ids, evaluate,
                                                   trained=f"the training split {train.split}")]
     return model, manifest
@@ -141,11 +158,16 @@ def calibrate_run(model, train, config, *, n_jobs=1, cv=5):
     from ..evaluation import calibration_record
     from ..experiments import calibration_probabilities
 
+    # A clip with no modality at all is left out of every fit; it says nothing about the model's errors.
+    keep = ~train.missing().all(axis=1)
+    if not keep.all():
+        train = train.subset(np.flatnonzero(keep))
     proba, info = calibration_probabilities(model, train.X, train.y, train.groups, cv=cv,
                                             random_state=config.get("seed", 0),
                                             cv_groups=config.get("cv_groups") or "auto", n_jobs=n_jobs)
     info.pop("splits")
-    return calibration_record(proba, train.y, model.classes_, method="grouped out-of-fold", **info)
+    return calibration_record(proba, train.y, model.classes_, method="grouped out-of-fold",
+                              n_without_modality=int((~keep).sum()), **info)
 
 
 def _fit_noting_fallbacks(estimator, train):

@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..errors import DataError
-from ._score import predict_proba_scenes, scoring_warnings
+from ._score import no_modality_warning, predict_proba_scenes, scoring_warnings
 from ._store import run_stats
 
 
@@ -87,12 +87,14 @@ def feature_warnings(manifest, data, *, max_frames=None):
     Returns
     -------
     list of str
-        Empty when nothing differs: the frames were cut as in training, the data are as
+        Empty when nothing differs: every clip has a modality the run reads, the frames were cut as in training, the data are as
         synthetic (or real) as the training data, none of their clips was trained on and
         training saw every scene they are labelled with.
     """
     train = manifest.get("train", {})
     out = [message] if (message := _frame_count_warning(manifest, data)) else []
+    if message := no_modality_warning(manifest.get("fusion", ""), manifest.get("modalities", ()), data):
+        out.append(message)
     trained_cut = train.get("max_frames")
     if trained_cut is not None and max_frames is not None and trained_cut != max_frames:
         out.append(f"the run was trained on features read with max_frames={trained_cut} but these were read with "

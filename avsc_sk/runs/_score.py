@@ -1,5 +1,7 @@
 """Scoring a fitted model: probabilities in the run's label space, the score line and its warnings."""
 
+import warnings
+
 import numpy as np
 
 
@@ -8,17 +10,60 @@ def predict_proba_scenes(model, X, *, n_jobs=1):
 
     ``n_jobs`` > 1 predicts that many chunks of clips at once, in threads (numpy releases the
     GIL while pooling the frames); each clip is predicted on its own, so the result is the same.
+    Clips with none of the model's modalities get its training class prior without the
+    estimator's warning, which would count them chunk by chunk: the commands name them instead
+    (:func:`no_modality_warning`).
     """
     from joblib import Parallel, delayed, effective_n_jobs
 
+    from ..fusion import NoModalityWarning
+
     n = min(effective_n_jobs(n_jobs), X.shape[0])
-    if n > 1:
-        bounds = np.linspace(0, X.shape[0], n + 1).astype(int)
-        proba = np.vstack(Parallel(n_jobs=n, prefer="threads")(
-            delayed(model.predict_proba)(X[a:b]) for a, b in zip(bounds[:-1], bounds[1:])))
-    else:
-        proba = model.predict_proba(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NoModalityWarning)
+        if n > 1:
+            bounds = np.linspace(0, X.shape[0], n + 1).astype(int)
+            proba = np.vstack(Parallel(n_jobs=n, prefer="threads")(
+                delayed(model.predict_proba)(X[a:b]) for a, b in zip(bounds[:-1], bounds[1:])))
+        else:
+            proba = model.predict_proba(X)
     return np.asarray(proba, dtype=np.float64)
+
+
+def run_modalities(fusion, modalities):
+    """The modalities a run of ``fusion`` reads: that one for a single-modality mode, else all of them."""
+    names = [m[0] for m in modalities]
+    return [fusion] if fusion in names else names
+
+
+def no_modality_warning(fusion, modalities, data, *, training=False):
+    """The warning naming the clips of ``data`` with none of a run's modalities, or None.
+
+    Parameters
+    ----------
+    fusion : str
+        The run's mode (its manifest's ``fusion``).
+    modalities : sequence of (name, n_frames, dim)
+        The run's modalities.
+    data : FeatureSet
+    training : bool, default=False
+        ``data`` is what the run is trained on: those clips are left out of its fit.
+    """
+    used = [m for m in run_modalities(fusion, modalities) if m in data.modality_names]
+    if not used:
+        return None
+    mask = data.missing()[:, [data.modality_names.index(m) for m in used]].all(axis=1)
+    if not mask.any():
+        return None
+    ids = [str(c) for c in np.asarray(data.clip_ids)[mask]]
+    named = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    what = f"{len(ids)} of the {data.n_clips} clips of {data.source or 'the features'} (split {data.split})"
+    if training:
+        return (f"{what} have none of the modalities {fusion} fusion reads ({', '.join(used)}): {named}; they "
+                "were left out of its fit (their scenes still count in its class prior)")
+    return (f"{what} have none of the run's modalities ({', '.join(used)}): {named}; each is given the training "
+            "class prior (every scene's share of the training clips), not a prediction: predict them with a run "
+            "that reads a modality they have")
 
 
 def score_model(model, data, *, train=None, n_jobs=1):
@@ -110,3 +155,42 @@ def scoring_warnings(classes, train_clip_ids, data, *, trained="the training spl
         if message:
             out.append(message)
     return out
+
+
+# How each mode learns from training clips that lack some (not all) of its modalities.
+_PARTIAL = {
+    "early": "early fusion's joint head learns from the complete clips (or, when they lack a scene, from all, the "
+             "absent block imputed), each modality's fallback pipeline from every clip that has it",
+    "intermediate": "intermediate fusion feeds the absent block as the mean input (zeros after standardising)",
+    "late": "each member learns from the clips that have its modality; the stacker from the clips that have "
+            "every modality",
+    "weighted": "each member learns from the clips that have its modality; the weights from the clips that "
+                "have every modality",
+}
+
+
+def partial_training_warning(fusion, data):
+    """The warning saying how ``fusion`` learns from training clips that lack some of its modalities, or None."""
+    if fusion not in _PARTIAL or data.n_clips == 0:
+        return None
+    missing = data.missing()
+    partial = missing.any(axis=1) & ~missing.all(axis=1)
+    if not partial.any():
+        return None
+    per = ", ".join(f"{name} {int(n)}" for name, n in zip(data.modality_names, missing[partial].sum(axis=0)) if n)
+    return (f"{int(partial.sum())} of the {data.n_clips} training clips of {data.source or 'the features'} lack a "
+            f"modality ({per}): {_PARTIAL[fusion]}")
+
+
+def partial_summary(data):
+    """One line counting the clips of ``data`` that lack a modality, per modality, or None when none does."""
+    if data.n_clips == 0:
+        return None
+    missing = data.missing()
+    lacking = missing.any(axis=1)
+    if not lacking.any():
+        return None
+    per = ", ".join(f"{name} {int(n)}" for name, n in zip(data.modality_names, missing.sum(axis=0)) if n)
+    return (f"{int(lacking.sum())} of the {data.n_clips} training clips of {data.source or 'the features'} lack a "
+            f"modality ({per}); each mode learns from them as the README's 'Training on clips that lack a "
+            "modality' says (members and single modalities from the clips that have theirs)")

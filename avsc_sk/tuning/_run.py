@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.exceptions import FitFailedWarning
 
 from .._dask import dask_client
+from .._progress import advance_to, bar
 from ..errors import ConfigError, DataError
 from ..heads import takes_groups
 from ..model_selection import LocationKFold
@@ -48,8 +49,9 @@ def run_search(search, train, *, backend="loky", scheduler=None, client=None, pr
     client : distributed.Client, optional
         An existing Dask client to use instead of ``scheduler`` (it is not closed).
     progress : callable, optional
-        Called as ``progress(done, total, elapsed_s)`` after each batch of candidates
-        (``total`` is ``None`` for halving).
+        A progress hook (``tqdm.tqdm``'s signature; see ``avsc_sk._progress``): one bar of
+        configurations done, advanced after each batch (of unknown total for halving).
+        ``None``: silent.
 
     Returns
     -------
@@ -65,14 +67,19 @@ def run_search(search, train, *, backend="loky", scheduler=None, client=None, pr
     ConfigError
         When every candidate fails, naming the first and its error.
     """
-    import joblib
-    import sklearn
-
     if backend not in BACKENDS:
         raise ConfigError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
     search_folds(search, train)  # checked before anything is fitted
     groups = np.asarray(train.groups)
-    search._avsc_progress = progress
+    with bar(progress, "tune", unit="config") as shown:
+        search._avsc_progress = lambda done, total, elapsed: advance_to(shown, done, total)
+        return _run(search, train, groups, backend, scheduler, client)
+
+
+def _run(search, train, groups, backend, scheduler, client):
+    import joblib
+    import sklearn
+
     X, y = train.X, np.asarray(train.y)
     routed = takes_groups(search.estimator)
     own_client = cluster = None
