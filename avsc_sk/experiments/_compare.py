@@ -101,8 +101,9 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
         their fits' times, whatever ``n_jobs`` ran at once), and every
         mode's fit (predict) time the one pooling of the training (evaluation) clips, i.e.
         what the mode costs on its own. ``df.attrs`` holds ``synthetic``, ``n_train``, ``n_test``,
-        ``model``, the fitted weighted-fusion weights and ``cv_fallback`` (why late and weighted fusion's folds
-        fell back to stratified ones, or ``None``).
+        ``model``, the fitted weighted-fusion weights, ``cv_fallback`` (why late and weighted fusion's folds
+        fell back to stratified ones, or ``None``) and ``no_sets`` (per mode whose calibration folds could
+        not be fitted, why; its set columns are NaN).
     """
     if train.y is None or test.y is None:
         raise DataError("compare needs labelled train and test splits; the features have no scene labels")
@@ -161,7 +162,7 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
     for name, P in zip(members, oof or []):
         shared[name]["oof"] = P
 
-    results, weights, sets = {}, {}, {}
+    results, weights, sets, no_sets = {}, {}, {}, {}
     # A single-modality mode gives a clip without its modality the class prior: the footer says it once.
     with warnings.catch_warnings(), bar(progress, "compare", total=len(fusions), unit="mode") as shown:
         warnings.simplefilter("ignore", NoModalityWarning)
@@ -200,8 +201,10 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
                 t_pred = time.perf_counter() - t0 + t_pool_pred
             results[mode] = (est.classes_, P, t_fit, t_pred)
             if coverage is not None:
-                sets[mode] = _sets(mode, est, shared, names, blocks, Xtr, Ztr, ytr, groups, P, coverage, cv,
-                                   random_state, n_jobs)
+                sets[mode], why = _sets_or_none(mode, est, shared, names, blocks, Xtr, Ztr, ytr, groups, P,
+                                                coverage, cv, random_state, n_jobs)
+                if why:
+                    no_sets[mode] = why
             shown.update(1)
 
     singles = [m for m in fusions if m in names]
@@ -230,13 +233,14 @@ def compare_fusions(train, test, *, fusions=None, model="logreg", random_state=0
             "vs": "" if best is None or mode in names else best, "mcnemar_p": test_p, "n_missing": n_missing,
             "head": model_name(mode, model), "class_weight": _weighted_what(mode, class_weight),
             "coverage": np.nan if coverage is None else float(coverage),
-            "set_coverage": float(np.mean([t in s for t, s in zip(yte.astype(str), sets[mode])])) if sets else np.nan,
-            "mean_set_size": float(np.mean([len(s) for s in sets[mode]])) if sets else np.nan,
+            "set_coverage": float(np.mean([t in s for t, s in zip(yte.astype(str), sets[mode])]))
+            if sets.get(mode) is not None else np.nan,
+            "mean_set_size": float(np.mean([len(s) for s in sets[mode]])) if sets.get(mode) is not None else np.nan,
         })
     df = pd.DataFrame(rows, columns=list(COMPARE_COLUMNS))
     df.attrs.update({"synthetic": bool(train.synthetic or test.synthetic), "n_train": int(train.n_clips),
                      "n_test": int(test.n_clips), "model": model, "weights": weights, "n_boot": int(n_boot),
-                     "cv_fallback": fallback})
+                     "cv_fallback": fallback, "no_sets": no_sets})
     return df
 
 
@@ -253,6 +257,14 @@ def _sets(mode, est, shared, names, blocks, Xtr, Ztr, ytr, groups, P, coverage, 
     return prediction_sets(P, [str(c) for c in est.classes_], record, coverage)
 
 
+def _sets_or_none(*args):
+    """:func:`_sets`, or ``(None, why)`` when the calibration folds cannot be fitted (too few clips)."""
+    try:
+        return _sets(*args), None
+    except DataError as exc:
+        return None, str(exc)
+
+
 def _with_class_weight(estimator, class_weight):
     """``estimator`` with its heads' ``class_weight`` set (unchanged for ``None``)."""
     if class_weight is None:
@@ -267,6 +279,10 @@ def _weighted_what(mode, class_weight):
     text = class_weight if isinstance(class_weight, str) else "given"
     return {"late": f"{text} (heads; stacker unweighted)", "weighted": f"{text} (heads; blend unweighted)",
             "intermediate": f"{text} (network)"}.get(mode, f"{text} (head)")
+
+
+def _fmt_or_blank(value, digits):
+    return "" if value is None or np.isnan(value) else f"{value:.{digits}f}"
 
 
 def _fmt_p(p):
@@ -297,7 +313,7 @@ def format_compare(df, *, markdown=True):
              f"{r['log_loss_ref3']:.3f}", f"{r['macro_f1']:.3f}",
              f"{r['fit_time_s']:.1f}", f"{r['predict_time_s']:.2f}", r["vs"], _fmt_p(r["mcnemar_p"]),
              str(r.get("class_weight", "none")),
-             *([f"{r['mean_set_size']:.2f}", f"{r['set_coverage']:.3f}"] if sets else [])]
+             *([_fmt_or_blank(r["mean_set_size"], 2), _fmt_or_blank(r["set_coverage"], 3)] if sets else [])]
             for _, r in df.iterrows()]
     foot = ["log_loss: exact, from the models' probabilities; log_loss_ref3: over them rounded to 3 decimals, "
             "as prediction.csv prints them and the reference scoring reads them."]
@@ -308,6 +324,8 @@ def format_compare(df, *, markdown=True):
         foot.append(f"{n_missing} evaluation clip(s) lack a modality and were predicted from the ones present; a "
                     "mode with none of a clip's modalities (a single modality) gave it the training class prior")
     foot.append("late/weighted fit time includes the shared per-modality pipelines (trained once, reused).")
+    for mode, why in (a.get("no_sets") or {}).items():
+        foot.append(f"{mode}: no prediction sets, its calibration folds could not be fitted ({why.split('; ')[0]})")
     if sets:
         foot.append(f"set size at {level}: mean size of conformal prediction sets calibrated on location-grouped "
                     "out-of-fold probabilities of the training clips; coverage: share of evaluation clips whose set "

@@ -10,7 +10,7 @@ from .. import __version__
 from .._load import BUILTIN
 from .._pooling import SegmentClassifier
 from .._progress import using
-from ..errors import CVFallbackWarning
+from ..errors import CVFallbackWarning, DataError
 from ..fusion import MissingModalityWarning, NoModalityWarning, model_name
 from ..heads import chosen_params
 from ..model_selection import cv_fallbacks
@@ -121,8 +121,20 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         "warnings": [],
     }
     if calibrate:
-        manifest["calibration"] = calibrate_run(model, train, config, n_jobs=n_jobs)
-        manifest["timings"]["calibration_s"] = manifest["calibration"]["seconds"]
+        try:
+            # The fit has said once that its folds share locations; the calibration's then share them too
+            # (recorded in its record and fit's output line), so it is not said again.
+            with warnings.catch_warnings():
+                if fallbacks:
+                    warnings.simplefilter("ignore", CVFallbackWarning)
+                manifest["calibration"] = calibrate_run(model, train, config, n_jobs=n_jobs)
+            manifest["timings"]["calibration_s"] = manifest["calibration"]["seconds"]
+        except DataError as exc:
+            # Too few clips for five more fits with the chosen hyper-parameters (a k-NN's k chosen on every
+            # clip, say): the model is fine, only its prediction sets are unavailable.
+            manifest["calibration"] = None
+            manifest["warnings"].append("no prediction sets for this run (predict --coverage refuses it): its "
+                                        f"calibration folds could not be fitted: {exc}")
     if hasattr(model, "best_estimator_"):  # fusion or model "auto": what was chosen, and why
         from ..experiments import selection_summary
 
@@ -143,7 +155,7 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         manifest["scores"] = score_model(model, evaluate, train=train, n_jobs=n_jobs)
         manifest["timings"]["predict_s"] = round(time.perf_counter() - t0, 3)
         absent = no_modality_warning(manifest["fusion"], train.modalities, evaluate)
-        manifest["warnings"] = [*([frames] if frames else []), *([absent] if absent else []),
+        manifest["warnings"] = [*manifest["warnings"], *([frames] if frames else []), *([absent] if absent else []),
                                 *scoring_warnings(model.classes_, train.clip_ids, evaluate,
                                                   trained=f"the training split {train.split}")]
     return model, manifest
