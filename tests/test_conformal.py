@@ -112,7 +112,8 @@ def test_predict_evaluate_report_compare_with_coverage(features, tmp_path, capsy
     for fusion in ("early", "audio", "video"):  # every mode is in the product matrix (test_product.py)
         pins = ["--set", "params.head__C=1"]
         runs[fusion] = tmp_path / fusion
-        code, out, err = _cli(capsys, "fit", "--fusion", fusion, "--features", features, *pins, "--out", runs[fusion])
+        code, out, err = _cli(capsys, "fit", "--fusion", fusion, "--features", features, *pins, "--calibrate",
+                              "--out", runs[fusion])
         assert code == 0, err
         assert "prediction sets calibrated on 120 out-of-fold training clips" in out
     manifest = json.loads((runs["early"] / "manifest.json").read_text())
@@ -179,7 +180,7 @@ def test_bad_coverage_is_one_error_line(argv, message, tmp_path, capsys):
 def test_predict_coverage_refuses_an_uncalibrated_run(features, tmp_path, capsys):
     run = tmp_path / "run"
     code, _, err = _cli(capsys, "fit", "--fusion", "audio", "--features", features, "--set", "params.head__C=1",
-                        "--no-calibration", "--out", run)
+                        "--out", run)
     assert code == 0, err
     code, _, err = _cli(capsys, "predict", run, "--features", features, "--coverage", "0.9", "--out", tmp_path / "p")
     assert code == 2 and "holds no calibration" in err and err.count("\n") == 1

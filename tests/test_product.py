@@ -145,7 +145,7 @@ def fit_predict_evaluate(capsys, tmp_path, tiny, fit_args, *, coverage=False):
     features, test_ids = tiny
     run, pred = tmp_path / "run", tmp_path / "prediction.csv"
     # Calibration (five more fits) only where prediction sets are checked: the matrix stays quick.
-    fitted, _ = ok(capsys, "fit", "--features", features, *fit_args, *([] if coverage else ["--no-calibration"]),
+    fitted, _ = ok(capsys, "fit", "--features", features, *fit_args, *(["--calibrate"] if coverage else []),
                    "--out", run)
     assert fitted.startswith("SYNTHETIC data") and f"saved run to {run}" in fitted
     manifest = check_run(run)

@@ -38,10 +38,10 @@ def add_parser(sub):
     p.set_defaults(split=None)  # train+val, or the one of them the features hold
     p.add_argument("--eval-split", default="test",
                    help="labelled split to score the model on and record in the manifest ('' to skip)")
-    p.add_argument("--no-calibration", action="store_true",
-                   help="skip the prediction sets' calibration (about five more fits of the model, its "
-                        "hyper-parameters fixed, on location-grouped folds of the training clips); "
-                        "predict --coverage then refuses the run")
+    p.add_argument("--calibrate", action="store_true",
+                   help="also calibrate prediction sets (predict --coverage): about five more fits of the "
+                        "model, its hyper-parameters fixed, on location-grouped folds of the training clips "
+                        "(early +50%%, late and weighted +150%%, intermediate +400%% of the fit)")
     p.add_argument("--out", type=Path, required=True, help="run directory to create")
     add_n_jobs(p, "late and weighted fusion fit their modalities' internal folds at once (processes); "
                   "the evaluation split is predicted in chunks (threads)")
@@ -87,7 +87,7 @@ def run(args):
         warnings.simplefilter("ignore", AutoSelectionWarning)  # said below, from the manifest, as one line
         model, manifest = fit_run(config, train, evaluate=evaluate, source=args.features,
                                   max_frames=args.max_frames, n_jobs=args.n_jobs,
-                                  calibrate=not args.no_calibration, progress=terminal_progress(args.quiet))
+                                  calibrate=args.calibrate, progress=terminal_progress(args.quiet))
     if args.meta is not None:
         manifest["train"]["meta"] = str(args.meta)  # predict and report default to it with the run's features
     save_run(args.out, model, manifest, force=args.force)

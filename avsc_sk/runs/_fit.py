@@ -71,7 +71,7 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         every training clip's nonconformity score from a clone of the fitted model, hyper-parameters
         fixed, trained on the other location-grouped folds
         (:func:`avsc_sk.experiments.calibration_probabilities`). Costs about five fits of the model
-        without its hyper-parameter search; ``avsc-sk fit`` asks for it unless ``--no-calibration``.
+        without its hyper-parameter search; ``avsc-sk fit --calibrate`` asks for it.
     progress : callable, optional
         A progress hook (``tqdm.tqdm``'s signature, see ``avsc_sk._progress``) for the fit's
         long steps: late and weighted fusion's member fits, auto selection's candidates.

@@ -142,7 +142,7 @@ def run_calibration(run):
     if not calibration or not calibration.get("scores"):
         from ..errors import RunError
 
-        raise RunError(f"run {run.path} holds no calibration for prediction sets (it was fitted with "
-                       "--no-calibration, or before avsc-sk computed one); re-fit it with avsc-sk fit --config "
+        raise RunError(f"run {run.path} holds no calibration for prediction sets (it was fitted without "
+                       "--calibrate); re-fit it with avsc-sk fit --calibrate --config "
                        f"{run.path / 'config.toml'} --out NEW_RUN_DIR")
     return calibration

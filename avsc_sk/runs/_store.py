@@ -9,7 +9,7 @@ A run directory holds::
     train_clips.txt the training clips' ids, one a line (``manifest["train"]["clip_ids"]`` once
                     loaded), so that scoring a split can tell which of its clips were trained on
     calibration.json the prediction sets' calibration scores, one per training clip, by class
-                    (``manifest["calibration"]["scores"]`` once loaded; absent with --no-calibration)
+                    (``manifest["calibration"]["scores"]`` once loaded; only with fit --calibrate)
 
 Loading checks the avsc-sk version and the manifest, and admits only the types in
 :data:`TRUSTED_MODULES` and :data:`TRUSTED_TYPES`; a pickle (``model.pkl`` / ``model.joblib``) can run any code when
