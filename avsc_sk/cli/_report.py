@@ -28,6 +28,9 @@ def add_parser(sub):
     p.add_argument("--out", type=Path, required=True, help="report directory to write, e.g. reports/fusion")
     p.add_argument("--n-boot", type=int, default=1000, help="bootstrap resamples (default: 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default: 0)")
+    p.add_argument("--robustness", action="store_true",
+                   help="also score every run with a share (0, 0.25, 0.5, 1) of the clips losing each modality, "
+                        "and with Gaussian noise on each modality (SNR 20, 10, 0 dB): a table and a plot")
     p.add_argument("--title", default=None, help="report title (default: 'avsc-sk report: <runs>')")
     add_n_jobs(p, "N runs are predicted at once (threads; one run: N chunks of its clips)")
     add_force(p)
@@ -46,6 +49,8 @@ def run_frames(run_dirs, features=None, split="test", *, max_frames=96, allow_mi
         Run name (its fusion mode; ``-2``, ``-3`` ... appended to repeats) to prediction frame.
     data : FeatureSet
     runs : list of Run
+    subsets : list of FeatureSet
+        What each run predicted (its statistics, its modalities), in ``runs`` order.
     """
     from ..runs import predict_frame
 
@@ -92,7 +97,7 @@ def run_frames(run_dirs, features=None, split="test", *, max_frames=96, allow_mi
     for name, r, subset in zip(names, runs, subsets):
         for message in feature_warnings(r.manifest, subset, max_frames=max_frames):
             warn(f"run {name}: {message}")
-    return frames, data, runs
+    return frames, data, runs, subsets
 
 
 def run_kinds(names, runs):
@@ -119,7 +124,7 @@ def run(args):
 
     check_output(args.out, force=args.force, what="report directory")
     progress = terminal_progress(args.quiet)
-    frames, data, runs = run_frames(args.run_dirs, args.features, args.split, max_frames=args.max_frames,
+    frames, data, runs, subsets = run_frames(args.run_dirs, args.features, args.split, max_frames=args.max_frames,
                                     allow_missing_modality=args.allow_missing_modality,
                                     trust_pickle=args.trust_pickle, n_jobs=args.n_jobs, meta=args.meta,
                                     progress=progress)
@@ -127,10 +132,21 @@ def run(args):
     title = args.title or f"avsc-sk report: {', '.join(frames)} on split {data.split}"
     city = pd.Series(data.city, index=data.clip_ids)
     missing = dict(zip(data.modality_names, data.missing().sum(axis=0).tolist()))
+    robustness = None
+    if args.robustness:
+        from ..evaluation import robustness_table
+        from ..runs import check_features
+
+        with bar(progress, "report: robustness", total=len(runs), unit="run") as shown:
+            robustness = {}
+            for name, r, subset in zip(frames, runs, subsets):
+                robustness[name] = robustness_table(r.model, check_features(r.manifest, subset), seed=args.seed)
+                shown.update(1)
     with bar(progress, "report: tables, plots, files", total=2, unit="step") as shown:
         report = build_report(frames, kinds=run_kinds(frames, runs), city=city, synthetic=synthetic,
                               n_boot=args.n_boot, seed=args.seed, title=title, missing=missing,
-                              calibration={name: r.manifest.get("calibration") for name, r in zip(frames, runs)})
+                              calibration={name: r.manifest.get("calibration") for name, r in zip(frames, runs)},
+                              robustness=robustness)
         shown.update(1)
         files = write_report(report, args.out, force=args.force)
         shown.update(1)

@@ -19,6 +19,7 @@ from ._conformal import (
     prediction_sets,
     set_sizes,
 )
+from ._robustness import SHARES, SNRS_DB, plot_robustness, robustness_table
 from ._metrics import (
     balanced_accuracy,
     LOG_LOSS,
@@ -46,6 +47,10 @@ from ._predictions import (
 from ._stats import bootstrap_ci, holm, mcnemar, paired_bootstrap_diff
 
 __all__ = [
+    "SHARES",
+    "SNRS_DB",
+    "plot_robustness",
+    "robustness_table",
     "COVERAGE_BY",
     "DATA_COLUMN",
     "SET_COLUMN",

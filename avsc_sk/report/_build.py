@@ -10,7 +10,7 @@ import pandas as pd
 
 from .._io import atomic_dir, check_output
 from ..datasets import SYNTHETIC_BANNER
-from ..evaluation import format_scoring, per_class_table, score
+from ..evaluation import format_scoring, per_class_table, plot_robustness, score
 from ._browser import BROWSER_SCRIPT
 from ._conflicts import conflict_table, top_disagreements
 from ._coverage import build_coverage, coverage_sections
@@ -76,7 +76,7 @@ class Report:
 
 def build_report(runs, *, kinds=None, reference=None, city=None, synthetic=False, n_boot=1000, seed=0,
                  alpha=0.05, n_bins=15, top_k=15, title="avsc-sk report", plots=True, missing=None,
-                 calibration=None):
+                 calibration=None, robustness=None):
     """Build every table, figure and number of a report.
 
     Parameters
@@ -107,6 +107,9 @@ def build_report(runs, *, kinds=None, reference=None, city=None, synthetic=False
         Per run its conformal calibration record (``manifest["calibration"]``): adds the coverage
         tables and the set-size plot, and prediction sets in the conflict browser (see
         :func:`avsc_sk.report.build_coverage`).
+    robustness : mapping of str to DataFrame, optional
+        Per run its :func:`avsc_sk.evaluation.robustness_table` (``report --robustness``): adds
+        the robustness table and plot.
 
     Returns
     -------
@@ -167,6 +170,13 @@ def build_report(runs, *, kinds=None, reference=None, city=None, synthetic=False
     rep.figures.update(figures)
     if numbers:
         rep.numbers["prediction_sets"] = _plain(numbers)
+    if robustness:
+        T["robustness"] = pd.concat({name: table for name, table in robustness.items()}, names=["run", "row"]) \
+            .reset_index(level="row", drop=True)
+        rep.numbers["robustness"] = _plain({name: table.to_dict(orient="records")
+                                            for name, table in robustness.items()})
+        if plots:
+            rep.figures["robustness"] = plot_robustness(robustness)
     if plots:
         for name, frame in runs.items():
             rep.figures[f"confusion_{_safe(name)}"] = plot_confusion_matrix(
@@ -287,7 +297,17 @@ def _sections(rep, image_names):
         *([("image", ("reliability.png", "reliability diagram"))] if "reliability.png" in image_names else []),
     ]))
     S.extend(coverage_sections(T, rep.numbers.get("prediction_sets", {}), image_names))
-    placed = {"reliability.png", "set_sizes.png"}  # shown in their own sections
+    if "robustness" in T:
+        S.append(("Robustness", [
+            ("text", "Accuracy and exact log loss when a share of the clips (seeded, the same for every run) lose "
+                     "one modality (its block NaN: a run without any of its modalities gives the training class "
+                     "prior), and under additive Gaussian noise on one modality's input features at each SNR "
+                     "(noise power = the block's mean square / 10^(SNR/10))."),
+            ("table", T["robustness"]),
+            *([("image", ("robustness.png", "robustness to a missing modality"))]
+              if "robustness.png" in image_names else []),
+        ]))
+    placed = {"reliability.png", "set_sizes.png", "robustness.png"}  # shown in their own sections
     plots = [("image", (f, f[:-4].replace("_", " "))) for f in sorted(image_names) if f not in placed]
     if plots:
         S.append(("Plots", plots))
@@ -328,7 +348,7 @@ def write_report(report, out_dir, *, force=False):
         "\n".join(f"## {name}\n\n```\n{text}```\n\n{markdown_table(T[f'per_class/{name}'])}"
                   for name, text in report.scoring.items())
     for key in ("summary", "side_by_side", "comparisons", "mcnemar", "conflicts", "disagreements", "city",
-                "calibration", "coverage", "coverage_per_scene", "set_sizes", "conflict_browser"):
+                "calibration", "coverage", "coverage_per_scene", "set_sizes", "conflict_browser", "robustness"):
         if key in T:
             files[f"{key}.csv"] = csv(T[key])
     if len(report.runs) > 1:
