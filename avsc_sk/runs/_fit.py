@@ -32,14 +32,14 @@ def _versions():
             "h5py": h5py.__version__, "lightgbm": lightgbm.__version__, "skops": skops.__version__}
 
 
-def _describe(data, source, max_frames):
+def _describe(data, source, max_frames, missing):
     out = {"source": str(source) if source is not None else BUILTIN, "split": data.split,
            "n_clips": int(data.n_clips), "fingerprint": data.fingerprint(), "synthetic": data.synthetic,
            "modalities": [list(m) for m in data.modalities], "clip_ids": [str(c) for c in data.clip_ids],
            "stats": None if data.stats is None else list(data.stats),
            # Clips that have each modality (fewer than n_clips where some lack one).
            "clips_per_modality": {name: int(n) for name, n in zip(data.modality_names,
-                                                                  (~data.missing()).sum(axis=0))}}
+                                                                  (~missing).sum(axis=0))}}
     if max_frames is not None:
         out["max_frames"] = int(max_frames)
     return out
@@ -99,6 +99,7 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
     fit_s = time.perf_counter() - t0
     if key:
         model.set_params(**{key: saved})  # a runtime choice, not part of the model
+    train_missing = train.missing()  # read once: the manifest and two warnings need it
     manifest = {
         "avsc_sk_version": __version__,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -109,7 +110,7 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         "classes": [str(c) for c in model.classes_],
         "modalities": [list(m) for m in train.modalities],
         "synthetic": bool(train.synthetic),
-        "train": _describe(train, source, max_frames),
+        "train": _describe(train, source, max_frames, train_missing),
         "versions": _versions(),
         # What the heads chose on grouped inner folds (or were given), e.g. {"head__C": 0.003}.
         "chosen": chosen_params(model),
@@ -142,10 +143,11 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         # The run is what the search fitted; config (and selection) keep that it was a search.
         fusion = manifest["selection"]["fusion"]
         manifest["fusion"], manifest["model"] = fusion, model_name(fusion, manifest["selection"]["model"])
-    left_out = no_modality_warning(manifest["fusion"], train.modalities, train, training=True)
+    left_out = no_modality_warning(manifest["fusion"], train.modalities, train, training=True,
+                                   missing=train_missing)
     if left_out:
         warnings.warn(NoModalityWarning(left_out), stacklevel=2)
-    partial = partial_training_warning(manifest["fusion"], train)
+    partial = partial_training_warning(manifest["fusion"], train, train_missing)
     if partial:
         warnings.warn(MissingModalityWarning(partial), stacklevel=2)
     if evaluate is not None and evaluate.y is not None:

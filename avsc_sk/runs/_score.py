@@ -36,7 +36,7 @@ def run_modalities(fusion, modalities):
     return [fusion] if fusion in names else names
 
 
-def no_modality_warning(fusion, modalities, data, *, training=False):
+def no_modality_warning(fusion, modalities, data, *, training=False, missing=None):
     """The warning naming the clips of ``data`` with none of a run's modalities, or None.
 
     Parameters
@@ -48,11 +48,14 @@ def no_modality_warning(fusion, modalities, data, *, training=False):
     data : FeatureSet
     training : bool, default=False
         ``data`` is what the run is trained on: those clips are left out of its fit.
+    missing : ndarray, optional
+        ``data.missing()``, when the caller has it already (it reads every block once).
     """
     used = [m for m in run_modalities(fusion, modalities) if m in data.modality_names]
     if not used:
         return None
-    mask = data.missing()[:, [data.modality_names.index(m) for m in used]].all(axis=1)
+    missing = data.missing() if missing is None else missing
+    mask = missing[:, [data.modality_names.index(m) for m in used]].all(axis=1)
     if not mask.any():
         return None
     ids = [str(c) for c in np.asarray(data.clip_ids)[mask]]
@@ -169,11 +172,14 @@ _PARTIAL = {
 }
 
 
-def partial_training_warning(fusion, data):
-    """The warning saying how ``fusion`` learns from training clips that lack some of its modalities, or None."""
+def partial_training_warning(fusion, data, missing=None):
+    """The warning saying how ``fusion`` learns from training clips that lack some of its modalities, or None.
+
+    ``missing``: ``data.missing()``, when the caller has it already.
+    """
     if fusion not in _PARTIAL or data.n_clips == 0:
         return None
-    missing = data.missing()
+    missing = data.missing() if missing is None else missing
     partial = missing.any(axis=1) & ~missing.all(axis=1)
     if not partial.any():
         return None
