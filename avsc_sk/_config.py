@@ -7,6 +7,8 @@ A configuration is a small TOML document::
     seed = 0
     segment_frames = 0        # > 0: segment mode (every group of this many frames is a sample)
     cv_groups = "location"    # optional; "none": internal folds share locations (optimistic)
+    teacher = "runs/early"    # optional: a single-modality student learns from this run (distillation)
+    distill_alpha = 0.5       # optional: the teacher's share of the student's targets
 
     [params]                  # set_params keys of the estimator make_estimator builds
     head__C = 1.0
@@ -31,7 +33,10 @@ __all__ = ["DEFAULT_CONFIG", "ESTIMATORS", "load_config", "apply_overrides", "du
 # model None: the mode's own classifier, logreg for the pipelines; intermediate fusion takes no model.
 DEFAULT_CONFIG = {"fusion": "early", "model": None, "seed": 0, "segment_frames": 0, "params": {}}
 _TYPES = {"fusion": str, "model": str, "seed": int, "segment_frames": int, "params": dict, "cv_groups": str,
-          "budget": float}  # seconds for fusion or model "auto"; absent: AutoFusionClassifier's default
+          "budget": float,  # seconds for fusion or model "auto"; absent: AutoFusionClassifier's default
+          # Cross-modal transfer: the teacher run directory a single-modality student learns from, and the
+          # share of the teacher's probabilities in its targets (absent: DistilledClassifier's default).
+          "teacher": str, "distill_alpha": float}
 
 
 def _estimators():

@@ -1,6 +1,7 @@
 """Estimators and fusion: single-modality, early, intermediate, late and weighted fusion."""
 
 from ._base import MEMBER_TUNING, fit_member, fit_members, fixed_member, fold_proba, grouped_splits
+from ._distill import DISTILL_ALPHA, DistilledClassifier, soft_target_rows
 from ._early import (make_feature_pipeline, make_modality_features, make_modality_pipeline, make_pooler,
                      modality_columns)
 from ._intermediate import IntermediateFusionClassifier
@@ -15,6 +16,9 @@ __all__ = [
     "MissingModalityWarning",
     "NoModalityWarning",
     "class_prior",
+    "DISTILL_ALPHA",
+    "DistilledClassifier",
+    "soft_target_rows",
     "FUSIONS",
     "FUSION_MODES",
     "MEMBER_TUNING",

@@ -30,7 +30,8 @@ COUNT = Interval(Integral, 1, None, closed="left")
 FOLDS = Interval(Integral, 2, None, closed="left")
 
 __all__ = ["InnerCVHead", "UngroupedWarning", "chosen_params", "narrowed_grids", "fit_with_groups", "takes_groups",
-           "inner_splits", "aligned", "fold_log_loss"]
+           "inner_splits", "aligned", "fold_log_loss", "unchosen_params",
+           "check_sample_weight"]
 
 
 class UngroupedWarning(AvscWarning):
@@ -131,8 +132,31 @@ def aligned(P, fitted_classes, classes, fill=0.0):
     return out
 
 
-def fold_log_loss(y_true, P, classes):
-    """Log loss of probabilities ``P`` (columns in ``classes`` order), clipped as scikit-learn clips them."""
+def check_sample_weight(sample_weight, X):
+    """``sample_weight`` as a float64 vector of one finite, non-negative weight per row of ``X``.
+
+    Raises
+    ------
+    ValueError
+        For another shape, or a NaN, infinite or negative weight.
+    """
+    w = np.asarray(sample_weight, dtype=np.float64)
+    if w.ndim == 0:
+        w = np.full(X.shape[0], float(w))
+    if w.shape != (X.shape[0],):
+        raise ValueError(f"sample_weight has shape {w.shape}; expected one weight per sample, ({X.shape[0]},)")
+    if not np.all(np.isfinite(w)) or (w < 0).any():
+        raise ValueError("sample_weight holds NaN, infinite or negative values; expected finite weights >= 0")
+    return w
+
+
+def fold_log_loss(y_true, P, classes, sample_weight=None):
+    """Log loss of probabilities ``P`` (columns in ``classes`` order), clipped as scikit-learn clips them.
+
+    With ``sample_weight`` the weighted mean: over rows that replicate each clip once per class
+    with its soft target as weight (distillation), the held-out clips' cross-entropy against
+    those targets.
+    """
     # scikit-learn's log_loss, computed here: its validation cost 4 ms a call, which a head's C
     # path (folds x Cs calls on small folds) paid more for than for its fits.
     eps = np.finfo(np.float64).eps
@@ -143,8 +167,9 @@ def fold_log_loss(y_true, P, classes):
     pos = np.searchsorted(classes[order], y_true)
     idx = order[np.minimum(pos, len(classes) - 1)]
     if not np.array_equal(classes[idx], np.asarray(y_true)):
-        return float(log_loss(y_true, P, labels=classes))  # a label outside classes: scikit-learn's error
-    return float(-np.mean(np.log(P[np.arange(len(idx)), idx])))
+        # A label outside classes: scikit-learn's error.
+        return float(log_loss(y_true, P, labels=classes, sample_weight=sample_weight))
+    return float(-np.average(np.log(P[np.arange(len(idx)), idx]), weights=sample_weight))
 
 
 class InnerCVHead(ClassifierMixin, BaseEstimator):
@@ -186,6 +211,12 @@ class InnerCVHead(ClassifierMixin, BaseEstimator):
         -------
         self
         """
+        X, y = self._setup(X, y)
+        self._fit(X, y, groups)
+        return self
+
+    def _setup(self, X, y):
+        """Validate parameters and data and set ``classes_``; the validated ``X`` and ``y``."""
         self._validate_params()
         X, y = validate_data(self, X, y)
         check_classification_targets(y)
@@ -194,8 +225,7 @@ class InnerCVHead(ClassifierMixin, BaseEstimator):
             raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes; the data contains only "
                              "one class")
         self.cv_fallback_ = None
-        self._fit(X, y, groups)
-        return self
+        return X, y
 
     def _inner_splits(self, y, groups):
         """The inner folds (see :func:`inner_splits`), keeping a fallback's reason in ``cv_fallback_``."""
@@ -229,6 +259,22 @@ class InnerCVHead(ClassifierMixin, BaseEstimator):
 
 def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
+
+
+def unchosen_params(estimator):
+    """The hyper-parameters an unfitted head (or a Pipeline ending in one) leaves to its inner CV.
+
+    Returns
+    -------
+    list of str
+        Parameter paths as ``set_params`` takes them (``["head__C"]``), empty when every one is given.
+    """
+    if isinstance(estimator, Pipeline):
+        name, last = estimator.steps[-1]
+        return [f"{name}__{p}" for p in unchosen_params(last)] if last not in (None, "passthrough") else []
+    if isinstance(estimator, InnerCVHead):
+        return [p for p in estimator._chosen if getattr(estimator, p) is None]
+    return []
 
 
 def chosen_params(estimator, prefix=""):

@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression
 
 from .._blas import one_blas_thread
 from .._sklearn_private import StrOptions
-from ._base import COUNT, FOLDS, POSITIVE, InnerCVHead, aligned, fold_log_loss
+from ._base import COUNT, FOLDS, POSITIVE, InnerCVHead, aligned, check_sample_weight, fold_log_loss
 
 __all__ = ["LogisticRegressionHead"]
 
@@ -23,25 +23,25 @@ DEFAULT_CS = tuple(float(c) for c in np.logspace(-4, 2, 13))
 _PATH_TOL = 1e-3
 
 
-
-def _step(model, X, y, train, test, C, classes, tol):
+def _step(model, X, y, train, test, C, classes, tol, sample_weight=None):
     """Refit one fold's warm-started ``model`` at ``C``; the model and its held-out log loss."""
     # One BLAS thread: many small fits; two threads on a busy 2-core machine made the path
     # 4x slower (digits, 900 samples), and n_jobs spreads the folds over the cores instead.
     with warnings.catch_warnings(), one_blas_thread():
         # A not fully converged point on the path still scores what it predicts.
         warnings.simplefilter("ignore", ConvergenceWarning)
-        model.set_params(C=C).fit(X[train], y[train])
+        fit_w = None if sample_weight is None else sample_weight[train]
+        model.set_params(C=C).fit(X[train], y[train], sample_weight=fit_w)
         if model.n_iter_.max() == 0 and model.tol > tol:
             # The loose path tolerance can leave a warm start where it was (the penalty's change
             # is below it): that point would score as its predecessor and bias C_ low.
-            model.set_params(tol=tol).fit(X[train], y[train])
+            model.set_params(tol=tol).fit(X[train], y[train], sample_weight=fit_w)
             model.set_params(tol=max(tol, _PATH_TOL))
     P = aligned(model.predict_proba(X[test]), model.classes_, classes)
-    return model, fold_log_loss(y[test], P, classes)
+    return model, fold_log_loss(y[test], P, classes, None if sample_weight is None else sample_weight[test])
 
 
-def _path(X, y, splits, Cs, classes, patience, params, n_jobs):
+def _path(X, y, splits, Cs, classes, patience, params, n_jobs, sample_weight=None):
     """Mean held-out log loss over ``splits`` along ``Cs`` (ascending), each fold warm-started along it.
 
     The folds go through the path together and it stops ``patience`` values past the best
@@ -55,7 +55,7 @@ def _path(X, y, splits, Cs, classes, patience, params, n_jobs):
     means, coefs = [], []
     with Parallel(n_jobs=n_jobs) as parallel:
         for C in Cs:
-            steps = parallel(delayed(_step)(model, X, y, train, test, C, classes, params["tol"])
+            steps = parallel(delayed(_step)(model, X, y, train, test, C, classes, params["tol"], sample_weight)
                              for model, (train, test) in zip(models, splits))
             models = [model for model, _ in steps]
             means.append(float(np.mean([loss for _, loss in steps])))
@@ -142,7 +142,30 @@ class LogisticRegressionHead(InnerCVHead):
         return {"max_iter": self.max_iter, "tol": self.tol, "random_state": self.random_state,
                 "class_weight": self.class_weight}
 
-    def _fit(self, X, y, groups):
+    def fit(self, X, y, groups=None, sample_weight=None):
+        """Choose ``C`` (when ``None``) by grouped inner CV log loss, then fit on all of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        groups : array-like of shape (n_samples,), optional
+            Recording location of each sample (see :meth:`InnerCVHead.fit`).
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-sample weights, in the inner folds' fits and held-out log losses and in the
+            final fit (combined with ``class_weight``). Rows replicating a clip once per class,
+            weighted by its soft target, make the loss the cross-entropy against those targets
+            (:class:`~avsc_sk.fusion.DistilledClassifier`).
+
+        Returns
+        -------
+        self
+        """
+        X, y = self._setup(X, y)
+        self._fit(X, y, groups, None if sample_weight is None else check_sample_weight(sample_weight, X))
+        return self
+
+    def _fit(self, X, y, groups, sample_weight=None):
         self.cv_scores_ = []
         self.C_ = self.C
         start = []
@@ -151,7 +174,8 @@ class LogisticRegressionHead(InnerCVHead):
             splits = self._inner_splits(y, groups)
             if splits is not None:
                 Cs = sorted(float(c) for c in self.Cs)
-                means, coefs = _path(X, y, splits, Cs, self.classes_, self.patience, self._params(), self.n_jobs)
+                means, coefs = _path(X, y, splits, Cs, self.classes_, self.patience, self._params(), self.n_jobs,
+                                     sample_weight)
                 self.cv_scores_ = [{"C": c, "log_loss": loss} for c, loss in zip(Cs, means)]
                 best = int(np.argmin(means))
                 self.C_ = Cs[best]
@@ -167,6 +191,6 @@ class LogisticRegressionHead(InnerCVHead):
         # fold1 early fusion, 8,646 x 1,024, a 2-thread OpenBLAS on a busy 2-core machine spent
         # 9.5 s of CPU and 15 s of wall clock where one thread took 1.6 s and 2.3 s).
         with one_blas_thread():
-            self.estimator_.fit(X, y)
+            self.estimator_.fit(X, y, sample_weight=sample_weight)
         self.estimator_.set_params(warm_start=False)
         self.n_iter_ = self.estimator_.n_iter_

@@ -14,7 +14,7 @@ from sklearn.utils.class_weight import compute_class_weight, compute_sample_weig
 
 from .._sklearn_private import Interval, StrOptions
 from ..errors import AvscWarning, ConfigError
-from ._base import COUNT, FOLDS, NON_NEGATIVE, POSITIVE, InnerCVHead, aligned, fold_log_loss
+from ._base import COUNT, FOLDS, NON_NEGATIVE, POSITIVE, InnerCVHead, aligned, check_sample_weight, fold_log_loss
 
 __all__ = ["KNNHead", "LGBMHead", "MLPHead", "MLPConvergenceWarning"]
 
@@ -33,27 +33,33 @@ def _eval_data(X, y):
 _CLASS_WEIGHT = [StrOptions({"balanced"}), dict, None]
 
 
-def _fit(estimator, X, y, class_weight=None):
-    """``estimator.fit(X, y)``, each sample weighted by its class's ``class_weight`` when given."""
-    if class_weight is None:
+def _fit(estimator, X, y, class_weight=None, sample_weight=None):
+    """``estimator.fit(X, y)``, each sample weighted by its class's ``class_weight`` (times ``sample_weight``)."""
+    if class_weight is None and sample_weight is None:
         return estimator.fit(X, y)
-    return estimator.fit(X, y, sample_weight=compute_sample_weight(class_weight, y))
+    w = np.ones(len(y)) if class_weight is None else compute_sample_weight(class_weight, y)
+    return estimator.fit(X, y, sample_weight=w if sample_weight is None else w * sample_weight)
 
 
-def _cv_log_loss(estimator, X, y, splits, classes, class_weight=None):
-    """Mean held-out log loss of ``estimator`` over ``splits`` (fitted with ``class_weight`` as sample weights)."""
+def _cv_log_loss(estimator, X, y, splits, classes, class_weight=None, sample_weight=None):
+    """Mean held-out log loss of ``estimator`` over ``splits`` (fitted with ``class_weight`` as sample weights).
+
+    ``sample_weight`` weighs the fits and the held-out log losses.
+    """
     losses = []
     for train, test in splits:
         with warnings.catch_warnings():
             # The candidates are compared at the same epoch budget (the MLP's max_iter): an inner
             # fit stopped by it is scored as it predicts, not reported once per fold.
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model = _fit(clone(estimator), X[train], y[train], class_weight)
-        losses.append(fold_log_loss(y[test], aligned(model.predict_proba(X[test]), model.classes_, classes), classes))
+            model = _fit(clone(estimator), X[train], y[train], class_weight,
+                         None if sample_weight is None else sample_weight[train])
+        losses.append(fold_log_loss(y[test], aligned(model.predict_proba(X[test]), model.classes_, classes), classes,
+                                    None if sample_weight is None else sample_weight[test]))
     return float(np.mean(losses))
 
 
-def _choose(head, name, make, values, X, y, splits, class_weight=None):
+def _choose(head, name, make, values, X, y, splits, class_weight=None, sample_weight=None):
     """The value of ``values`` whose ``make(value)`` has the lowest inner log loss (``values[0]`` if no folds).
 
     Sets ``head.cv_scores_`` to one ``{name: value, "log_loss": loss}`` record per value, in order.
@@ -62,7 +68,7 @@ def _choose(head, name, make, values, X, y, splits, class_weight=None):
     if splits is None:
         return values[0]
     for value in values:
-        loss = _cv_log_loss(make(value), X, y, splits, head.classes_, class_weight)
+        loss = _cv_log_loss(make(value), X, y, splits, head.classes_, class_weight, sample_weight)
         head.cv_scores_.append({name: value, "log_loss": loss})
     return min(head.cv_scores_, key=lambda record: record["log_loss"])[name]
 
@@ -242,22 +248,45 @@ class MLPHead(InnerCVHead):
         return MLPClassifier(hidden_layer_sizes=self.hidden_layer_sizes, alpha=alpha, max_iter=self.max_iter,
                              random_state=self.random_state)
 
-    def _fit(self, X, y, groups):
-        if self.class_weight is not None and "sample_weight" not in inspect.signature(MLPClassifier.fit).parameters:
-            raise ConfigError(f"class_weight={self.class_weight!r}: the mlp head weighs classes through "
+    def fit(self, X, y, groups=None, sample_weight=None):
+        """Choose ``alpha`` (when ``None``) by grouped inner CV log loss, then fit on all of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        groups : array-like of shape (n_samples,), optional
+            Recording location of each sample (see :meth:`InnerCVHead.fit`).
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-sample weights (times ``class_weight``'s), in the inner fits and held-out log
+            losses and in the final fit; scikit-learn 1.7 or later.
+
+        Returns
+        -------
+        self
+        """
+        X, y = self._setup(X, y)
+        self._fit(X, y, groups, None if sample_weight is None else check_sample_weight(sample_weight, X))
+        return self
+
+    def _fit(self, X, y, groups, sample_weight=None):
+        weighted = self.class_weight is not None or sample_weight is not None
+        if weighted and "sample_weight" not in inspect.signature(MLPClassifier.fit).parameters:
+            what = f"class_weight={self.class_weight!r}" if self.class_weight is not None else "sample_weight"
+            raise ConfigError(f"{what}: the mlp head weighs samples through "
                               "MLPClassifier's sample_weight, which needs scikit-learn 1.7 or later; upgrade "
                               "scikit-learn, or use another head (logreg, linsvm, svm, lgbm, knn)")
         alpha = self.alpha
         if alpha is None:
             splits = self._inner_splits(y, groups)
             alpha = _choose(self, "alpha", self._model, sorted(float(a) for a in self.alphas), X, y, splits,
-                            self.class_weight)
+                            self.class_weight, sample_weight)
         else:
             self.cv_scores_ = []
         self.alpha_ = float(alpha)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)  # said below, once, in the house style
-            self.estimator_ = _fit(self._model(self.alpha_), X, y, self.class_weight)
+            self.estimator_ = _fit(self._model(self.alpha_), X, y, self.class_weight, sample_weight)
         self.n_iter_ = self.estimator_.n_iter_
         if self.n_iter_ >= self.max_iter:
             warnings.warn(f"the MLP head used all max_iter={self.max_iter} epochs without converging; raise its "
