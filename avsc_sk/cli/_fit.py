@@ -31,6 +31,12 @@ def add_parser(sub):
                         "location or refuses data that cannot be; 'none': stratified folds that share locations "
                         "(optimistic). Default: grouped where every class can stay in training, else stratified "
                         "with one warning, recorded in the manifest's cv_fallbacks")
+    p.add_argument("--teacher", type=Path, metavar="RUN",
+                   help="cross-modal transfer: the single-modality student (--fusion audio or video, head logreg "
+                        "or mlp) learns from this fitted run's location-grouped out-of-fold probabilities on the "
+                        "training clips as well as the labels (overrides the config's teacher)")
+    p.add_argument("--distill-alpha", type=float, metavar="A",
+                   help="with --teacher: the teacher's share of the student's targets, 0..1 (default 0.5)")
     add_class_weight(p)
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. params.head__C=0.5 (repeatable)")
@@ -56,6 +62,10 @@ def config_from_args(args):
     for key in ("fusion", "model", "seed", "segment_frames", "cv_groups", "budget"):
         if getattr(args, key) is not None:
             config[key] = getattr(args, key)
+    if getattr(args, "teacher", None) is not None:
+        config["teacher"] = str(args.teacher)
+    if getattr(args, "distill_alpha", None) is not None:
+        config["distill_alpha"] = args.distill_alpha
     return apply_overrides(config, args.overrides)
 
 
@@ -73,6 +83,12 @@ def run(args):
     if note:
         print(note)
     stats = read_stats(config)  # pool while reading: only the statistics the config can use
+    teacher = None
+    if config.get("teacher") is not None:
+        from ..runs import load_run, teacher_stats
+
+        teacher = load_run(config["teacher"])
+        stats = teacher_stats(config, teacher.manifest)  # one read serves the teacher and the student
     train = load_split(args.features, split, max_frames=args.max_frames,
                        allow_missing_modality=args.allow_missing_modality, stats=stats, meta=args.meta)
     if args.class_weight:
@@ -87,7 +103,7 @@ def run(args):
         warnings.simplefilter("ignore", AutoSelectionWarning)  # said below, from the manifest, as one line
         model, manifest = fit_run(config, train, evaluate=evaluate, source=args.features,
                                   max_frames=args.max_frames, n_jobs=args.n_jobs,
-                                  calibrate=args.calibrate, progress=terminal_progress(args.quiet))
+                                  calibrate=args.calibrate, progress=terminal_progress(args.quiet), teacher=teacher)
     if args.meta is not None:
         manifest["train"]["meta"] = str(args.meta)  # predict and report default to it with the run's features
     save_run(args.out, model, manifest, force=args.force)
@@ -114,6 +130,10 @@ def run(args):
     if scores:
         line += f"; {score_label(scores)}: {format_scores(scores)}"
     print(line)
+    if manifest.get("teacher"):
+        t = manifest["teacher"]
+        print(f"distilled from {t['path']} ({t['fusion']}, alpha {t['alpha']:g}): teacher out-of-fold accuracy "
+              f"{t['oof_accuracy']:.3f}, log_loss {t['oof_log_loss']:.3f} over {t['oof_folds']} grouped folds")
     chosen = manifest.get("chosen")
     if chosen:
         where = "inner folds, some sharing locations (see the warning)" if manifest.get("cv_fallbacks") else \

@@ -13,8 +13,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._sklearn_private import Interval, StrOptions
 from ..errors import ConfigError
-from ..heads import LogisticRegressionHead, chosen_params, fit_with_groups, unchosen_params
+from ..heads import LogisticRegressionHead, chosen_params, fit_with_groups
 from ._base import grouped_splits, oof_member
+from ._missing import FeaturePipeline
 
 __all__ = ["DistilledClassifier", "DISTILL_ALPHA", "soft_target_rows"]
 
@@ -96,12 +97,13 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
     heads then choose inside every fold: exact, and dearer). An AutoFusionClassifier teacher
     lends its chosen ``best_estimator_``.
 
-    The student's preprocessing (a Pipeline's steps before its last) is fitted once on the
-    clips as they are; only its last step, the head, sees the replicated rows. A head
-    hyper-parameter the student leaves to its inner CV (``head__C=None``) is chosen on the
-    labels alone, on grouped inner folds, then fixed for the fit on the soft targets: the
-    soft targets regularise the student themselves, so the labels' choice is the more
-    regularised one, and it is scored on what the test scores, the true labels.
+    The student first fits on the labels alone, exactly as it would without a teacher: its
+    heads choose their hyper-parameters on grouped inner folds scored against the labels (what
+    the test scores), and a :class:`~avsc_sk.fusion.FeaturePipeline` student keeps its class
+    prior for clips without its modality. Its last step, the head, is then refitted on the soft
+    targets with those values fixed; the steps before it stay as fitted on the clips themselves
+    (replicated rows would weigh a clip by how many classes it keeps). The soft targets
+    regularise the head themselves, so the labels' choice of ``C`` is the more regularised one.
 
     Parameters
     ----------
@@ -167,7 +169,7 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         head = student.steps[-1][1] if isinstance(student, Pipeline) else student
         if not _takes_sample_weight(head):
             raise ConfigError(f"the student's head {type(head).__name__} cannot learn from soft targets (its fit takes "
-                              "no sample_weight); use --model logreg or --model mlp for a student with --teacher")
+                              "no sample_weight); use --model logreg, mlp or lgbm for a student with --teacher")
         return student, head
 
     def _teacher_recipe(self):
@@ -203,7 +205,7 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         self.classes_ = np.unique(y)
         if len(self.classes_) < 2:
             raise ValueError("DistilledClassifier needs samples of at least 2 classes; the data contains only one class")
-        student, head = self._student()
+        student, _ = self._student()
         teacher = self._teacher_recipe()
         groups = None if groups is None else np.asarray(groups)
         self.cv_splits_, self.cv_fallback_ = grouped_splits(
@@ -217,20 +219,36 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         targets = self.alpha * q
         targets[np.arange(len(y)), y_idx] += 1.0 - self.alpha
 
-        if isinstance(student, Pipeline) and len(student.steps) > 1:
-            # The steps share their objects with ``student``: fitting them here fits the student's.
-            Xt = Pipeline(student.steps[:-1]).fit_transform(X, y)
+        # The student first learns from the labels alone, as it would without a teacher: its heads
+        # choose their hyper-parameters on grouped inner folds, scored on what the test scores (the
+        # labels), and its pipeline keeps what it knows of missing modalities (class prior, the
+        # clips it leaves out). Then its head alone is refitted on the soft targets, those values
+        # fixed: the steps before it were fitted on the clips as they are, once.
+        fit_with_groups(student, X, y, groups)
+        present = ~self._left_out(student, X)
+        if isinstance(student, Pipeline):
+            name, head = student.steps[-1]
+            Xt = student[:-1].transform(X[present]) if len(student.steps) > 1 else X[present]
         else:
-            Xt = X
-        missing = unchosen_params(head)
-        if missing:
-            chooser = fit_with_groups(clone(head), Xt, y, groups)  # on the labels, grouped inner folds
-            head.set_params(**chosen_params(chooser))
-        rows, labels, weights = soft_target_rows(targets, self.classes_, keep=y_idx, min_weight=self.min_weight)
-        head.fit(Xt[rows], labels, sample_weight=weights)
+            name, head, Xt = None, student, X[present]
+        soft = clone(head).set_params(**chosen_params(head))
+        rows, labels, weights = soft_target_rows(targets[present], self.classes_, keep=y_idx[present],
+                                                 min_weight=self.min_weight)
+        soft.fit(Xt[rows], labels, sample_weight=weights)
+        if name is None:
+            student = soft
+        else:
+            student.steps[-1] = (name, soft)
         self.n_rows_ = int(len(rows))
         self.estimator_ = student
         return self
+
+    @staticmethod
+    def _left_out(student, X):
+        """The training clips a fitted student left out for having none of its modalities."""
+        if isinstance(student, FeaturePipeline):
+            return student._absent(X)
+        return np.zeros(X.shape[0], dtype=bool)
 
     def predict_proba(self, X):
         """The student's class probabilities (columns in ``classes_`` order); the teacher is not used."""
@@ -242,6 +260,7 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X):
         """The most probable class of each clip."""
+        check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
 
     def __sklearn_tags__(self):

@@ -1,7 +1,6 @@
 """Classifier heads that choose their own regularisation on location-grouped inner folds."""
 
-from ._base import InnerCVHead, UngroupedWarning, chosen_params, fit_with_groups, narrowed_grids, takes_groups, \
-    unchosen_params
+from ._base import InnerCVHead, UngroupedWarning, chosen_params, fit_with_groups, narrowed_grids, takes_groups
 from ._logreg import LogisticRegressionHead
 from ._others import KNNHead, LGBMHead, MLPConvergenceWarning, MLPHead
 from ._registry import HEADS, class_weight_params, make_head
@@ -23,5 +22,4 @@ __all__ = [
     "make_head",
     "narrowed_grids",
     "takes_groups",
-    "unchosen_params",
 ]

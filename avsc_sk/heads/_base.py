@@ -30,8 +30,7 @@ COUNT = Interval(Integral, 1, None, closed="left")
 FOLDS = Interval(Integral, 2, None, closed="left")
 
 __all__ = ["InnerCVHead", "UngroupedWarning", "chosen_params", "narrowed_grids", "fit_with_groups", "takes_groups",
-           "inner_splits", "aligned", "fold_log_loss", "unchosen_params",
-           "check_sample_weight"]
+           "inner_splits", "aligned", "fold_log_loss", "check_sample_weight"]
 
 
 class UngroupedWarning(AvscWarning):
@@ -147,6 +146,8 @@ def check_sample_weight(sample_weight, X):
         raise ValueError(f"sample_weight has shape {w.shape}; expected one weight per sample, ({X.shape[0]},)")
     if not np.all(np.isfinite(w)) or (w < 0).any():
         raise ValueError("sample_weight holds NaN, infinite or negative values; expected finite weights >= 0")
+    if w.size and not w.any():
+        raise ValueError("Sample weights must contain at least one non-zero number; got all zeros")
     return w
 
 
@@ -259,22 +260,6 @@ class InnerCVHead(ClassifierMixin, BaseEstimator):
 
 def _plain(value):
     return value.item() if isinstance(value, np.generic) else value
-
-
-def unchosen_params(estimator):
-    """The hyper-parameters an unfitted head (or a Pipeline ending in one) leaves to its inner CV.
-
-    Returns
-    -------
-    list of str
-        Parameter paths as ``set_params`` takes them (``["head__C"]``), empty when every one is given.
-    """
-    if isinstance(estimator, Pipeline):
-        name, last = estimator.steps[-1]
-        return [f"{name}__{p}" for p in unchosen_params(last)] if last not in (None, "passthrough") else []
-    if isinstance(estimator, InnerCVHead):
-        return [p for p in estimator._chosen if getattr(estimator, p) is None]
-    return []
 
 
 def chosen_params(estimator, prefix=""):

@@ -363,7 +363,30 @@ class LGBMHead(InnerCVHead):
                               min_child_samples=self.min_child_samples, random_state=self.random_state,
                               n_jobs=self.n_jobs, class_weight=self.class_weight, verbose=-1)
 
-    def _fit(self, X, y, groups):
+    def fit(self, X, y, groups=None, sample_weight=None):
+        """Choose the rounds (when ``n_estimators`` is ``None``) by early stopping on a grouped inner fold, then
+        fit on all of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        groups : array-like of shape (n_samples,), optional
+            Recording location of each sample (see :meth:`InnerCVHead.fit`).
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-sample weights (times ``class_weight``'s), in the early-stopping fit and its
+            validation log loss and in the final fit.
+
+        Returns
+        -------
+        self
+        """
+        X, y = self._setup(X, y)
+        self._fit(X, y, groups, None if sample_weight is None else check_sample_weight(sample_weight, X))
+        return self
+
+    def _fit(self, X, y, groups, sample_weight=None):
+        w = (lambda rows: None) if sample_weight is None else (lambda rows: sample_weight[rows])
         rounds = self.n_estimators
         self.cv_scores_ = []
         if rounds is None:
@@ -374,12 +397,13 @@ class LGBMHead(InnerCVHead):
                 if len(np.unique(y[train])) == len(self.classes_):
                     # Class codes, not labels: LightGBM 4.7 does not encode string labels given as eval_y.
                     codes = np.searchsorted(self.classes_, y)
+                    held_out = {} if sample_weight is None else {"eval_sample_weight": [w(test)]}
                     model = self._model(self.max_rounds).fit(
-                        X[train], codes[train], **_eval_data(X[test], codes[test]),
+                        X[train], codes[train], sample_weight=w(train), **_eval_data(X[test], codes[test]), **held_out,
                         callbacks=[early_stopping(self.stopping_rounds, verbose=False)])
                     rounds = max(1, int(model.best_iteration_ or self.max_rounds))
                     # LightGBM's objective's log loss (binary_logloss or multi_logloss) at that round.
                     (loss,) = next(iter(model.best_score_.values())).values()
                     self.cv_scores_ = [{"n_estimators": rounds, "log_loss": float(loss)}]
         self.n_estimators_ = int(rounds)
-        self.estimator_ = self._model(self.n_estimators_).fit(X, y)
+        self.estimator_ = self._model(self.n_estimators_).fit(X, y, sample_weight=sample_weight)

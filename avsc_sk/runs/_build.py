@@ -52,11 +52,13 @@ def read_stats(config, grid=None):
     return tuple(sorted(check_stat_names(sorted(wanted, key=str), what="params"), key=order))
 
 
-def build_estimator(config, modalities, *, input_stats=None):
+def build_estimator(config, modalities, *, input_stats=None, teacher=None):
     """The unfitted estimator a configuration describes, for data laid out as ``modalities``.
 
     ``input_stats`` is ``FeatureSet.stats`` of that data: the statistics read per modality
-    (``None``: frames, which segment mode needs).
+    (``None``: frames, which segment mode needs). ``teacher`` (the fitted model of the run
+    ``config["teacher"]`` names) makes the single-modality estimator the student of a
+    :class:`~avsc_sk.fusion.DistilledClassifier` (``config["distill_alpha"]``: its ``alpha``).
     """
     seed = config.get("seed", 0)
     segment = config.get("segment_frames") or 0
@@ -68,6 +70,10 @@ def build_estimator(config, modalities, *, input_stats=None):
                           f"{list(input_stats)}; read them with stats=None")
     layout = segment_modalities(modalities, segment) if segment else modalities
     if "auto" in (config["fusion"], config.get("model")):
+        if teacher is not None or config.get("teacher") is not None:
+            raise ConfigError(f"--teacher with fusion {config['fusion']!r} and model {config.get('model')!r}: a "
+                              "student is one modality with a fixed head; use e.g. --fusion video --model logreg "
+                              "--teacher RUN")
         return _auto_estimator(config, layout, segment, input_stats)
     estimator = make_estimator(config["fusion"], layout, input_stats=input_stats, model=config.get("model"),
                                random_state=seed)
@@ -76,6 +82,8 @@ def build_estimator(config, modalities, *, input_stats=None):
     _check_steps(estimator, params)
     estimator.set_params(**params)
     _validate_params(estimator, params)
+    if teacher is not None or config.get("teacher") is not None:
+        estimator = _distilled(config, estimator, modalities, segment, teacher)
     set_cv_groups(estimator, config.get("cv_groups"))  # every internal CV of the estimator, one policy
     if segment:
         estimator = SegmentClassifier(estimator, modalities=tuple(modalities), segment_frames=segment)
@@ -98,6 +106,49 @@ def with_class_weight(config, modalities, *, input_stats=None, class_weight="bal
     # Segment mode wraps the same estimator: its keys are those of the unwrapped one.
     estimator = build_estimator({**config, "segment_frames": 0}, modalities, input_stats=input_stats)
     return {**config, "params": {**(config.get("params") or {}), **class_weight_params(estimator, class_weight)}}
+
+
+def _distilled(config, student, modalities, segment, teacher):
+    """The student wrapped with its teacher (cross-modal transfer), or a ConfigError naming the fix."""
+    from ..fusion import DISTILL_ALPHA, DistilledClassifier
+
+    names = [m[0] for m in modalities]
+    if config["fusion"] not in names or segment:
+        raise ConfigError(f"--teacher: the student must be one modality ({' or '.join(names)}) on whole clips; got "
+                          f"fusion {config['fusion']!r}{' in segment mode' if segment else ''}: use --fusion "
+                          f"{names[-1]} --teacher RUN")
+    if teacher is None:
+        raise ConfigError(f"teacher = {config.get('teacher')!r}: only avsc-sk fit trains a student of a teacher "
+                          "run; remove teacher from the config here (from Python: build_estimator(..., "
+                          "teacher=load_run(path).model))")
+    alpha = config.get("distill_alpha")
+    est = DistilledClassifier(student, teacher, alpha=DISTILL_ALPHA if alpha is None else float(alpha),
+                              random_state=config.get("seed", 0))
+    est._student()  # a head that cannot take soft targets is refused now, naming the fix
+    try:
+        est._validate_params()
+    except InvalidParameterError as exc:
+        raise ConfigError(f"distill_alpha = {alpha!r}: {str(exc).splitlines()[0]}") from None
+    return est
+
+
+def teacher_stats(config, teacher_manifest):
+    """The statistics to read for a student of ``teacher_manifest``'s run: the teacher's, which must cover the student's.
+
+    Raises
+    ------
+    ConfigError
+        If the student's pooling asks for statistics the teacher was not trained on.
+    """
+    from ._store import run_stats
+
+    stats = run_stats(teacher_manifest)
+    wanted = read_stats(config)
+    if stats is None or wanted is None or not set(wanted) <= set(stats):
+        raise ConfigError(f"the student's pooling needs {wanted and list(wanted)} but the teacher was trained on "
+                          f"{stats and list(stats)}; pool the student with the teacher's statistics "
+                          "(params.features__<modality>__pool__stats)")
+    return stats
 
 
 def _auto_estimator(config, modalities, segment, input_stats):

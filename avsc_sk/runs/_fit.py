@@ -46,7 +46,7 @@ def _describe(data, source, max_frames, missing):
 
 
 def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_jobs=1, calibrate=False,
-            progress=None):
+            progress=None, teacher=None):
     """Build, fit and score the estimator ``config`` describes.
 
     Parameters
@@ -76,6 +76,9 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         A progress hook (``tqdm.tqdm``'s signature, see ``avsc_sk._progress``) for the fit's
         long steps: late and weighted fusion's member fits, auto selection's candidates.
         ``None``: silent.
+    teacher : Run, optional
+        The loaded run ``config["teacher"]`` names (:func:`avsc_sk.runs.load_run`); loaded here
+        when the config names one and none is given. Recorded in ``manifest["teacher"]``.
 
     Notes
     -----
@@ -88,7 +91,14 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
     model : fitted estimator
     manifest : dict
     """
-    estimator = build_estimator(config, train.modalities, input_stats=train.stats)
+    if teacher is None and config.get("teacher") is not None:
+        from ._store import load_run
+
+        teacher = load_run(config["teacher"])
+    if teacher is not None:
+        check_features(teacher.manifest, train)  # the teacher reads the student's training clips
+    estimator = build_estimator(config, train.modalities, input_stats=train.stats,
+                                teacher=None if teacher is None else teacher.model)
     key = _n_jobs_key(estimator)
     saved = estimator.get_params()[key] if key else None
     if key and n_jobs != 1:
@@ -113,7 +123,7 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         "train": _describe(train, source, max_frames, train_missing),
         "versions": _versions(),
         # What the heads chose on grouped inner folds (or were given), e.g. {"head__C": 0.003}.
-        "chosen": chosen_params(model),
+        "chosen": chosen_params(getattr(model, "estimator_", model) if teacher is not None else model),
         # Internal folds (a head's choice of C, late/weighted fusion's out-of-fold probabilities, the
         # MLP's hold-out) that could not be grouped by location and shared locations instead.
         "cv_fallbacks": fallbacks,
@@ -121,6 +131,14 @@ def fit_run(config, train, *, evaluate=None, source=None, max_frames=None, n_job
         "scores": {},
         "warnings": [],
     }
+    if teacher is not None:
+        t = teacher.manifest
+        manifest["teacher"] = {"path": str(teacher.path), "fusion": t.get("fusion"), "model": t.get("model"),
+                               "modalities": t.get("modalities"), "created": t.get("created"),
+                               "train_fingerprint": (t.get("train") or {}).get("fingerprint"),
+                               "scores": t.get("scores"), "alpha": float(model.alpha),
+                               "oof_accuracy": model.teacher_oof_accuracy_, "oof_log_loss": model.teacher_oof_log_loss_,
+                               "oof_folds": len(model.cv_splits_), "cv_fallback": model.cv_fallback_}
     if calibrate:
         try:
             # The fit has said once that its folds share locations; the calibration's then share them too
