@@ -23,12 +23,15 @@ shared machine).
 ``--partial`` instead trains each fusion mode with half of the training samples lacking one
 view, on all of them and on the complete ones only (:func:`run_partial`).
 
+``--distill`` instead compares each view trained on its labels alone with the same view taught
+by a fused teacher's out-of-fold probabilities (:func:`run_distill`).
+
 ``--member-tuning`` instead fits late and weighted fusion with their members' hyper-parameters
 chosen once on all training samples (``member_tuning="once"``, the default) and again inside
 every internal fold (``"nested"``), and prints each member's out-of-fold log loss (what the
 stacker and the blend learn from) and the test log loss (:func:`run_member_tuning`).
 
-Usage: python benchmarks/real.py [--sets digits wine] [--n-boot 1000] [--partial | --member-tuning]
+Usage: python benchmarks/real.py [--sets digits wine] [--n-boot 1000] [--partial | --distill | --member-tuning]
 """
 
 import argparse
@@ -48,7 +51,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from avsc_sk.experiments import AutoFusionClassifier
-from avsc_sk.fusion import MEMBER_TUNING, fit_members, grouped_splits, make_estimator
+from avsc_sk.fusion import MEMBER_TUNING, DistilledClassifier, fit_members, grouped_splits, make_estimator
 from avsc_sk.heads import fit_with_groups
 
 SETS = ("digits", "wine")
@@ -219,6 +222,73 @@ def format_partial(name, results, share=0.5):
             a, b, c = res["partial used"]["log_loss"], res["complete only"]["log_loss"], res["difference"]
             lines.append(f"  lacking {view:6s} {mode:13s} {a[0]:.3f} [{a[1]:.3f}, {a[2]:.3f}]  vs  "
                          f"{b[0]:.3f} [{b[1]:.3f}, {b[2]:.3f}]   difference {c[0]:+.3f} [{c[1]:+.3f}, {c[2]:+.3f}]")
+    return "\n".join(lines)
+
+
+def paired_difference(y, P_a, P_b, classes, n_boot=1000, seed=0):
+    """Mean test log loss of ``P_a`` minus ``P_b`` with a 95% paired bootstrap interval (same resamples)."""
+    idx = np.searchsorted(classes, y)
+    rows = np.arange(len(y))
+    diff = (-np.log(np.clip(P_a[rows, idx], np.finfo(float).eps, 1.0))
+            + np.log(np.clip(P_b[rows, idx], np.finfo(float).eps, 1.0)))
+    W = np.random.default_rng(seed).multinomial(len(y), np.full(len(y), 1.0 / len(y)), size=n_boot) / len(y)
+    lo, hi = np.percentile(W @ diff, [2.5, 97.5])
+    return float(diff.mean()), float(lo), float(hi)
+
+
+DISTILL_TEACHERS = ("early", "weighted")
+
+
+def run_distill(name, n_boot=1000, teachers=DISTILL_TEACHERS):
+    """Cross-modal transfer: each view's student taught by a fused teacher, against the view on labels alone.
+
+    The teacher (each of ``teachers``, defaults, fitted on the training half as ``avsc-sk fit``
+    fits it) teaches a single-view student (defaults: the logreg head choosing C on grouped
+    inner folds) through :class:`~avsc_sk.fusion.DistilledClassifier` (``alpha`` 0.5, five
+    grouped folds), what ``avsc-sk fit --fusion VIEW --teacher RUN`` builds. Both students
+    are scored on the test half, which only they see: one view.
+    Returns ``{view: {"labels only": bootstrap, teacher: {"student": bootstrap, "teacher":
+    bootstrap, "difference": (mean, lo, hi), "oof_log_loss": float}}}``.
+    """
+    d = load_views(name)
+    X, y, g, tr, te, mods = d["X"], d["y"], d["groups"], d["train"], d["test"], d["modalities"]
+    out = {}
+    fitted = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for teacher in teachers:
+            fitted[teacher] = fit_with_groups(make_estimator(teacher, mods), X[tr], y[tr], g[tr])
+        for view, _, _ in mods:
+            plain = fit_with_groups(make_estimator(view, mods), X[tr], y[tr], g[tr])
+            P_plain = plain.predict_proba(X[te])
+            res = {"labels only": bootstrap(y[te], P_plain, plain.classes_, n_boot)}
+            for teacher, model in fitted.items():
+                student = DistilledClassifier(make_estimator(view, mods), model)
+                student.fit(X[tr], y[tr], groups=g[tr])
+                P = student.predict_proba(X[te])
+                res[teacher] = {"student": bootstrap(y[te], P, student.classes_, n_boot),
+                                "teacher": bootstrap(y[te], model.predict_proba(X[te]), model.classes_, n_boot),
+                                "difference": paired_difference(y[te], P, P_plain, student.classes_, n_boot),
+                                "oof_log_loss": student.teacher_oof_log_loss_}
+            out[view] = res
+    return out
+
+
+def format_distill(name, results):
+    lines = [f"{name}: single-view students, taught by a fused teacher vs trained on labels alone; test log loss "
+             "[95% CI] and the paired difference (negative: the teacher helped)"]
+    for view, res in results.items():
+        b = res["labels only"]["log_loss"]
+        lines.append(f"  {view:6s} labels only              {b[0]:.3f} [{b[1]:.3f}, {b[2]:.3f}]  "
+                     f"accuracy {res['labels only']['accuracy'][0]:.3f}")
+        for teacher, r in res.items():
+            if teacher == "labels only":
+                continue
+            a, c, t = r["student"]["log_loss"], r["difference"], r["teacher"]["log_loss"]
+            lines.append(f"  {view:6s} taught by {teacher:9s}      {a[0]:.3f} [{a[1]:.3f}, {a[2]:.3f}]  "
+                         f"accuracy {r['student']['accuracy'][0]:.3f}   difference {c[0]:+.3f} [{c[1]:+.3f}, "
+                         f"{c[2]:+.3f}]   (teacher test {t[0]:.3f}, out-of-fold {r['oof_log_loss']:.3f})")
+    return "\n".join(lines)
 
 
 def run_member_tuning(name, n_boot=1000):
@@ -280,10 +350,14 @@ def main():
     ap.add_argument("--partial", action="store_true",
                     help="only the comparison of training with and without the samples that lack a view")
     ap.add_argument("--member-tuning", action="store_true", help="late and weighted fusion: once vs nested")
+    ap.add_argument("--distill", action="store_true",
+                    help="cross-modal transfer: single-view students taught by fused teachers vs labels alone")
     args = ap.parse_args()
     for name in args.sets:
         if args.partial:
             print(format_partial(name, run_partial(name, args.n_boot)))
+        elif args.distill:
+            print(format_distill(name, run_distill(name, args.n_boot)))
         elif args.member_tuning:
             print(format_member_tuning(name, run_member_tuning(name, args.n_boot)))
         else:

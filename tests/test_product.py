@@ -286,3 +286,33 @@ def test_compare_every_mode(tiny, tmp_path, capsys):
     assert list(table["mode"]) == list(FUSIONS) and set(table["data"]) == {"synthetic"}
     assert table["accuracy"].between(0, 1).all() and np.isfinite(table["log_loss"]).all()
     assert (out / "compare.md").is_file()
+
+
+# ------------------------------------------------------------------ cross-modal transfer (fit --teacher)
+#: Every teacher mode a user can fit, each teaching a video student with the default head; the other heads
+#: that learn from soft targets, each taught by an early-fusion teacher, on audio.
+DISTILL_CASES = [(t, "video", "logreg") for t in ("early", "late", "weighted", "intermediate", "auto")] + \
+                [("early", "audio", "mlp"), ("early", "audio", "lgbm")]
+
+
+@pytest.mark.parametrize("teacher, student, model", DISTILL_CASES, ids=[f"{t}-teaches-{s}-{m}" for t, s, m in DISTILL_CASES])
+def test_fit_with_teacher(tiny, tmp_path, capsys, teacher, student, model):
+    features, _ = tiny
+    run = tmp_path / f"teacher-{teacher}"
+    teacher_args = ["--fusion", "auto", "--budget", "30"] if teacher == "auto" else \
+        ["--fusion", teacher, *pins(teacher, "logreg")]
+    ok(capsys, "fit", "--features", features, *teacher_args, "--out", run)
+    # Calibration once (the student's calibration folds refit its teacher's folds too).
+    manifest, out = fit_predict_evaluate(
+        capsys, tmp_path, tiny, ["--fusion", student, "--model", model, *pins(student, model), "--teacher", run],
+        coverage=teacher == "early" and model == "logreg")
+    recorded = manifest["teacher"]
+    assert recorded["path"] == str(run) and recorded["alpha"] == 0.5 and recorded["oof_folds"] == 5
+    assert recorded["fusion"] == json.loads((run / "manifest.json").read_text())["fusion"]
+    assert 0 <= recorded["oof_accuracy"] <= 1 and np.isfinite(recorded["oof_log_loss"])
+    assert f"distilled from {run} (" in out
+    assert (manifest["fusion"], manifest["model"]) == (student, model)
+    if teacher == "early" and model == "logreg":  # the student's run reports as any run
+        report = tmp_path / "report"
+        ok(capsys, "report", tmp_path / "run", "--n-boot", "20", "--out", report)
+        assert json.loads((report / "report.json").read_text())
