@@ -158,8 +158,10 @@ def teacher_run(features, tmp_path_factory):
     (["--fusion", "early"], "the student must be one modality"),
     (["--fusion", "video", "--model", "knn"], "cannot learn from soft targets"),
     (["--fusion", "video", "--model", "auto"], "a student is one modality with a fixed head"),
+    (["--fusion", "video", "--model", "svm"], "cannot learn from soft targets"),
+    (["--fusion", "video", "--segment-frames", "2"], "on whole clips"),
     (["--fusion", "video", "--distill-alpha", "2"], "distill_alpha = 2.0"),
-], ids=["fused-student", "knn-student", "auto-student", "alpha"])
+], ids=["fused-student", "knn-student", "auto-student", "svm-student", "segments", "alpha"])
 def test_cli_refuses_what_cannot_be_distilled(features, teacher_run, tmp_path, capsys, args, needle):
     status, out, err = _cli(capsys, "fit", "--features", features[0], *args, "--teacher", teacher_run,
                             "--out", tmp_path / "run")

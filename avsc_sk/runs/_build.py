@@ -142,6 +142,9 @@ def teacher_stats(config, teacher_manifest):
     """
     from ._store import run_stats
 
+    if config.get("segment_frames"):
+        raise ConfigError(f"--teacher with segment_frames = {config['segment_frames']}: a student learns on whole "
+                          "clips; drop --segment-frames (segment_frames = 0)")
     stats = run_stats(teacher_manifest)
     wanted = read_stats(config)
     if stats is None or wanted is None or not set(wanted) <= set(stats):
