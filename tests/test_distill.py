@@ -9,7 +9,7 @@ from sklearn.metrics import log_loss
 
 from avsc_sk.cli import main
 from avsc_sk.data import write_features
-from avsc_sk.fusion import DistilledClassifier, make_estimator, make_modality_pipeline, soft_target_rows
+from avsc_sk.fusion import DistilledClassifier, make_estimator, soft_target_rows
 from avsc_sk.fusion._base import grouped_splits
 from avsc_sk.heads import LGBMHead, LogisticRegressionHead, MLPHead
 

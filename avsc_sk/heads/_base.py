@@ -29,7 +29,7 @@ NON_NEGATIVE = Interval(Real, 0, None, closed="left")
 COUNT = Interval(Integral, 1, None, closed="left")
 FOLDS = Interval(Integral, 2, None, closed="left")
 
-__all__ = ["InnerCVHead", "UngroupedWarning", "chosen_params", "narrowed_grids", "fit_with_groups", "takes_groups",
+__all__ = ["InnerCVHead", "WeightedHead", "UngroupedWarning", "chosen_params", "narrowed_grids", "fit_with_groups", "takes_groups",
            "inner_splits", "aligned", "fold_log_loss", "check_sample_weight"]
 
 
@@ -256,6 +256,36 @@ class InnerCVHead(ClassifierMixin, BaseEstimator):
         """The most probable class of each sample."""
         check_is_fitted(self)
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class WeightedHead(InnerCVHead):
+    """A head whose ``fit`` also takes ``sample_weight`` (the logreg, mlp and lgbm heads).
+
+    Subclasses implement ``_fit(X, y, groups, sample_weight)``.
+    """
+
+    def fit(self, X, y, groups=None, sample_weight=None):
+        """Choose what is left to choose on grouped inner folds, then fit on all of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        groups : array-like of shape (n_samples,), optional
+            Recording location of each sample (see :meth:`InnerCVHead.fit`).
+        sample_weight : array-like of shape (n_samples,), optional
+            Per-sample weights (times ``class_weight``'s), in the inner fits and their held-out
+            log losses and in the final fit. Rows replicating a clip once per class, weighted by
+            its soft target, make the loss the cross-entropy against those targets
+            (:class:`~avsc_sk.fusion.DistilledClassifier`).
+
+        Returns
+        -------
+        self
+        """
+        X, y = self._setup(X, y)
+        self._fit(X, y, groups, None if sample_weight is None else check_sample_weight(sample_weight, X))
+        return self
 
 
 def _plain(value):

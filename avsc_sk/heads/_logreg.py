@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression
 
 from .._blas import one_blas_thread
 from .._sklearn_private import StrOptions
-from ._base import COUNT, FOLDS, POSITIVE, InnerCVHead, aligned, check_sample_weight, fold_log_loss
+from ._base import COUNT, FOLDS, POSITIVE, WeightedHead, aligned, fold_log_loss
 
 __all__ = ["LogisticRegressionHead"]
 
@@ -66,7 +66,7 @@ def _path(X, y, splits, Cs, classes, patience, params, n_jobs, sample_weight=Non
     return means, coefs
 
 
-class LogisticRegressionHead(InnerCVHead):
+class LogisticRegressionHead(WeightedHead):
     """Multinomial logistic regression choosing its inverse regularisation ``C`` from the data.
 
     With ``C=None`` each inner fold (grouped by ``groups``, the recording locations) fits a
@@ -141,29 +141,6 @@ class LogisticRegressionHead(InnerCVHead):
     def _params(self):
         return {"max_iter": self.max_iter, "tol": self.tol, "random_state": self.random_state,
                 "class_weight": self.class_weight}
-
-    def fit(self, X, y, groups=None, sample_weight=None):
-        """Choose ``C`` (when ``None``) by grouped inner CV log loss, then fit on all of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        groups : array-like of shape (n_samples,), optional
-            Recording location of each sample (see :meth:`InnerCVHead.fit`).
-        sample_weight : array-like of shape (n_samples,), optional
-            Per-sample weights, in the inner folds' fits and held-out log losses and in the
-            final fit (combined with ``class_weight``). Rows replicating a clip once per class,
-            weighted by its soft target, make the loss the cross-entropy against those targets
-            (:class:`~avsc_sk.fusion.DistilledClassifier`).
-
-        Returns
-        -------
-        self
-        """
-        X, y = self._setup(X, y)
-        self._fit(X, y, groups, None if sample_weight is None else check_sample_weight(sample_weight, X))
-        return self
 
     def _fit(self, X, y, groups, sample_weight=None):
         self.cv_scores_ = []

@@ -14,7 +14,7 @@ from sklearn.utils.class_weight import compute_class_weight, compute_sample_weig
 
 from .._sklearn_private import Interval, StrOptions
 from ..errors import AvscWarning, ConfigError
-from ._base import COUNT, FOLDS, NON_NEGATIVE, POSITIVE, InnerCVHead, aligned, check_sample_weight, fold_log_loss
+from ._base import COUNT, FOLDS, NON_NEGATIVE, POSITIVE, InnerCVHead, WeightedHead, aligned, fold_log_loss
 
 __all__ = ["KNNHead", "LGBMHead", "MLPHead", "MLPConvergenceWarning"]
 
@@ -193,7 +193,7 @@ class KNNHead(InnerCVHead):
         return min(self.cv_scores_, key=lambda record: record["log_loss"])["n_neighbors"]
 
 
-class MLPHead(InnerCVHead):
+class MLPHead(WeightedHead):
     """scikit-learn's one-hidden-layer MLP choosing its L2 penalty ``alpha`` by grouped inner CV log loss.
 
     Parameters
@@ -248,27 +248,6 @@ class MLPHead(InnerCVHead):
         return MLPClassifier(hidden_layer_sizes=self.hidden_layer_sizes, alpha=alpha, max_iter=self.max_iter,
                              random_state=self.random_state)
 
-    def fit(self, X, y, groups=None, sample_weight=None):
-        """Choose ``alpha`` (when ``None``) by grouped inner CV log loss, then fit on all of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        groups : array-like of shape (n_samples,), optional
-            Recording location of each sample (see :meth:`InnerCVHead.fit`).
-        sample_weight : array-like of shape (n_samples,), optional
-            Per-sample weights (times ``class_weight``'s), in the inner fits and held-out log
-            losses and in the final fit; scikit-learn 1.7 or later.
-
-        Returns
-        -------
-        self
-        """
-        X, y = self._setup(X, y)
-        self._fit(X, y, groups, None if sample_weight is None else check_sample_weight(sample_weight, X))
-        return self
-
     def _fit(self, X, y, groups, sample_weight=None):
         weighted = self.class_weight is not None or sample_weight is not None
         if weighted and "sample_weight" not in inspect.signature(MLPClassifier.fit).parameters:
@@ -294,7 +273,7 @@ class MLPHead(InnerCVHead):
                           MLPConvergenceWarning, stacklevel=3)
 
 
-class LGBMHead(InnerCVHead):
+class LGBMHead(WeightedHead):
     """LightGBM gradient boosting whose number of rounds is set by early stopping on a grouped validation fold.
 
     With ``n_estimators=None`` a model of up to ``max_rounds`` rounds is trained on all but one
@@ -362,28 +341,6 @@ class LGBMHead(InnerCVHead):
                               colsample_bytree=self.colsample_bytree, subsample=self.subsample, subsample_freq=1,
                               min_child_samples=self.min_child_samples, random_state=self.random_state,
                               n_jobs=self.n_jobs, class_weight=self.class_weight, verbose=-1)
-
-    def fit(self, X, y, groups=None, sample_weight=None):
-        """Choose the rounds (when ``n_estimators`` is ``None``) by early stopping on a grouped inner fold, then
-        fit on all of ``X``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,)
-        groups : array-like of shape (n_samples,), optional
-            Recording location of each sample (see :meth:`InnerCVHead.fit`).
-        sample_weight : array-like of shape (n_samples,), optional
-            Per-sample weights (times ``class_weight``'s), in the early-stopping fit and its
-            validation log loss and in the final fit.
-
-        Returns
-        -------
-        self
-        """
-        X, y = self._setup(X, y)
-        self._fit(X, y, groups, None if sample_weight is None else check_sample_weight(sample_weight, X))
-        return self
 
     def _fit(self, X, y, groups, sample_weight=None):
         w = (lambda rows: None) if sample_weight is None else (lambda rows: sample_weight[rows])
