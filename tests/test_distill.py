@@ -191,3 +191,16 @@ def test_cli_student_manifest_and_alpha(features, teacher_run, tmp_path, capsys)
     assert manifest["teacher"]["train_fingerprint"] == \
         json.loads((teacher_run / "manifest.json").read_text())["train"]["fingerprint"]
     assert "distilled from" in out and "alpha 0.3" in out
+
+
+def test_cli_student_with_class_weight_predicts(features, teacher_run, tmp_path, capsys):
+    # --class-weight weighs the student's head (its keys are the student's), the teacher stays as fitted.
+    run = tmp_path / "student"
+    status, _, err = _cli(capsys, "fit", "--features", features[0], "--fusion", "audio", "--model", "mlp",
+                          "--set", "params.head__alpha=0.01", "--set", "params.head__max_iter=300",
+                          "--teacher", teacher_run, "--class-weight", "balanced", "--out", run)
+    assert status == 0, err
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["config"]["params"]["head__class_weight"] == "balanced" and manifest["teacher"]
+    status, _, err = _cli(capsys, "predict", run, "--features", features[0], "--out", tmp_path / "p.csv")
+    assert status == 0 and (tmp_path / "p.csv").is_file(), err

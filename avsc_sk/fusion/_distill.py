@@ -1,15 +1,15 @@
 """Cross-modal transfer: a single-modality student learning from a fused teacher's out-of-fold probabilities."""
 
-import inspect
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
+from sklearn.metrics import log_loss
 from sklearn.pipeline import Pipeline
 from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from .._sklearn_private import Interval, StrOptions
 from ..errors import ConfigError
@@ -68,13 +68,6 @@ def _fitted(estimator):
     return True
 
 
-def _takes_sample_weight(estimator):
-    try:
-        return "sample_weight" in inspect.signature(estimator.fit).parameters
-    except (AttributeError, TypeError, ValueError):
-        return False
-
-
 class DistilledClassifier(ClassifierMixin, BaseEstimator):
     """A student classifier trained on its labels and a teacher's out-of-fold probabilities.
 
@@ -108,7 +101,7 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     estimator : classifier, default=None
-        The student; its last step must take ``sample_weight`` (the logreg and mlp heads do).
+        The student; its last step must take ``sample_weight`` (the logreg, mlp and lgbm heads do).
         ``None``: a :class:`~avsc_sk.heads.LogisticRegressionHead` over every column. The
         student may read only some columns of ``X`` (a single-modality pipeline), the teacher
         reads what it reads.
@@ -167,7 +160,7 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         student = LogisticRegressionHead(random_state=self.random_state) if self.estimator is None \
             else clone(self.estimator)
         head = student.steps[-1][1] if isinstance(student, Pipeline) else student
-        if not _takes_sample_weight(head):
+        if not has_fit_parameter(head, "sample_weight"):
             raise ConfigError(f"the student's head {type(head).__name__} cannot learn from soft targets (its fit takes "
                               "no sample_weight); use --model logreg, mlp or lgbm for a student with --teacher")
         return student, head
@@ -215,7 +208,7 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
         y_idx = np.searchsorted(self.classes_, y)
         self.teacher_oof_ = q
         self.teacher_oof_accuracy_ = float(np.mean(np.argmax(q, axis=1) == y_idx))
-        self.teacher_oof_log_loss_ = float(-np.mean(np.log(np.clip(q[np.arange(len(y)), y_idx], 1e-15, 1.0))))
+        self.teacher_oof_log_loss_ = float(log_loss(y, q, labels=self.classes_))
         targets = self.alpha * q
         targets[np.arange(len(y)), y_idx] += 1.0 - self.alpha
 
@@ -265,8 +258,8 @@ class DistilledClassifier(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # NaN blocks (missing modalities) are taken when both the student and the teacher take them.
-        parts = [p for p in (self.estimator, self.teacher) if p is not None]
-        tags.input_tags.allow_nan = bool(parts) and all(get_tags(p).input_tags.allow_nan for p in parts) \
-            and self.estimator is not None
+        # NaN blocks (missing modalities) are taken when both the student and the teacher take them
+        # (the default student, a bare head, does not).
+        parts = (self.estimator, self.teacher)
+        tags.input_tags.allow_nan = all(p is not None and get_tags(p).input_tags.allow_nan for p in parts)
         return tags

@@ -104,7 +104,8 @@ def with_class_weight(config, modalities, *, input_stats=None, class_weight="bal
     from ..heads import class_weight_params
 
     # Segment mode wraps the same estimator: its keys are those of the unwrapped one.
-    estimator = build_estimator({**config, "segment_frames": 0}, modalities, input_stats=input_stats)
+    # A student's keys are those of the student itself (the teacher wraps it afterwards, unweighted).
+    estimator = build_estimator({**config, "segment_frames": 0, "teacher": None}, modalities, input_stats=input_stats)
     return {**config, "params": {**(config.get("params") or {}), **class_weight_params(estimator, class_weight)}}
 
 
