@@ -148,6 +148,31 @@ def test_same_seed_same_choice_and_table(data):
     assert all(a.cv_results_["warm_start"][i] == "" for i in range(6) if i not in second)
 
 
+def test_folds_in_worker_processes_score_alike(data, monkeypatch):
+    X, y, groups = data
+    monkeypatch.setattr(AutoFusionClassifier, "_parallel_min_s", 0.0)  # these candidates are priced under it
+    params = dict(fusions=("audio", "late"), models="logreg", cv=3, random_state=1)
+    serial = AutoFusionClassifier(MODS, **params).fit(X, y, groups)
+    parallel = AutoFusionClassifier(MODS, n_jobs=2, **params).fit(X, y, groups)
+    for key in ("mean_log_loss", "mean_accuracy"):
+        np.testing.assert_allclose(parallel.cv_results_[key], serial.cv_results_[key], rtol=0, atol=1e-10)
+    assert parallel.cv_results_["rank"] == serial.cv_results_["rank"]
+    assert parallel.cv_results_["warm_start"] == serial.cv_results_["warm_start"]
+
+
+def test_a_folds_warnings_are_returned_for_the_parent_to_show(data):
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+
+    X, y, _ = data
+    classes = np.unique(y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # shown in the fold (a worker process) it would raise here
+        *_, caught = _auto._fold_scores(LogisticRegression(max_iter=1), X, y, None, np.arange(0, len(y), 2),
+                                        np.arange(1, len(y), 2), classes)
+    assert [category for _, category in caught] == [ConvergenceWarning]
+
+
 def _given_capacity(estimator):
     """A candidate whose heads (and late fusion's stacker) are given C=1 or 10 neighbours instead of choosing."""
     from avsc_sk.heads import LogisticRegressionHead
@@ -306,6 +331,7 @@ def test_narrowed_grids_keep_the_chosen_range_one_step_wider():
     (dict(fusions=[]), "fusions"),
     (dict(modalities=(("audio", 2, 8),)), "span 16 columns"),
     (dict(cv_groups="city"), "cv_groups='city'"),
+    (dict(n_jobs=0), "n_jobs=0"),
 ])
 def test_bad_parameters_are_one_config_error(data, params, match):
     X, y, groups = data
@@ -329,7 +355,8 @@ def _many_locations(small_featureset, split, n_per_class):
                       meta["city"], meta["location"], split=split)
 
 
-def test_fit_fusion_auto_prints_the_table_and_records_the_choice(tmp_path, capsys, frozen_clock):
+@pytest.mark.parametrize("n_jobs", [[], ["--n-jobs", "2"]], ids=["serial", "two-processes"])
+def test_fit_fusion_auto_prints_the_table_and_records_the_choice(tmp_path, capsys, frozen_clock, n_jobs):
     from conftest import small_featureset
 
     from avsc_sk.cli import main
@@ -340,7 +367,7 @@ def test_fit_fusion_auto_prints_the_table_and_records_the_choice(tmp_path, capsy
     features = write_features(tmp_path / "f.h5", {"train": train, "test": test})
     run = tmp_path / "run"
     argv = ["fit", "--features", str(features), "--split", "train", "--fusion", "auto", "--budget", "20",
-            "--out", str(run)]
+            "--out", str(run), *n_jobs]
     assert main(argv) == 0
     out = capsys.readouterr().out
     manifest = json.loads((run / "manifest.json").read_text())

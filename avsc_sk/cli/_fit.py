@@ -49,8 +49,8 @@ def add_parser(sub):
                         "model, its hyper-parameters fixed, on location-grouped folds of the training clips "
                         "(early +50%%, late and weighted +150%%, intermediate +400%% of the fit)")
     p.add_argument("--out", type=Path, required=True, help="run directory to create")
-    add_n_jobs(p, "late and weighted fusion fit their modalities' internal folds at once (processes); "
-                  "the evaluation split is predicted in chunks (threads)")
+    add_n_jobs(p, "late and weighted fusion fit their modalities' internal folds at once, --fusion/--model "
+                  "auto each candidate's folds (processes); the evaluation split is predicted in chunks (threads)")
     add_force(p)
     add_quiet(p)
     p.set_defaults(func=run)

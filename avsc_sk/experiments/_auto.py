@@ -7,6 +7,7 @@ import time
 import warnings
 
 import numpy as np
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import accuracy_score, log_loss
 from sklearn.utils.multiclass import check_classification_targets
@@ -40,11 +41,19 @@ def _names(value, auto, what):
 
 
 def _fold_scores(estimator, X, y, groups, train, test, classes):
-    """Fit a candidate on one fold's training clips; its log loss, accuracy on the held-out ones, and choices.
+    """Fit a candidate on one fold's training clips; its log loss, accuracy on the held-out ones, choices, warnings.
 
     The choices are its heads' hyper-parameters (:func:`avsc_sk.heads.chosen_params`), the
-    next rung's warm start.
+    next rung's warm start. The warnings are returned, not shown, so that a fold fitted in a
+    worker process warns in the parent like one fitted in it.
     """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scores = _fold_fit(estimator, X, y, groups, train, test, classes)
+    return (*scores, [(w.message, w.category) for w in caught])
+
+
+def _fold_fit(estimator, X, y, groups, train, test, classes):
     missing = estimator.missing(X[test]) if isinstance(estimator, FeaturePipeline) else None
     if missing is not None and not missing.any():
         # Early fusion's one-modality fallbacks predict only clips that lack a modality: held-out
@@ -123,6 +132,12 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
         Seeds every candidate, the folds and the order of the clips the rungs take.
     verbose : int, default=0
         1: one line per scored candidate on stderr.
+    n_jobs : int, optional
+        Processes that fit a candidate's folds at once (joblib; ``-1``: every core). Only the
+        wall clock changes: each fold is fitted alike wherever it runs, so the scores and the
+        choice are the same for any ``n_jobs``. ``None`` means 1. Candidates the cost model
+        prices under a second are cross-validated in this process (starting workers would
+        cost more).
 
     Attributes
     ----------
@@ -153,8 +168,11 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
     n_features_in_ : int
     """
 
+    #: Candidates the cost model prices under this many seconds keep their folds in this process.
+    _parallel_min_s = 1.0
+
     def __init__(self, modalities=None, fusions="auto", models="auto", cv=5, budget=300.0, eta=3, min_clips=None,
-                 input_stats=None, cv_groups="auto", random_state=0, verbose=0):
+                 input_stats=None, cv_groups="auto", random_state=0, verbose=0, n_jobs=None):
         self.modalities = modalities
         self.fusions = fusions
         self.models = models
@@ -166,6 +184,7 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
         self.cv_groups = cv_groups
         self.random_state = random_state
         self.verbose = verbose
+        self.n_jobs = n_jobs
 
     def _layout(self, n_features):
         if self.modalities is None:
@@ -199,6 +218,10 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
             raise ConfigError(f"budget={self.budget!r}: expected a positive number of seconds, e.g. --budget 300")
         if self.min_clips is not None and (not isinstance(self.min_clips, numbers.Integral) or self.min_clips < 2):
             raise ConfigError(f"min_clips={self.min_clips!r}: expected an integer >= 2 or None")
+        if self.n_jobs is not None and (not isinstance(self.n_jobs, numbers.Integral) or isinstance(self.n_jobs, bool)
+                                        or self.n_jobs == 0):
+            raise ConfigError(f"n_jobs={self.n_jobs!r}: expected a positive number of processes, -1 for every "
+                              "core, or None for one, e.g. --n-jobs 2")
         check_cv_groups(self.cv_groups)
 
     def _build(self, fusion, model, layout):
@@ -291,7 +314,7 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
                     self.stopped_by_wall_clock_ = True
                     res["status"][i] = f"not scored at rung {r + 1}: wall clock"
                     continue
-                error = self._score(i, candidates[i], layout, Xs, ys, gs, splits, res, r, warm)
+                error = self._score(i, candidates[i], layout, Xs, ys, gs, splits, res, r, warm, cv_cost(i, size))
                 shown.update(1)
                 if error is None:
                     scored.append(i)
@@ -316,7 +339,7 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
         self._rank(res, alive, first_error, k)
         return res
 
-    def _score(self, i, candidate, layout, X, y, groups, splits, res, r, warm):
+    def _score(self, i, candidate, layout, X, y, groups, splits, res, r, warm, estimated_s):
         """Cross-validate one candidate into ``res``; the error that put it out of the race, if any.
 
         A candidate that survived the rung before starts warm (:func:`avsc_sk.heads.narrowed_grids`):
@@ -332,9 +355,11 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
         if i in warm:
             narrow = narrowed_grids(self._build(*candidate, layout), warm[i])
             res["warm_start"][i] = ", ".join(f"{key}={list(v)}" for key, v in narrow.items())
+        n_jobs = min(effective_n_jobs(self.n_jobs), len(splits)) if estimated_s >= self._parallel_min_s else 1
         try:
-            folds = [_fold_scores(self._build(*candidate, layout).set_params(**narrow), X, y, groups, tr, te,
-                                  self.classes_) for tr, te in splits]
+            folds = Parallel(n_jobs=n_jobs)(
+                delayed(_fold_scores)(self._build(*candidate, layout).set_params(**narrow), X, y, groups, tr, te,
+                                      self.classes_) for tr, te in splits)
         except (AvscError, ValueError) as exc:
             # A candidate that cannot fit these clips (e.g. too few per class for its own
             # internal folds) is out of the race; the others go on.
@@ -342,6 +367,9 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
             msg = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
             res["status"][i] = f"failed at rung {r + 1}: {msg}"
             return exc
+        for fold in folds:
+            for message, category in fold[3]:
+                warnings.warn(message, category, stacklevel=2)
         ll, acc = np.array([f[:2] for f in folds]).T
         warm[i] = [f[2] for f in folds]
         res["fit_time_s"][i] += time.perf_counter() - t0
