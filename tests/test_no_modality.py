@@ -184,3 +184,27 @@ def test_compare_and_tune_train_on_clips_that_lack_a_modality(partial, tmp_path,
     assert main(["tune", str(grid), "--features", str(data), "--allow-missing-modality", "--cv", "2",
                  "--out", str(tmp_path / "t")]) == 0
     assert "96 of the 160 training clips" in capsys.readouterr().err
+
+
+def test_a_teacher_and_its_student_train_on_clips_that_lack_a_modality(partial, tmp_path, capsys):
+    """Issue 20.2 with 20.1: an early teacher and a video student, both fitted and used through the CLI on gaps."""
+    import json
+
+    data, train = partial
+    teacher, student = tmp_path / "teacher", tmp_path / "student"
+    assert main(["fit", "--features", str(data), "--split", "train", "--fusion", "early", *CLI_PINNED["early"],
+                 "--allow-missing-modality", "--out", str(teacher)]) == 0
+    assert main(["fit", "--features", str(data), "--split", "train", "--fusion", "video", *CLI_PINNED["video"],
+                 "--teacher", str(teacher), "--allow-missing-modality", "--out", str(student)]) == 0
+    out = capsys.readouterr().out
+    assert "distilled from" in out
+    manifest = json.loads((student / "manifest.json").read_text())
+    assert manifest["teacher"]["fusion"] == "early" and 0 < manifest["scores"]["accuracy"] <= 1
+    predictions = tmp_path / "p.csv"
+    assert main(["predict", str(student), "--features", str(data), "--allow-missing-modality",
+                 "--out", str(predictions)]) == 0
+    import pandas as pd
+
+    frame = pd.read_csv(predictions, sep="\t", comment="#")
+    classes = sorted(set(train.y))
+    assert len(frame) == 30 and np.allclose(frame[classes].sum(axis=1), 1, atol=0.006)  # 3 decimals each

@@ -181,6 +181,13 @@ class FeaturePipeline(Pipeline):
         missing = self._missing(X)
         return absent_rows(X, None) if missing is None else missing.all(axis=1)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # An all-NaN block is a missing modality, which this pipeline handles (see above); Pipeline
+        # would take its first step's answer, a ColumnTransformer's "no".
+        tags.input_tags.allow_nan = True
+        return tags
+
     def fit(self, X, y=None, **params):
         """Fit the steps on the clips that have at least one of the pipeline's modalities (and the fallbacks)."""
         X_arr = _dense_float_2d(X)
