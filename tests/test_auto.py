@@ -148,9 +148,8 @@ def test_same_seed_same_choice_and_table(data):
     assert all(a.cv_results_["warm_start"][i] == "" for i in range(6) if i not in second)
 
 
-def test_folds_in_worker_processes_score_alike(data, monkeypatch):
+def test_folds_in_worker_processes_score_alike(data):
     X, y, groups = data
-    monkeypatch.setattr(AutoFusionClassifier, "_parallel_min_s", 0.0)  # these candidates are priced under it
     params = dict(fusions=("audio", "late"), models="logreg", cv=3, random_state=1)
     serial = AutoFusionClassifier(MODS, **params).fit(X, y, groups)
     parallel = AutoFusionClassifier(MODS, n_jobs=2, **params).fit(X, y, groups)

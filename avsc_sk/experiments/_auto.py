@@ -135,9 +135,7 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
     n_jobs : int, optional
         Processes that fit a candidate's folds at once (joblib; ``-1``: every core). Only the
         wall clock changes: each fold is fitted alike wherever it runs, so the scores and the
-        choice are the same for any ``n_jobs``. ``None`` means 1. Candidates the cost model
-        prices under a second are cross-validated in this process (starting workers would
-        cost more).
+        choice are the same for any ``n_jobs``. ``None`` means 1.
 
     Attributes
     ----------
@@ -167,9 +165,6 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
     classes_ : ndarray
     n_features_in_ : int
     """
-
-    #: Candidates the cost model prices under this many seconds keep their folds in this process.
-    _parallel_min_s = 1.0
 
     def __init__(self, modalities=None, fusions="auto", models="auto", cv=5, budget=300.0, eta=3, min_clips=None,
                  input_stats=None, cv_groups="auto", random_state=0, verbose=0, n_jobs=None):
@@ -314,7 +309,7 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
                     self.stopped_by_wall_clock_ = True
                     res["status"][i] = f"not scored at rung {r + 1}: wall clock"
                     continue
-                error = self._score(i, candidates[i], layout, Xs, ys, gs, splits, res, r, warm, cv_cost(i, size))
+                error = self._score(i, candidates[i], layout, Xs, ys, gs, splits, res, r, warm)
                 shown.update(1)
                 if error is None:
                     scored.append(i)
@@ -339,7 +334,7 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
         self._rank(res, alive, first_error, k)
         return res
 
-    def _score(self, i, candidate, layout, X, y, groups, splits, res, r, warm, estimated_s):
+    def _score(self, i, candidate, layout, X, y, groups, splits, res, r, warm):
         """Cross-validate one candidate into ``res``; the error that put it out of the race, if any.
 
         A candidate that survived the rung before starts warm (:func:`avsc_sk.heads.narrowed_grids`):
@@ -355,7 +350,7 @@ class AutoFusionClassifier(ClassifierMixin, BaseEstimator):
         if i in warm:
             narrow = narrowed_grids(self._build(*candidate, layout), warm[i])
             res["warm_start"][i] = ", ".join(f"{key}={list(v)}" for key, v in narrow.items())
-        n_jobs = min(effective_n_jobs(self.n_jobs), len(splits)) if estimated_s >= self._parallel_min_s else 1
+        n_jobs = min(effective_n_jobs(self.n_jobs), len(splits))
         try:
             folds = Parallel(n_jobs=n_jobs)(
                 delayed(_fold_scores)(self._build(*candidate, layout).set_params(**narrow), X, y, groups, tr, te,
