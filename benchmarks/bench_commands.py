@@ -11,6 +11,9 @@ is reported with the ratio avsc-sk / peer. Make the features first, e.g.
 
 The avsc-sk fit pins the head's C to the peer's (``--C``), so the two fit the same model;
 a fit that chooses C by inner cross-validation is timed separately (``fit early auto``).
+``fit auto auto`` (and `` n2``, two processes each side) times ``--fusion auto --model auto``
+beside ``peer_auto.py``, one GridSearchCV over modes and heads; the issue's figure is on a
+1,000-clip set, e.g. ``avsc-sk synth --layout native --clips 1400 --out /tmp/s1400``.
 """
 
 import argparse
@@ -57,6 +60,10 @@ def tasks(features, work, C):
            None) for mode in ("late", "weighted", "intermediate")],
         ("fit auto", [*avsc, "fit", "--fusion", "auto", *feats, "--out", str(work / "run-fusion-auto"), "--force"],
          None),
+        *[(f"fit auto auto{tag}", [*avsc, "fit", "--fusion", "auto", "--model", "auto", *feats, "--out",
+                                   str(work / "run-auto-auto"), "--force", "--n-jobs", jobs],
+           [PY, str(HERE / "peer_auto.py"), str(features), "--n-jobs", jobs]) for tag, jobs in (("", "1"),
+                                                                                                 (" n2", "2"))],
         ("report", [*avsc, "report", str(run), *feats, "--out", str(work / "report"), "--force"], None),
         ("compare", [*avsc, "compare", *feats, "--out", str(work / "compare"), "--force"], None),
     ]
