@@ -2,7 +2,8 @@
 
     python benchmarks/cost_model.py --features FULL.h5 --clips 1000 2305 8646 --what logreg fixed-logreg late
 
-FULL.h5 is full-size SYNTHETIC fold1 (``avsc-sk synth --layout native --out FULL.h5``); train+val is read
+FULL.h5 is full-size SYNTHETIC fold1 (``avsc-sk synth --layout native --out FULL.h5``; without
+``--features``, the built-in data: the same clips, pooled over 10 frames instead of 96); train+val is read
 as pooled means (as ``fit`` reads it) and a stratified prefix of ``--clips`` clips taken (the order auto
 selection's rungs use). For each size and each of ``--what``: ``HEAD`` (logreg, linsvm, svm, lgbm, knn,
 mlp) fits ``make_estimator("audio", model=HEAD)`` choosing its hyper-parameters by grouped inner CV;
@@ -37,7 +38,7 @@ def _timed(est, X, y, g):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--features", required=True)
+    ap.add_argument("--features", help="default: the built-in data (the same fold1 clips, 10 frames a clip)")
     ap.add_argument("--clips", type=int, nargs="+", default=[1000])
     ap.add_argument("--what", nargs="+", default=["logreg", "fixed-logreg", "early", "late", "weighted"])
     args = ap.parse_args()

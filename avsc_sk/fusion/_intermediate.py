@@ -46,10 +46,12 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
     dropout : float, default=0.2
         Dropout after each branch's ReLU.
     weight_decay : float, default=1e-4
-    learning_rate : float, default=1e-3
+    learning_rate : float, default=1e-4
+        Adam's step size. Small enough that the best epoch is not one of the first few, where
+        it hangs on one hold-out's noise and networks of different seeds or folds disagree.
     batch_size : int, default=256
         Clips per training step, 2 or more: batch norm needs two clips to normalise over.
-    max_epochs : int, default=100
+    max_epochs : int, default=200
     patience : int, default=10
         Stop after this many epochs without a lower validation log loss.
     validation_fraction : float, default=0.1
@@ -98,7 +100,7 @@ class IntermediateFusionClassifier(FusionClassifier, BaseEstimator):
     """
 
     def __init__(self, modalities=None, stats=("mean",), hidden=512, embed=128, shared=128, dropout=0.2,
-                 weight_decay=1e-4, learning_rate=1e-3, batch_size=256, max_epochs=100, patience=10,
+                 weight_decay=1e-4, learning_rate=1e-4, batch_size=256, max_epochs=200, patience=10,
                  validation_fraction=0.1, random_state=None, cv_groups="auto", input_stats=None, class_weight=None):
         self.modalities = modalities
         self.stats = stats
