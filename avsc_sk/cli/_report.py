@@ -117,6 +117,14 @@ def run_kinds(names, runs):
     return {name: kind for name, kind in kinds.items() if kind is not None}
 
 
+def _media_of(data):
+    """Clip id -> (audio path, video path) of features that record their source files, else None."""
+    if data.media is None:
+        return None
+    blank = [""] * data.n_clips
+    return dict(zip(data.clip_ids, zip(data.media.get("audio", blank), data.media.get("video", blank))))
+
+
 def run(args):
     import pandas as pd
 
@@ -146,7 +154,7 @@ def run(args):
         report = build_report(frames, kinds=run_kinds(frames, runs), city=city, synthetic=synthetic,
                               n_boot=args.n_boot, seed=args.seed, title=title, missing=missing,
                               calibration={name: r.manifest.get("calibration") for name, r in zip(frames, runs)},
-                              robustness=robustness)
+                              robustness=robustness, media=_media_of(data))
         shown.update(1)
         files = write_report(report, args.out, force=args.force)
         shown.update(1)

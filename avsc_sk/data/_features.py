@@ -9,7 +9,7 @@ import pandas as pd
 from .._io import atomic_dir, atomic_path, check_output
 from ..errors import ConfigError, DataError
 from ._detect import NATIVE_FILE, SPLITS, canonical_split, detect_layout, parse_splits, resolve_layout
-from ._featureset import FeatureSet, value_digest
+from ._featureset import FeatureSet, concat_media, value_digest
 from ._layout_a import plan_a, splits_a, write_a
 from ._layout_b import plan_b, splits_b, write_b
 from ._meta import apply_meta, meta_splits, read_meta
@@ -94,7 +94,9 @@ def read_features(path, split="train", *, max_frames=96, modalities=None, allow_
     -------
     FeatureSet
         ``X`` is one C-contiguous float32 array, filled in place (never concatenated), with
-        ``n_frames * dim`` columns per modality, or ``len(stats) * dim`` with ``stats``.
+        ``n_frames * dim`` columns per modality, or ``len(stats) * dim`` with ``stats``. ``media``
+        holds the clips' source files where a native file records them (``avsc-sk extract``),
+        else ``None``.
 
     Raises
     ------
@@ -140,6 +142,7 @@ def read_features(path, split="train", *, max_frames=96, modalities=None, allow_
 
     clip_ids, city, location_ids = cat("clip_ids"), cat("city"), cat("location")
     y = cat("y") if all(p.y is not None for p in plans) else None
+    media = concat_media([p.media for p in plans], [p.n_clips for p in plans])
     empty = np.concatenate(missing).all(axis=1)
     if empty.any():
         keep = np.flatnonzero(~empty)
@@ -153,9 +156,10 @@ def read_features(path, split="train", *, max_frames=96, modalities=None, allow_
         X = X[:len(keep)]
         clip_ids, city, location_ids = clip_ids[keep], city[keep], location_ids[keep]
         y = None if y is None else y[keep]
+        media = None if media is None else {k: v[keep] for k, v in media.items()}
         digest = None  # rows were dropped: hash what is left when asked
     fs = FeatureSet(X, mods, clip_ids, y, city, location_ids, split="+".join(splits), source=str(path),
-                    synthetic=any(p.synthetic for p in plans), stats=stats)
+                    synthetic=any(p.synthetic for p in plans), stats=stats, media=media)
     fs._digest = digest
     return fs
 

@@ -9,7 +9,7 @@ from ..errors import AvscWarning, DataError
 from ._clipname import parse_stem
 from ._pool import check_stat_names, missing_mask, pool_frames
 
-__all__ = ["FeatureSet", "concat_featuresets", "value_digest"]
+__all__ = ["FeatureSet", "concat_featuresets", "concat_media", "value_digest"]
 
 _POOL_ROWS = 512
 
@@ -56,10 +56,15 @@ class FeatureSet:
     classes : sequence of str, optional
         The label space: the sorted unique labels of ``y`` by default (TAU data happen to
         hold the ten scenes). Given explicitly, it may name classes ``y`` lacks, never fewer.
+    media : dict of str -> array-like of str, optional
+        Each clip's source files by kind (``audio``, ``video``), ``""`` where a clip has none, as
+        ``avsc-sk extract`` records them; ``None`` (default) when the features record no files.
+        Carried through :meth:`subset`, :meth:`select` and :meth:`pool`; not part of
+        :meth:`fingerprint`, so moving the media does not change a run's data hash.
     """
 
     def __init__(self, X, modalities, clip_ids, y=None, city=None, location=None, split=None,
-                 source=None, synthetic=False, stats=None, classes=None):
+                 source=None, synthetic=False, stats=None, classes=None, media=None):
         self.X = X
         self.stats = None if stats is None else check_stat_names(stats, what="FeatureSet stats")
         self._digest = None  # set by a reader that hashed the values as it read them
@@ -82,6 +87,7 @@ class FeatureSet:
         self.split = split
         self.source = source
         self.synthetic = bool(synthetic)
+        self.media = None if media is None else {str(k): np.asarray(v, dtype=object) for k, v in media.items()}
         self._check()
 
     def _check(self):
@@ -99,7 +105,8 @@ class FeatureSet:
         if len(set(names)) != len(names):
             raise DataError(f"{where}: duplicate modality names {names}")
         for name, arr in (("clip_ids", self.clip_ids), ("y", self.y), ("city", self.city),
-                          ("location", self.location)):
+                          ("location", self.location),
+                          *((f"media[{k!r}]", v) for k, v in (self.media or {}).items())):
             if arr is not None and len(arr) != n:
                 raise DataError(f"{where}: {name} has {len(arr)} entries for {n} clips")
         if n and len(set(self.clip_ids.tolist())) != n:
@@ -191,7 +198,7 @@ class FeatureSet:
                 X[r:r + _POOL_ROWS, start:start + len(stats) * d] = pool_frames(frames[r:r + _POOL_ROWS], stats)
             start += len(stats) * d
         return FeatureSet(X, self.modalities, self.clip_ids, self.y, self.city, self.location, self.split,
-                          self.source, self.synthetic, stats=stats, classes=self.classes)
+                          self.source, self.synthetic, stats=stats, classes=self.classes, media=self.media)
 
     # -- derived sets -------------------------------------------------------------
     def subset(self, index):
@@ -201,6 +208,7 @@ class FeatureSet:
             np.ascontiguousarray(self.X[index]), self.modalities, self.clip_ids[index],
             None if self.y is None else self.y[index], self.city[index], self.location[index],
             self.split, self.source, self.synthetic, self.stats, self.classes,
+            None if self.media is None else {k: v[index] for k, v in self.media.items()},
         )
 
     def select(self, names):
@@ -211,7 +219,7 @@ class FeatureSet:
         mods = [self.modalities[self.modality_names.index(n)] for n in names]
         X = np.ascontiguousarray(np.hstack([self.X[:, self.columns(n)] for n in names]))
         return FeatureSet(X, mods, self.clip_ids, self.y, self.city, self.location, self.split,
-                          self.source, self.synthetic, self.stats, self.classes)
+                          self.source, self.synthetic, self.stats, self.classes, self.media)
 
     def fingerprint(self):
         """A short content hash of X, its layout, clip ids and labels (the run manifest's data hash).
@@ -266,7 +274,17 @@ def concat_featuresets(sets):
         np.concatenate([s.city for s in sets]), np.concatenate([s.location for s in sets]),
         "+".join(str(s.split) for s in sets), first.source, any(s.synthetic for s in sets), first.stats,
         sorted(set().union(*(s.classes for s in sets))),
+        concat_media([s.media for s in sets], [s.n_clips for s in sets]),
     )
+
+
+def concat_media(parts, sizes):
+    """The media of stacked clip sets: ``None`` when no part records any, else ``""`` for the parts that lack a kind."""
+    if all(m is None for m in parts):
+        return None
+    kinds = sorted(set().union(*(m for m in parts if m is not None)))
+    return {k: np.concatenate([np.asarray((m or {}).get(k, [""] * n), dtype=object) for m, n in zip(parts, sizes)])
+            for k in kinds}
 
 
 def _parse_all(clip_ids, source):

@@ -121,7 +121,8 @@ def apply_meta(data, meta, *, split=None):
     else:
         city = data.city
     out = FeatureSet(data.X, data.modalities, data.clip_ids, rows["label"].to_numpy(dtype=object), city, group,
-                     data.split if split is None else split, data.source, data.synthetic, data.stats)
+                     data.split if split is None else split, data.source, data.synthetic, data.stats,
+                     media=data.media)
     out._digest = data._digest
     return out if keep.all() else out.subset(np.flatnonzero(keep))
 

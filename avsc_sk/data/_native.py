@@ -22,6 +22,10 @@ Group ``/<split>``, ``split`` a canonical name (``train``, ``val``, ``test``), h
                      ``n_frames`` and ``dim`` (ints); row ``i`` is clip ``i``'s frames flattened,
                      frame 0's ``dim`` values first. A clip lacking a modality has that row all NaN;
                      any other NaN or inf is corrupt data.
+    ``media/``       optional (``avsc-sk extract`` writes it; the bulk writer does not): a group of
+                     (n,) vlen UTF-8 datasets ``audio`` and ``video``, each clip's source wav and mp4
+                     as an absolute path, ``""`` where the clip has none. Readers give them as
+                     ``FeatureSet.media``; a file without the group reads with ``media=None``.
 
 Feature datasets may be contiguous (the bulk writer: fastest to read) or chunked and resizable
 with ``maxshape=(None, n_frames * dim)`` (the extractor appends rows in chunks); readers handle
@@ -140,9 +144,12 @@ def plan_native(path, split, *, modalities=None, max_frames=96, allow_missing_mo
             keep = n_frames if max_frames is None else min(int(max_frames), n_frames)
             blocks.append((mod, keep, dim))
         synthetic = flag_attr(fh, "synthetic", path)
+        media = None
+        if isinstance(group.get("media"), h5py.Group):
+            media = {m: _strings(group, f"media/{m}", n, path, split) for m in group["media"]}
     return _NativePlan(
         path=path, split=split, source=str(path), modalities=blocks, clip_ids=clip_ids, y=y, city=city,
-        location=location, synthetic=synthetic, block_sources={m: str(path) for m in mods},
+        location=location, synthetic=synthetic, block_sources={m: str(path) for m in mods}, media=media,
     )
 
 

@@ -21,7 +21,8 @@ class ReadPlan:
     plan in bounded chunks of clips through it, keeping frames or only their statistics.
     """
 
-    def __init__(self, *, split, source, modalities, clip_ids, y, city, location, synthetic, block_sources):
+    def __init__(self, *, split, source, modalities, clip_ids, y, city, location, synthetic, block_sources,
+                 media=None):
         self.split = split
         self.source = source
         self.modalities = tuple(modalities)
@@ -31,6 +32,7 @@ class ReadPlan:
         self.location = np.asarray(location, dtype=object)
         self.synthetic = bool(synthetic)
         self.block_sources = block_sources  # modality -> file named in value errors
+        self.media = media  # name -> each clip's source file ("" for none), or None: not recorded
 
     @property
     def n_clips(self):

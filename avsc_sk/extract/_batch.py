@@ -82,7 +82,9 @@ def extract_features(out, audio_dir=None, video_dir=None, *, meta=None, lists=()
     ----------
     out : path-like
         The ``.h5`` file. If it exists (and was made by ``extract`` with the same settings)
-        the clips it holds are skipped: an interrupted extraction resumes.
+        the clips it holds are skipped: an interrupted extraction resumes. Each clip's source
+        files are recorded too, as absolute paths (``media/audio``, ``media/video``; see
+        :class:`FeatureWriter`), so a report can link them.
     audio_dir, video_dir : path-like, optional
         ``<stem>.wav`` / ``<stem>.mp4`` folders; only the given modalities are extracted.
     meta, lists
@@ -217,7 +219,9 @@ def _extract_todo(writer, todo, problems, summary, n_frames, hop, image_rate, cl
                 skipped(job.clip_id, reason)
             else:
                 buf = buffers.setdefault(job.split, [])
-                buf.append((job.clip_id, job.scene_label, job.city, job.location, feats))
+                media = {m: str(Path(f).resolve()) if f is not None else "" for m, f in
+                         (("audio", job.audio), ("video", job.video))}
+                buf.append((job.clip_id, job.scene_label, job.city, job.location, feats, media))
                 if len(buf) >= chunk_size:
                     buffers[job.split] = []
                     write(job.split, buf)

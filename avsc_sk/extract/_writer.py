@@ -3,8 +3,13 @@
 Layout (see the native format spec): file attributes ``avsc_format``, ``avsc_format_version``,
 ``synthetic``, ``created_by``; one group per split holding ``clip_id``, ``scene_label``,
 ``city``, ``location`` (variable-length UTF-8) and ``features/<modality>`` of shape
-``(n, n_frames * dim)`` float32 with attributes ``n_frames`` and ``dim``. Every dataset is
-chunked and resizable along the clip axis.
+``(n, n_frames * dim)`` float32 with attributes ``n_frames`` and ``dim``, and ``media/audio``,
+``media/video`` (vlen UTF-8): each clip's source wav and mp4 as absolute resolved paths, ``""``
+where the clip has no such file. Every dataset is chunked and resizable along the clip axis.
+
+A file written before the writer recorded media has no ``media`` group; resuming it creates the
+two datasets with ``""`` for the clips already there, so only the clips added from then on link
+their files.
 
 Failure model
 -------------
@@ -28,11 +33,13 @@ import numpy as np
 
 from ..errors import DataError, OutputExistsError
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "FeatureWriter"]
+__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MEDIA", "FeatureWriter"]
 
 FORMAT_NAME = "avsc-sk-native"
 FORMAT_VERSION = 1
 _META = ("scene_label", "city", "location")
+#: The source files recorded per clip, as ``media/<name>``.
+MEDIA = ("audio", "video")
 _STR = h5py.string_dtype("utf-8")
 
 
@@ -102,6 +109,7 @@ class FeatureWriter:
                 self._check_compatible()
                 for split in list(self._file):
                     self._repair(self._file[split])
+                    self._add_media(self._file[split])
             except Exception:
                 self._file.close()
                 raise
@@ -137,6 +145,7 @@ class FeatureWriter:
     def _repair(group):
         """Cut every dataset of ``group`` back to its complete rows (after a crash mid-chunk)."""
         datasets = [group[k] for k in ("clip_id", *_META)] + list(group["features"].values())
+        datasets += [group[f"media/{m}"] for m in MEDIA if f"media/{m}" in group]
         n = min(len(d) for d in datasets)
         if n:
             ids = group["clip_id"][:n]
@@ -147,6 +156,18 @@ class FeatureWriter:
                 d.resize(n, axis=0)
             group.file.flush()
 
+    @staticmethod
+    def _add_media(group):
+        """Give a group written before media were recorded its media datasets, ``""`` for the rows it holds."""
+        n = len(group["clip_id"])
+        for m in MEDIA:
+            if f"media/{m}" not in group:
+                d = group.require_group("media").create_dataset(m, shape=(n,), maxshape=(None,), dtype=_STR,
+                                                                chunks=(256,))
+                if n:
+                    d[...] = np.full(n, "", dtype=object)
+        group.file.flush()
+
     def done_ids(self):
         """Clip ids already in the file, over every split."""
         return {_as_str(v) for split in self._file for v in self._file[split]["clip_id"][:]}
@@ -155,7 +176,7 @@ class FeatureWriter:
         if split in self._file:
             return self._file[split]
         g = self._file.create_group(split)
-        for name in ("clip_id", *_META):
+        for name in ("clip_id", *_META, *(f"media/{m}" for m in MEDIA)):
             g.create_dataset(name, shape=(0,), maxshape=(None,), dtype=_STR, chunks=(256,))
         feats = g.create_group("features")
         for m, (n_frames, dim, names) in self.modalities.items():
@@ -173,7 +194,9 @@ class FeatureWriter:
         Parameters
         ----------
         split : str
-        rows : list of (clip_id, scene_label, city, location, {modality: ndarray (n_frames, dim)})
+        rows : list of (clip_id, scene_label, city, location, {modality: ndarray (n_frames, dim)}[, media])
+            ``media``, optional, maps ``audio`` / ``video`` to the clip's source file (stored as given;
+            ``""`` or left out: no such file).
         """
         if not rows:
             return
@@ -188,6 +211,10 @@ class FeatureWriter:
             for j, name in enumerate(_META, start=1):
                 g[name].resize(n0 + k, axis=0)
                 g[name][n0:] = np.array([str(r[j]) for r in rows], dtype=object)
+            for m in MEDIA:
+                d = g[f"media/{m}"]
+                d.resize(n0 + k, axis=0)
+                d[n0:] = np.array([str(r[5].get(m) or "") if len(r) > 5 else "" for r in rows], dtype=object)
             # clip_id is written last: a row with an id is a complete row.
             g["clip_id"].resize(n0 + k, axis=0)
             g["clip_id"][n0:] = np.array([str(r[0]) for r in rows], dtype=object)

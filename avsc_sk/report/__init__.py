@@ -21,6 +21,7 @@ from ._conflicts import conflict_table, top_disagreements
 from ._coverage import (BROWSER_LEVEL, COVERAGE_LEVELS, build_coverage, conflict_browser_table, coverage_per_scene,
                         coverage_summary, plot_set_sizes, set_size_table)
 from ._html import html_table, markdown_table
+from ._media import THUMBNAIL_WIDTH, attach_media, media_href, video_thumbnail, video_thumbnails
 from ._plots import DPI, FIGSIZES, MIN_BIN_CLIPS, plot_confusion_matrix, plot_f1_bars, plot_reliability
 from ._tables import (
     calibration_table,
@@ -41,4 +42,5 @@ __all__ = [
     "markdown_table", "html_table",
     "BROWSER_LEVEL", "BROWSER_SCRIPT", "COVERAGE_LEVELS", "build_coverage", "browser_html", "conflict_browser_table",
     "coverage_per_scene", "coverage_summary", "plot_set_sizes", "script_hash", "set_size_table",
+    "THUMBNAIL_WIDTH", "attach_media", "media_href", "video_thumbnail", "video_thumbnails",
 ]

@@ -4,6 +4,7 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ from ._browser import BROWSER_SCRIPT
 from ._conflicts import conflict_table, top_disagreements
 from ._coverage import build_coverage, coverage_sections
 from ._html import markdown_table, render_html, render_markdown
+from ._media import attach_media
 from ._plots import MIN_BIN_CLIPS, plot_confusion_matrix, plot_f1_bars, plot_reliability
 from ._tables import (
     align_runs,
@@ -58,6 +60,10 @@ class Report:
     title : str
     notes : list of str
         What the report left out and why.
+    thumbnails : dict of str to str
+        Clip id to a ``data:image/png`` frame of its video, for the conflict browser's rows (with ``media``).
+    missing_media : set of str
+        Media paths recorded for the conflict browser's rows that were not files when the report was built.
     """
 
     runs: dict
@@ -72,11 +78,13 @@ class Report:
     notes: list = field(default_factory=list)
     alpha: float = 0.05
     n_boot: int = 1000
+    thumbnails: dict = field(default_factory=dict)
+    missing_media: set = field(default_factory=set)
 
 
 def build_report(runs, *, kinds=None, reference=None, city=None, synthetic=False, n_boot=1000, seed=0,
                  alpha=0.05, n_bins=15, top_k=15, title="avsc-sk report", plots=True, missing=None,
-                 calibration=None, robustness=None):
+                 calibration=None, robustness=None, media=None):
     """Build every table, figure and number of a report.
 
     Parameters
@@ -110,6 +118,12 @@ def build_report(runs, *, kinds=None, reference=None, city=None, synthetic=False
     robustness : mapping of str to DataFrame, optional
         Per run its :func:`avsc_sk.evaluation.robustness_table` (``report --robustness``): adds
         the robustness table and plot.
+    media : mapping of str to (str, str), optional
+        Clip id to the ``(audio path, video path)`` of its source files (``""``: none), as
+        ``FeatureSet.media`` holds them for features made by ``avsc-sk extract``: the conflict browser
+        gets the columns ``audio_path`` and ``video_path``, linked in report.html, and a frame of each
+        video (decoded here with PyAV; see :func:`avsc_sk.report.attach_media`). Files that are
+        missing or do not decode are counted in the notes, never an error.
 
     Returns
     -------
@@ -166,6 +180,11 @@ def build_report(runs, *, kinds=None, reference=None, city=None, synthetic=False
                          + ", ".join(f"{n} without {m}" for m, n in missing.items()))
     rep.numbers.update(_numbers(rep, seed=seed, n_bins=n_bins))
     tables, figures, numbers = build_coverage(runs, kinds, reference, calibration, plots=plots)
+    if media is not None and "conflict_browser" in tables:
+        tables["conflict_browser"], rep.thumbnails, rep.missing_media, notes = attach_media(
+            tables["conflict_browser"], media)
+        rep.notes.extend(notes)
+        rep.numbers["notes"] = list(rep.notes)
     T.update(tables)
     rep.figures.update(figures)
     if numbers:
@@ -246,7 +265,7 @@ def _n_markers(T):
     return int(((comp["metric"] == "f1-score") & (comp["scene"] != "all")).sum())
 
 
-def _sections(rep, image_names):
+def _sections(rep, image_names, base=None):
     T = rep.tables
     alpha_pct = f"{100 * (1 - rep.alpha):.0f}%"
     n = int(T["summary"]["n_clips"].iloc[0])
@@ -296,7 +315,8 @@ def _sections(rep, image_names):
         ("table", T["calibration"]),
         *([("image", ("reliability.png", "reliability diagram"))] if "reliability.png" in image_names else []),
     ]))
-    S.extend(coverage_sections(T, rep.numbers.get("prediction_sets", {}), image_names))
+    S.extend(coverage_sections(T, rep.numbers.get("prediction_sets", {}), image_names, thumbnails=rep.thumbnails,
+                               missing=rep.missing_media, base=base))
     if "robustness" in T:
         S.append(("Robustness", [
             ("text", "Accuracy and exact log loss when a share of the clips (seeded, the same for every run) lose "
@@ -335,7 +355,8 @@ def write_report(report, out_dir, *, force=False):
     T = report.tables
     banner = SYNTHETIC_BANNER if report.synthetic else None
     images = {f"{name}.png": _png(fig) for name, fig in report.figures.items()}
-    sections = _sections(report, set(images))
+    # Media links are relative to where the page will be, not to the temporary folder it is written in.
+    sections = _sections(report, set(images), base=Path(out_dir).resolve())
     files = {}
     head = f"{banner}\n\n" if banner else ""
 

@@ -227,8 +227,19 @@ def build_coverage(runs, kinds, reference, calibrations, *, plots=True):
     return tables, figures, numbers
 
 
-def coverage_sections(tables, numbers, image_names):
-    """The report's sections on prediction sets and the conflict browser (blocks as ``_sections`` makes them)."""
+def _media_text(table):
+    if "video_path" in table:
+        return ("audio_path and video_path are each clip's source files as avsc-sk extract recorded them; "
+                "report.html links them (relative to its folder) with a frame from the middle of the video.")
+    return ("No media links: the features record no source files (only avsc-sk extract records them); a TAU "
+            "clip's files are audio/<aid>.wav and video/<aid>.mp4 in the dataset.")
+
+
+def coverage_sections(tables, numbers, image_names, *, thumbnails=None, missing=(), base=None):
+    """The report's sections on prediction sets and the conflict browser (blocks as ``_sections`` makes them).
+
+    ``thumbnails``, ``missing`` and ``base`` go to :func:`avsc_sk.report.browser_html`.
+    """
     from ._browser import browser_html
 
     S = []
@@ -259,9 +270,7 @@ def coverage_sections(tables, numbers, image_names):
             ("text", f"Every one of the {len(table)} clips where {b['audio']} and {b['video']} predict different "
                      f"scenes: each modality's top scene and probability, {fused}{sets} and the truth. In "
                      "report.html, click a header to sort and choose a scene or a verdict to filter (in the page "
-                     "itself, no network); the same rows are in conflict_browser.csv. No media links: the features record no source "
-                     "files (avsc-sk extract writes none); a TAU clip's files are audio/<aid>.wav and "
-                     "video/<aid>.mp4 in the dataset."),
-            ("html", browser_html(table, scenes)),
+                     f"itself, no network); the same rows are in conflict_browser.csv. {_media_text(table)}"),
+            ("html", browser_html(table, scenes, thumbnails=thumbnails, missing=missing, base=base)),
         ]))
     return S
