@@ -115,19 +115,27 @@ def _cells(page):
     return re.findall(r"<tr data-scene=.*?</tr>", body[:body.index("</table>")])
 
 
-def test_report_links_media_with_thumbnails_and_survives_a_missing_video(tiny, tmp_path, capsys):
+@pytest.fixture(scope="module")
+def media_report(tiny, tmp_path_factory):
+    """Extract-made features, audio, video and early runs fitted and reported through the CLI."""
+    from avsc_sk.cli import main
+
+    tmp = tmp_path_factory.mktemp("media-report")
+    features = tmp / "f.h5"
+    _extract(tiny, features)
+    for fusion in ("audio", "video", "early"):
+        assert main(["fit", "--fusion", fusion, "--features", str(features), "--out", str(tmp / fusion),
+                     "--quiet"]) == 0
+    runs = [str(tmp / n) for n in ("early", "audio", "video")]
+    assert main(["report", *runs, "--out", str(tmp / "rep"), "--n-boot", "20", "--quiet"]) == 0
+    return runs, tmp / "rep"
+
+
+def test_report_links_media_with_thumbnails_and_survives_a_missing_video(tiny, media_report, tmp_path, capsys):
     from avsc_sk.cli import main
 
     root, *_ = tiny
-    features = tmp_path / "f.h5"
-    _extract(tiny, features)
-    for fusion in ("audio", "video", "early"):
-        assert main(["fit", "--fusion", fusion, "--features", str(features), "--out", str(tmp_path / fusion),
-                     "--quiet"]) == 0
-    runs = [str(tmp_path / n) for n in ("early", "audio", "video")]
-    rep = tmp_path / "rep"
-    assert main(["report", *runs, "--out", str(rep), "--n-boot", "20", "--quiet"]) == 0
-
+    runs, rep = media_report
     browser = pd.read_csv(rep / "conflict_browser.csv", keep_default_na=False)
     conflicts = pd.read_csv(rep / "conflicts.csv").set_index("scene")
     assert len(browser) == conflicts.loc["all", "disagree"] > 0
@@ -160,6 +168,19 @@ def test_report_links_media_with_thumbnails_and_survives_a_missing_video(tiny, t
         f"1 conflict-browser clip(s) link a missing file (0 audio, 1 video; e.g. {gone}): their links say "
         "(missing), and a clip whose video is missing shows no frame"]
     assert "note: 1 conflict-browser clip(s) link a missing file" in printed
+
+
+def test_the_media_page_renders_in_headless_chromium(media_report, tmp_path):
+    from test_report import _chromium_console
+
+    _, rep = media_report
+    n_rows = len(pd.read_csv(rep / "conflict_browser.csv"))
+    dom, errors = _chromium_console(rep / "report.html", tmp_path)
+    assert errors == []  # the page's policy admits the inlined frames and the script, and nothing fails
+    table = dom[dom.index('id="conflict-browser"'):]
+    table = table[:table.index("</table>")]
+    assert table.count('<img src="data:image/png;base64,') == n_rows  # one frame per row, decoded by the browser
+    assert f"{n_rows} of {n_rows} clips shown" in dom  # the script ran over every row
 
 
 def test_without_pyav_the_browser_links_only_with_one_note(monkeypatch, tmp_path):
