@@ -36,6 +36,10 @@ def add_coverage_args(parser):
     parser.add_argument("--coverage-by", default="all", metavar="{all,class}",
                         help="'all' (default): one threshold from every calibration clip, coverage C over clips; "
                              "'class' (Mondrian): one threshold per scene, coverage C for every scene")
+    parser.add_argument("--non-empty", action="store_true",
+                        help="give a clip whose set would be empty (no scene probable enough) its most probable "
+                             "scene; coverage is then at least C but no longer close to it (a model more accurate "
+                             "than C covers as often as it is right)")
 
 
 def add_n_jobs(parser, what):
@@ -71,6 +75,8 @@ def check_coverage_args(args):
     check_coverage_by(args.coverage_by)
     if args.coverage is None and args.coverage_by != "all":
         raise ConfigError(f"--coverage-by {args.coverage_by} needs --coverage C, e.g. --coverage 0.9")
+    if args.coverage is None and args.non_empty:
+        raise ConfigError("--non-empty needs --coverage C, e.g. --coverage 0.9 --non-empty")
     if args.coverage is not None:
         check_coverage(args.coverage)
 
@@ -119,7 +125,8 @@ def run(args):
     data = load_split(features_for(fitted, args.features), args.split, max_frames=args.max_frames,
                       allow_missing_modality=args.allow_missing_modality, stats=run_stats(fitted.manifest),
                       meta=meta_for(fitted, args.features, args.meta))
-    frame = predict_frame(fitted, data, n_jobs=args.n_jobs, coverage=args.coverage, coverage_by=args.coverage_by)
+    frame = predict_frame(fitted, data, n_jobs=args.n_jobs, coverage=args.coverage, coverage_by=args.coverage_by,
+                          non_empty=args.non_empty)
     for message in feature_warnings(fitted.manifest, data, max_frames=args.max_frames):
         warn(message)
     from ..evaluation import write_prediction
@@ -135,6 +142,8 @@ def run(args):
         from ..evaluation import SET_COLUMN, parse_sets, set_sizes
 
         by = " per scene (Mondrian)" if args.coverage_by == "class" else ""
+        sizes = set_sizes(parse_sets(frame[SET_COLUMN]))
+        empty = "" if args.non_empty else f", {int((sizes == 0).sum())} empty (no scene sure enough)"
         print(f"prediction sets at coverage {frame.attrs['coverage']:g}{by}: mean size "
-              f"{set_sizes(parse_sets(frame[SET_COLUMN])).mean():.2f} scenes (column {SET_COLUMN})")
+              f"{sizes.mean():.2f} scenes{empty} (column {SET_COLUMN})")
     return 0

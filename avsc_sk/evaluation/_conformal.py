@@ -113,7 +113,7 @@ def _thresholds(calibration, classes, coverage, by):
     return np.full(len(classes), conformal_quantile(pooled, coverage))
 
 
-def prediction_sets(proba, classes, calibration, coverage, *, by="all", allow_empty=False):
+def prediction_sets(proba, classes, calibration, coverage, *, by="all", non_empty=False):
     """Each clip's prediction set at ``coverage``: its classes, most probable first.
 
     Parameters
@@ -127,17 +127,17 @@ def prediction_sets(proba, classes, calibration, coverage, *, by="all", allow_em
         Strictly between 0 and 1.
     by : {"all", "class"}, default="all"
         One threshold from every calibration clip, or one per class (Mondrian).
-
-    allow_empty : bool, default=False
-        Keep the exact split-conformal sets, some of them empty (coverage then within
-        ``1/(n + 1)`` above ``coverage`` on exchangeable data, not just at least it).
+    non_empty : bool, default=False
+        Give a clip whose every class is past the threshold its most probable class instead of an
+        empty set. The exact split-conformal sets (the default) cover within ``1/(n + 1)`` above
+        ``coverage`` on exchangeable data; non-empty sets can only cover more, and a model more
+        accurate than ``coverage`` then covers as often as it is right, whatever ``coverage`` asked.
 
     Returns
     -------
     list of list of str
-        Never empty unless ``allow_empty``: a clip whose every class is past the threshold gets its
-        most probable class (which can only raise the coverage; an empty set would say nothing a user
-        can act on). A model more accurate than ``coverage`` therefore covers as often as it is right.
+        An empty set says the clip looks like none of the scenes as sure as calibration demands:
+        for the user, a clip to check by hand.
     """
     coverage = check_coverage(coverage)
     by = check_coverage_by(by)
@@ -151,7 +151,7 @@ def prediction_sets(proba, classes, calibration, coverage, *, by="all", allow_em
     out = []
     for i in range(len(P)):
         row = order[i][inside[i, order[i]]]
-        out.append(list(names[row]) if len(row) or allow_empty else [names[order[i, 0]]])
+        out.append([names[order[i, 0]]] if non_empty and not len(row) else list(names[row]))
     return out
 
 

@@ -260,11 +260,11 @@ def read_prediction(path):
         frame.attrs["synthetic"] = "synthetic" in kinds
     if SET_COLUMN in table:
         sets = table[SET_COLUMN].str.strip()
-        members = {c for text in sets for c in text.split("|")}
+        members = {c for text in sets if text for c in text.split("|")}  # "": an empty set
         bad = sorted(members - set(classes))
         if bad:
             raise DataError(f"{path}: column {SET_COLUMN} names {bad[0]!r}, which is not a class column; expected "
-                            "scenes joined by '|' (avsc-sk predict --coverage writes them)")
+                            "scenes joined by '|', or nothing for an empty set (avsc-sk predict --coverage writes them)")
         frame[SET_COLUMN] = sets.to_numpy(dtype=object)
     return frame
 

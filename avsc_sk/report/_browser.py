@@ -111,6 +111,8 @@ def browser_html(table, scenes, *, thumbnails=None, missing=(), base=None):
             return _media_cell(value, thumbnails.get(str(aid)) if column == "video_path" else None,
                                value in missing, base)
         text = ("yes" if value else "no") if isinstance(value, (bool, np.bool_)) else _fmt(value)
+        if column == "prediction_set" and not text:
+            text = "(empty: no scene sure enough)"
         return f"<td>{html.escape(text)}</td>"
 
     for i, row in enumerate(table.itertuples(index=False)):

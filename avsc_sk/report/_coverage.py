@@ -93,8 +93,8 @@ def set_size_table(frames, calibrations, level=BROWSER_LEVEL):
     Returns
     -------
     DataFrame
-        Index: each run with a calibration; columns ``1`` .. ``n_classes`` (share of clips whose set
-        holds that many scenes) and ``mean``.
+        Index: each run with a calibration; columns ``0`` .. ``n_classes`` (share of clips whose set
+        holds that many scenes; 0: an empty set, no scene sure enough) and ``mean``.
     """
     rows = {}
     n_max = max((len(classes_of(f)) for f in frames.values()), default=0)
@@ -103,7 +103,7 @@ def set_size_table(frames, calibrations, level=BROWSER_LEVEL):
         if not calibration:
             continue
         size = set_sizes(run_sets(frame, calibration, level))
-        rows[name] = {**{str(k): float((size == k).mean()) for k in range(1, n_max + 1)}, "mean": float(size.mean())}
+        rows[name] = {**{str(k): float((size == k).mean()) for k in range(0, n_max + 1)}, "mean": float(size.mean())}
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "run"
     return table
@@ -257,7 +257,9 @@ def coverage_sections(tables, numbers, image_names, *, thumbnails=None, missing=
             ("text", f"Coverage per true scene at {BROWSER_LEVEL:g}:"),
             ("table", tables["coverage_per_scene"]),
             ("text", f"Set sizes at {BROWSER_LEVEL:g} coverage (one threshold over every clip): share of clips "
-                     "whose set holds that many scenes."),
+                     "whose set holds that many scenes. The sets are the exact split-conformal ones: an empty set "
+                     "(size 0) is a clip whose every scene is less probable than calibration demands, a clip to "
+                     "check by hand."),
             ("table", tables["set_sizes"]),
             *([("image", ("set_sizes.png", "prediction set sizes"))] if "set_sizes.png" in image_names else []),
         ]))

@@ -112,13 +112,15 @@ def feature_warnings(manifest, data, *, max_frames=None):
     return out
 
 
-def predict_frame(run, data, *, n_jobs=1, coverage=None, coverage_by="all"):
+def predict_frame(run, data, *, n_jobs=1, coverage=None, coverage_by="all", non_empty=False):
     """Predict a FeatureSet with a loaded run; returns the reference prediction frame.
 
     ``n_jobs`` > 1 predicts chunks of clips at once (see :func:`predict_proba_scenes`). With
     ``coverage`` (strictly between 0 and 1) the frame gets a last column ``prediction_set``: each
     clip's conformal prediction set from the run's calibration (:func:`run_calibration`), scenes
     joined by ``|``, most probable first; ``coverage_by="class"`` takes one threshold per class.
+    The sets are the exact split-conformal ones, empty where no scene is probable enough;
+    ``non_empty=True`` gives those clips their most probable scene instead.
     """
     from ..evaluation import SET_COLUMN, check_coverage, check_coverage_by, format_sets, prediction_frame, \
         prediction_sets
@@ -131,8 +133,9 @@ def predict_frame(run, data, *, n_jobs=1, coverage=None, coverage_by="all"):
     classes = [str(c) for c in run.model.classes_]
     frame = prediction_frame(data.clip_ids, proba, classes, data.y)
     if coverage is not None:
-        frame[SET_COLUMN] = format_sets(prediction_sets(proba, classes, calibration, coverage, by=coverage_by))
-        frame.attrs.update(coverage=coverage, coverage_by=coverage_by)
+        frame[SET_COLUMN] = format_sets(prediction_sets(proba, classes, calibration, coverage, by=coverage_by,
+                                                             non_empty=bool(non_empty)))
+        frame.attrs.update(coverage=coverage, coverage_by=coverage_by, non_empty=bool(non_empty))
     return frame
 
 
