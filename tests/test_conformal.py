@@ -152,7 +152,8 @@ def test_predict_evaluate_report_compare_with_coverage(features, tmp_path, capsy
     n_empty = int(out.split(" empty (no scene sure enough)")[0].rsplit(", ", 1)[1])
     code, out, err = _cli(capsys, "predict", runs["early"], "--features", features, "--coverage", "0.5",
                           "--non-empty", "--out", filled)
-    assert code == 0, err and "empty" not in out
+    assert code == 0, err
+    assert "prediction sets at coverage 0.5: mean size" in out and "empty (no scene" not in out
     a, b = read_prediction(exact), read_prediction(filled)
     assert n_empty == int((a["prediction_set"] == "").sum()) > 0
     assert ((b["prediction_set"] == a["prediction_set"]) | (a["prediction_set"] == "")).all()
@@ -162,6 +163,7 @@ def test_predict_evaluate_report_compare_with_coverage(features, tmp_path, capsy
         code, out, err = _cli(capsys, "evaluate", "--prediction", f)
         assert code == 0, err
         covered[name] = float(out.split("prediction sets: empirical coverage ")[1].split()[0])
+        assert f"empty {n_empty / len(a) if name == 'exact' else 0:.3f}" in out
     truth = a["scene_label"].to_numpy()
     assert covered["exact"] == pytest.approx(np.mean([t in s.split("|") for t, s in
                                                       zip(truth, a["prediction_set"]) if s] + [False] * n_empty),

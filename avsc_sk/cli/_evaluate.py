@@ -84,7 +84,7 @@ def set_scoring(frame):
     hits = int(round(row["coverage"] * row["n_clips"]))
     lines = [f"prediction sets: empirical coverage {row['coverage']:.3f} ({hits} of {int(row['n_clips'])} clips' "
              f"sets hold the true scene), mean set size {row['mean_size']:.2f}, singletons "
-             f"{row['share_singleton']:.3f}",
+             f"{row['share_singleton']:.3f}, empty {row['share_empty']:.3f}",
              table.drop(index="all").to_string(float_format=lambda v: f"{v:.3f}")]
     return "\n".join(lines) + "\n"
 

@@ -184,7 +184,7 @@ def coverage_table(y_true, sets, classes=None):
     -------
     DataFrame
         Index ``scene`` (each class, then ``all``); columns ``n_clips``, ``coverage`` (share of clips
-        whose set holds the true scene), ``mean_size``, ``median_size``, ``share_singleton``.
+        whose set holds the true scene), ``mean_size``, ``median_size``, ``share_singleton``, ``share_empty``.
     """
     import pandas as pd
 
@@ -200,5 +200,6 @@ def coverage_table(y_true, sets, classes=None):
                      "coverage": float(hit[m].mean()) if n else np.nan,
                      "mean_size": float(size[m].mean()) if n else np.nan,
                      "median_size": float(np.median(size[m])) if n else np.nan,
-                     "share_singleton": float((size[m] == 1).mean()) if n else np.nan})
+                     "share_singleton": float((size[m] == 1).mean()) if n else np.nan,
+                     "share_empty": float((size[m] == 0).mean()) if n else np.nan})
     return pd.DataFrame(rows).set_index("scene")

@@ -40,7 +40,7 @@ def coverage_summary(frames, calibrations, levels=COVERAGE_LEVELS):
     -------
     DataFrame
         Index ``(run, by, nominal)``; columns ``n_clips``, ``coverage`` (empirical, over every clip),
-        ``min_scene_coverage`` (the lowest over the scenes), ``mean_size``, ``share_singleton``.
+        ``min_scene_coverage`` (the lowest over the scenes), ``mean_size``, ``share_singleton``, ``share_empty``.
     """
     rows = []
     for name, frame in frames.items():
@@ -56,10 +56,11 @@ def coverage_summary(frames, calibrations, levels=COVERAGE_LEVELS):
                              "coverage": table.loc["all", "coverage"],
                              "min_scene_coverage": table.drop(index="all")["coverage"].min(),
                              "mean_size": table.loc["all", "mean_size"],
-                             "share_singleton": table.loc["all", "share_singleton"]})
+                             "share_singleton": table.loc["all", "share_singleton"],
+                             "share_empty": table.loc["all", "share_empty"]})
     if not rows:
         return pd.DataFrame(columns=["run", "by", "nominal", "n_clips", "coverage", "min_scene_coverage",
-                                     "mean_size", "share_singleton"]).set_index(["run", "by", "nominal"])
+                                     "mean_size", "share_singleton", "share_empty"]).set_index(["run", "by", "nominal"])
     return pd.DataFrame(rows).set_index(["run", "by", "nominal"])
 
 
