@@ -240,3 +240,13 @@ def test_browser_renders_in_headless_chromium(tmp_path):
     dom, errors = _chromium_console(tmp_path / "rep" / "report.html", tmp_path)
     assert errors == []
     assert "Conflict browser" in dom and f"{n} of {n} clips shown" in dom  # the inline script ran
+
+
+def test_browser_names_an_empty_set():
+    from avsc_sk.report import browser_html
+
+    table = pd.DataFrame({"aid": ["a", "b"], "scene_label": ["park", "bus"], "audio_pred": ["park", "tram"],
+                          "audio_p": [0.5, 0.4], "video_pred": ["bus", "bus"], "video_p": [0.6, 0.7],
+                          "prediction_set": ["park|bus", ""], "set_size": [2, 0]})
+    page = browser_html(table, ["bus", "park"])
+    assert page.count("(empty: no scene sure enough)") == 1 and "<td>park|bus</td>" in page
