@@ -169,6 +169,11 @@ def test_predict_evaluate_report_compare_with_coverage(features, tmp_path, capsy
                                                       zip(truth, a["prediction_set"]) if s] + [False] * n_empty),
                                              abs=5e-4)
     assert covered["filled"] >= covered["exact"]
+    mondrian = tmp_path / "mondrian.csv"
+    code, out, err = _cli(capsys, "predict", runs["early"], "--features", features, "--coverage", "0.5",
+                          "--coverage-by", "class", "--non-empty", "--out", mondrian)
+    assert code == 0, err
+    assert (read_prediction(mondrian)["prediction_set"] != "").all()
 
     rep = tmp_path / "report"
     code, out, err = _cli(capsys, "report", runs["early"], runs["audio"], runs["video"], "--features", features,
