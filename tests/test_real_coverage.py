@@ -35,7 +35,7 @@ def test_exact_sets_cover_close_to_the_nominal_on_real_data(splits):
 
 def test_filling_empty_sets_covers_as_often_as_the_model_is_right(splits):
     # Why the exact sets are the default: a model more accurate than 0.9 covers its accuracy when filled.
-    for (mode, by), f in splits[0].items():
+    for mode, by in splits[0]:
         for s in splits:
             assert s[(mode, by)]["non_empty"] >= s[(mode, by)]["coverage"]
         if by == "all" and mode in ("early", "late", "weighted"):

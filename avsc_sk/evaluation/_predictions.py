@@ -20,6 +20,7 @@ import pandas as pd
 from .._io import atomic_path
 from ..data import stem_of
 from ..errors import ConfigError, DataError
+from ._conformal import parse_sets
 
 __all__ = ["prediction_frame", "write_prediction", "read_prediction", "read_labels", "attach_labels",
            "proba_of", "classes_of", "PREDICTION_COLUMNS", "DATA_COLUMN", "SET_COLUMN"]
@@ -260,11 +261,12 @@ def read_prediction(path):
         frame.attrs["synthetic"] = "synthetic" in kinds
     if SET_COLUMN in table:
         sets = table[SET_COLUMN].str.strip()
-        members = {c for text in sets if text for c in text.split("|")}  # "": an empty set
+        members = {c for scenes in parse_sets(sets) for c in scenes}  # "": an empty set
         bad = sorted(members - set(classes))
         if bad:
             raise DataError(f"{path}: column {SET_COLUMN} names {bad[0]!r}, which is not a class column; expected "
-                            "scenes joined by '|', or nothing for an empty set (avsc-sk predict --coverage writes them)")
+                            "scenes joined by '|', or nothing for an empty set (avsc-sk predict --coverage "
+                            "writes them)")
         frame[SET_COLUMN] = sets.to_numpy(dtype=object)
     return frame
 

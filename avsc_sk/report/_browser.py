@@ -12,6 +12,7 @@ import os
 
 import numpy as np
 
+from ..evaluation import SET_COLUMN
 from ._html import _fmt
 from ._media import THUMBNAIL_WIDTH, media_href
 
@@ -111,7 +112,7 @@ def browser_html(table, scenes, *, thumbnails=None, missing=(), base=None):
             return _media_cell(value, thumbnails.get(str(aid)) if column == "video_path" else None,
                                value in missing, base)
         text = ("yes" if value else "no") if isinstance(value, (bool, np.bool_)) else _fmt(value)
-        if column == "prediction_set" and not text:
+        if column == SET_COLUMN and not text:
             text = "(empty: no scene sure enough)"
         return f"<td>{html.escape(text)}</td>"
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..evaluation import classes_of, coverage_table, prediction_sets, proba_of, set_sizes
+from ..evaluation import SET_COLUMN, classes_of, coverage_table, format_sets, prediction_sets, proba_of, set_sizes
 
 __all__ = ["COVERAGE_LEVELS", "BROWSER_LEVEL", "coverage_summary", "coverage_per_scene", "set_size_table",
            "plot_set_sizes", "conflict_browser_table", "run_sets"]
@@ -165,7 +165,7 @@ def conflict_browser_table(audio, video, fused=None, *, sets=None):
         out["fused_pred"], out["fused_p"] = pf[idx], qf[idx]
         out["fused_right"] = out["fused_pred"].to_numpy() == out["scene_label"].to_numpy()
     if sets is not None:
-        out["prediction_set"] = ["|".join(sets[i]) for i in idx]
+        out[SET_COLUMN] = format_sets([sets[i] for i in idx])
         out["set_size"] = [len(sets[i]) for i in idx]
     return out
 

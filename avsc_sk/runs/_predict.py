@@ -135,7 +135,7 @@ def predict_frame(run, data, *, n_jobs=1, coverage=None, coverage_by="all", non_
     if coverage is not None:
         frame[SET_COLUMN] = format_sets(prediction_sets(proba, classes, calibration, coverage, by=coverage_by,
                                                              non_empty=bool(non_empty)))
-        frame.attrs.update(coverage=coverage, coverage_by=coverage_by, non_empty=bool(non_empty))
+        frame.attrs.update(coverage=coverage, coverage_by=coverage_by)
     return frame
 
 
